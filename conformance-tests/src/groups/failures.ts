@@ -1,0 +1,247 @@
+import { JobFailedError, TimeoutError } from "@taskport/core";
+import { expect } from "vitest";
+import type { SuiteContext } from "../run-conformance.ts";
+import { Recorder, sleep } from "../support/waiting.ts";
+
+/** Retries, permanent failure, timeouts, dead letters and lifecycle events. */
+export function registerFailures(s: SuiteContext): void {
+  const caps = s.capabilities;
+
+  s.group("retries", true, () => {
+    s.test(
+      "retries",
+      "a failing job is retried with increasing attempt numbers until it succeeds",
+      async (f) => {
+        const attempts = new Recorder<{ attempt: number; at: number }>();
+        const job = await f.task(
+          "flaky",
+          async (_: unknown, ctx) => {
+            attempts.push({ attempt: ctx.attempt, at: Date.now() });
+            if (ctx.attempt < 3) throw new Error(`boom ${ctx.attempt}`);
+            return "ok";
+          },
+          { retry: { maxAttempts: 3, backoff: "fixed", delayMs: 300, jitter: 0 } },
+        );
+        const worker = await f.worker({ tasks: [job] });
+        const succeeded = new Recorder<number>();
+        worker.on("succeeded", (e) => succeeded.push(e.attempt));
+        const handle = await job.enqueue(undefined);
+        await succeeded.until(1, s.late(20_000), "success");
+        expect(attempts.items.map((a) => a.attempt)).toEqual([1, 2, 3]);
+        if (caps.delay) {
+          // Backoff lower bound: never early (5 ms slack for clock granularity).
+          for (let i = 1; i < attempts.length; i++) {
+            const gap = (attempts.items[i]?.at ?? 0) - (attempts.items[i - 1]?.at ?? 0);
+            expect(gap).toBeGreaterThanOrEqual(295);
+          }
+        }
+        if (caps.results) expect(await handle.wait({ timeoutMs: s.late(10_000) })).toBe("ok");
+      },
+      60_000,
+    );
+
+    s.test(
+      "retries",
+      "exponential backoff doubles the delay",
+      async (f) => {
+        const at = new Recorder<number>();
+        const job = await f.task(
+          "flaky",
+          async (_: unknown, ctx) => {
+            at.push(Date.now());
+            if (ctx.attempt < 3) throw new Error("again");
+          },
+          { retry: { maxAttempts: 3, backoff: "exponential", delayMs: 250, jitter: 0 } },
+        );
+        await f.worker({ tasks: [job] });
+        await job.enqueue(undefined);
+        const [a = 0, b = 0, c = 0] = await at.until(3, s.late(20_000), "attempts");
+        if (caps.delay) {
+          expect(b - a).toBeGreaterThanOrEqual(245);
+          expect(c - b).toBeGreaterThanOrEqual(495);
+        }
+      },
+      60_000,
+    );
+
+    s.test(
+      "retries",
+      "per-call attempts override the task's policy",
+      async (f) => {
+        const attempts = new Recorder<number>();
+        const job = await f.task(
+          "always-fails",
+          async (_: unknown, ctx) => {
+            attempts.push(ctx.attempt);
+            throw new Error("no");
+          },
+          { retry: { maxAttempts: 1, delayMs: 10, jitter: 0 } },
+        );
+        const worker = await f.worker({ tasks: [job] });
+        const failed = new Recorder<number>();
+        worker.on("failed", (e) => failed.push(e.attempt));
+        await job.enqueue(undefined, { attempts: 2 });
+        await failed.until(1, s.late(20_000), "the final failure");
+        expect(attempts.items).toEqual([1, 2]);
+        expect(failed.items).toEqual([2]);
+      },
+      60_000,
+    );
+  });
+
+  s.group("permanentFailure", true, () => {
+    s.test(
+      "permanentFailure",
+      "after the last attempt the job fails for good, visibly",
+      async (f) => {
+        const attempts = new Recorder<number>();
+        const job = await f.task(
+          "doomed",
+          async (_: unknown, ctx) => {
+            attempts.push(ctx.attempt);
+            throw new TypeError("it is broken");
+          },
+          { retry: { maxAttempts: 2, delayMs: 50, jitter: 0 } },
+        );
+        const worker = await f.worker({ tasks: [job] });
+        const failed = new Recorder<{ attempt: number; name: string; message: string }>();
+        worker.on("failed", (e) => failed.push({ attempt: e.attempt, name: e.error.name, message: e.error.message }));
+        const handle = await job.enqueue(undefined);
+        await failed.until(1, s.late(20_000), "the failed event");
+        expect(failed.items).toEqual([{ attempt: 2, name: "TypeError", message: "it is broken" }]);
+        await sleep(500);
+        expect(attempts.items).toEqual([1, 2]);
+        if (caps.results) {
+          const error = await handle.wait({ timeoutMs: s.late(10_000) }).catch((e: unknown) => e);
+          expect(error).toBeInstanceOf(JobFailedError);
+          expect((error as JobFailedError).error?.message).toBe("it is broken");
+          expect((await handle.refresh()).status).toBe("failed");
+        }
+      },
+      60_000,
+    );
+
+    s.test("permanentFailure", "a result that is not JSON fails the job without retry", async (f) => {
+      const attempts = new Recorder<number>();
+      const job = await f.task(
+        "bad-result",
+        async (_: unknown, ctx) => {
+          attempts.push(ctx.attempt);
+          return { when: new Date() } as unknown as string;
+        },
+        { retry: { maxAttempts: 3, delayMs: 10 } },
+      );
+      const worker = await f.worker({ tasks: [job] });
+      const failed = new Recorder<string>();
+      worker.on("failed", (e) => failed.push(e.error.name));
+      await job.enqueue(undefined);
+      await failed.until(1, s.late(10_000), "the failed event");
+      await sleep(200);
+      expect(failed.items).toEqual(["SerializationError"]);
+      expect(attempts.items).toEqual([1]);
+    });
+  });
+
+  s.group("timeouts", true, () => {
+    s.test("timeouts", "a job past its timeout has its signal aborted and the attempt fails", async (f) => {
+      const reasons = new Recorder<unknown>();
+      const job = await f.task(
+        "slow",
+        async (_: unknown, ctx) => {
+          await new Promise<void>((resolve) => {
+            ctx.signal.addEventListener("abort", () => {
+              reasons.push(ctx.signal.reason);
+              resolve();
+            });
+          });
+        },
+        { timeoutMs: 200 },
+      );
+      const worker = await f.worker({ tasks: [job] });
+      const failed = new Recorder<string>();
+      worker.on("failed", (e) => failed.push(e.error.name));
+      const start = Date.now();
+      await job.enqueue(undefined);
+      await failed.until(1, s.late(10_000), "the failed event");
+      expect(Date.now() - start).toBeGreaterThanOrEqual(195);
+      expect(failed.items).toEqual([TimeoutError.name]);
+      expect(reasons.items[0]).toBeInstanceOf(TimeoutError);
+    });
+
+    s.test("timeouts", "a timed-out attempt is retried by the policy; a per-call timeout overrides the task's", async (f) => {
+      const attempts = new Recorder<number>();
+      const job = await f.task(
+        "slow-then-fast",
+        async (_: unknown, ctx) => {
+          attempts.push(ctx.attempt);
+          if (ctx.attempt === 1) await sleep(2_000);
+        },
+        { timeoutMs: 60_000, retry: { maxAttempts: 2, delayMs: 10, jitter: 0 } },
+      );
+      const worker = await f.worker({ tasks: [job] });
+      const succeeded = new Recorder<number>();
+      worker.on("succeeded", (e) => succeeded.push(e.attempt));
+      await job.enqueue(undefined, { timeoutMs: 150 });
+      await succeeded.until(1, s.late(15_000), "success on the second attempt");
+      expect(attempts.items).toEqual([1, 2]);
+      expect(succeeded.items).toEqual([2]);
+    });
+  });
+
+  s.group("deadLetter", caps.deadLetter, () => {
+    s.test("deadLetter", "a job that failed for good can be inspected afterwards", async (f) => {
+      const job = await f.task(
+        "doomed",
+        async () => {
+          throw new Error("dead on arrival");
+        },
+        { retry: { maxAttempts: 1 } },
+      );
+      const worker = await f.worker({ tasks: [job] });
+      const failed = new Recorder<string>();
+      worker.on("failed", (e) => failed.push(e.job.id));
+      const handle = await job.enqueue({ keep: "me" });
+      await failed.until(1, s.late(10_000), "the failed event");
+      const adapter = worker.adapter;
+      expect(typeof adapter?.listDeadLetters).toBe("function");
+      let letters: Awaited<ReturnType<NonNullable<NonNullable<typeof adapter>["listDeadLetters"]>>> = [];
+      const deadline = Date.now() + s.late(10_000);
+      while (Date.now() < deadline) {
+        letters = (await adapter?.listDeadLetters?.(f.queue(), 10)) ?? [];
+        if (letters.length > 0) break;
+        await sleep(50);
+      }
+      expect(letters.map((l) => l.payload)).toContainEqual({ keep: "me" });
+      const letter = letters.find((l) => l.id === handle.id) ?? letters[0];
+      expect(letter?.error?.message).toContain("dead on arrival");
+    });
+  });
+
+  s.group("events", true, () => {
+    s.test("events", "lifecycle events fire in order: started, retrying, started, succeeded; enqueued on the producer", async (f) => {
+      const enqueued = new Recorder<string>();
+      const events = new Recorder<string>();
+      const job = await f.task(
+        "flaky",
+        async (_: unknown, ctx) => {
+          if (ctx.attempt === 1) throw new Error("first try fails");
+          return 5;
+        },
+        { retry: { maxAttempts: 2, delayMs: 20, jitter: 0 } },
+      );
+      const backend = await f.backend();
+      backend.on("enqueued", (e) => enqueued.push(`${e.job.name}:${e.job.id}`));
+      const worker = await f.worker({ tasks: [job] });
+      worker.on("started", (e) => events.push(`started:${e.attempt}`));
+      worker.on("retrying", (e) => events.push(`retrying:${e.attempt}:${e.error.message}`));
+      worker.on("succeeded", (e) => events.push(`succeeded:${e.attempt}:${JSON.stringify(e.result)}`));
+      worker.on("failed", () => events.push("failed"));
+      const handle = await job.enqueue(undefined);
+      // The producer's event and the worker's may interleave: a worker can start before enqueue() returns.
+      expect(enqueued.items).toEqual([`flaky:${handle.id}`]);
+      await events.until(4, s.late(15_000), "events");
+      await sleep(100);
+      expect(events.items).toEqual(["started:1", "retrying:1:first try fails", "started:2", "succeeded:2:5"]);
+    });
+  });
+}

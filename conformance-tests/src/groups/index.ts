@@ -1,0 +1,16 @@
+import type { SuiteContext } from "../run-conformance.ts";
+import { registerBasics } from "./basics.ts";
+import { registerConnection } from "./connection.ts";
+import { registerFailures } from "./failures.ts";
+import { registerScheduling } from "./scheduling.ts";
+import { registerState } from "./state.ts";
+import { registerWorkers } from "./workers.ts";
+
+export function registerGroups(s: SuiteContext): void {
+  registerBasics(s);
+  registerConnection(s);
+  registerFailures(s);
+  registerScheduling(s);
+  registerState(s);
+  registerWorkers(s);
+}

@@ -1,0 +1,200 @@
+import { JobFailedError, JobNotFoundError, type JobStatus } from "@taskport/core";
+import { expect } from "vitest";
+import type { SuiteContext } from "../run-conformance.ts";
+import { gate, Recorder, sleep } from "../support/waiting.ts";
+
+/** Results and status, cancel, deduplication, progress, transactional enqueue. */
+export function registerState(s: SuiteContext): void {
+  const caps = s.capabilities;
+
+  s.group("results", caps.results, () => {
+    s.test("results", "status moves queued → running → succeeded and wait() returns the typed result", async (f) => {
+      const hold = gate();
+      const running = new Recorder<void>();
+      const job = await f.task("compute", async (p: { x: number }) => {
+        running.push();
+        await hold.promise;
+        return { square: p.x * p.x, label: "ü" };
+      });
+      const handle = await job.enqueue({ x: 12 });
+      expect(handle.status).toBe("queued");
+      expect((await handle.refresh()).status).toBe("queued");
+      await f.worker({ tasks: [job] });
+      await running.until(1, s.late(10_000), "the job to start");
+      await expect(waitForStatus(handle, "running", s.late(5_000))).resolves.toBe("running");
+      hold.open();
+      const result: { square: number; label: string } = await handle.wait({ timeoutMs: s.late(10_000) });
+      expect(result).toEqual({ square: 144, label: "ü" });
+      const info = await handle.refresh();
+      expect(info).toMatchObject({
+        id: handle.id,
+        name: "compute",
+        queue: f.queue(),
+        status: "succeeded",
+        result: { square: 144, label: "ü" },
+        payload: { x: 12 },
+      });
+    });
+
+    s.test("results", "a job that returns nothing has a null result", async (f) => {
+      const job = await f.task("nothing", async () => {});
+      await f.worker({ tasks: [job] });
+      const handle = await job.enqueue(undefined);
+      expect(await handle.wait({ timeoutMs: s.late(10_000) })).toBeNull();
+    });
+
+    s.test("results", "a failed job's wait() rejects with its error", async (f) => {
+      const job = await f.task("broken", async () => {
+        throw new RangeError("out of range");
+      });
+      await f.worker({ tasks: [job] });
+      const handle = await job.enqueue(undefined);
+      const error = await handle.wait({ timeoutMs: s.late(10_000) }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(JobFailedError);
+      expect((error as JobFailedError).error).toMatchObject({ name: "RangeError", message: "out of range" });
+    });
+
+    s.test("results", "a delayed job is reported as scheduled", async (f) => {
+      const job = await f.task("later", async () => {});
+      const handle = await job.enqueue(undefined, caps.delay ? { delayMs: 60_000 } : {});
+      expect((await handle.refresh()).status).toBe(caps.delay ? "scheduled" : "queued");
+    });
+
+    s.test("results", "an unknown job id is reported as not found", async (f) => {
+      const job = await f.task("job", async () => {});
+      const real = await job.enqueue(undefined);
+      const backend = await f.backend();
+      expect(await backend.getJob("00000000-0000-4000-8000-000000000000", real.queue)).toBeNull();
+      const { JobHandle } = await import("@taskport/core");
+      const ghost = new JobHandle(backend, "00000000-0000-4000-8000-000000000000", "job", real.queue, "queued", false);
+      await expect(ghost.refresh()).rejects.toBeInstanceOf(JobNotFoundError);
+    });
+  });
+
+  s.group("cancel", caps.cancel, () => {
+    s.test("cancel", "a queued job that is cancelled never runs", async (f) => {
+      const seen = new Recorder<string>();
+      const job = await f.task("job", async (p: { tag: string }) => seen.push(p.tag));
+      const doomed = await job.enqueue({ tag: "cancelled" });
+      await job.enqueue({ tag: "kept" });
+      expect(await doomed.cancel()).toBe(true);
+      await f.worker({ tasks: [job] });
+      await seen.until(1, s.late(10_000), "the kept job");
+      await sleep(300);
+      expect(seen.items).toEqual(["kept"]);
+      if (caps.results) expect((await doomed.refresh()).status).toBe("cancelled");
+    });
+
+    if (caps.delay) {
+      s.test("cancel", "a delayed job that is cancelled never runs", async (f) => {
+        const seen = new Recorder<string>();
+        const job = await f.task("job", async (p: { tag: string }) => seen.push(p.tag));
+        await f.worker({ tasks: [job] });
+        const doomed = await job.enqueue({ tag: "cancelled" }, { delayMs: 400 });
+        await job.enqueue({ tag: "kept" }, { delayMs: 500 });
+        expect(await doomed.cancel()).toBe(true);
+        await seen.until(1, s.late(10_000), "the kept job");
+        await sleep(300);
+        expect(seen.items).toEqual(["kept"]);
+      });
+    }
+
+    s.test("cancel", "cancelling a finished job returns false", async (f) => {
+      const done = new Recorder<void>();
+      const job = await f.task("job", async () => done.push());
+      await f.worker({ tasks: [job] });
+      const handle = await job.enqueue(undefined);
+      await done.until(1, s.late(10_000), "the job");
+      if (caps.results) await handle.wait({ timeoutMs: s.late(10_000) });
+      else await sleep(200);
+      expect(await handle.cancel()).toBe(false);
+    });
+  });
+
+  s.group("deduplication", caps.deduplication, () => {
+    s.test("deduplication", "a second enqueue with the same key is a no-op while the first is pending", async (f) => {
+      const seen = new Recorder<number>();
+      const job = await f.task("job", async (p: { n: number }) => seen.push(p.n));
+      const first = await job.enqueue({ n: 1 }, { deduplicationKey: "same" });
+      const second = await job.enqueue({ n: 2 }, { deduplicationKey: "same" });
+      await job.enqueue({ n: 3 }, { deduplicationKey: "other" });
+      if (second.deduplicated) expect(second.id).toBe(first.id);
+      await f.worker({ tasks: [job] });
+      await seen.until(2, s.late(10_000), "jobs");
+      await sleep(300);
+      expect([...seen.items].sort()).toEqual([1, 3]);
+    });
+
+    s.test("deduplication", "racing enqueues with one key store one job", async (f) => {
+      const seen = new Recorder<number>();
+      const job = await f.task("job", async (p: { n: number }) => seen.push(p.n));
+      const otherBackend = await f.otherBackend();
+      const racing = Array.from({ length: 10 }, (_, n) =>
+        (n % 2 === 0 ? job : job.using({ backend: otherBackend })).enqueue({ n }, { deduplicationKey: "race" }),
+      );
+      const handles = await Promise.all(racing);
+      expect(handles.filter((h) => !h.deduplicated).length).toBeLessThanOrEqual(1);
+      await f.worker({ tasks: [job] });
+      await seen.until(1, s.late(10_000), "the job");
+      await sleep(300);
+      expect(seen.length).toBe(1);
+    });
+  });
+
+  s.group("progress", caps.progress, () => {
+    s.test("progress", "progress reported by a handler is stored and emitted", async (f) => {
+      const hold = gate();
+      const reported = new Recorder<void>();
+      const job = await f.task("long", async (_: unknown, ctx) => {
+        await ctx.progress({ done: 3, total: 10 });
+        reported.push();
+        await hold.promise;
+      });
+      const worker = await f.worker({ tasks: [job] });
+      const events = new Recorder<unknown>();
+      worker.on("progress", (e) => events.push(e.value));
+      const handle = await job.enqueue(undefined);
+      await reported.until(1, s.late(10_000), "progress");
+      expect(events.items).toEqual([{ done: 3, total: 10 }]);
+      if (caps.results) expect((await handle.refresh()).progress).toEqual({ done: 3, total: 10 });
+      hold.open();
+    });
+  });
+
+  const transaction = s.options.harness?.transaction;
+  s.group("transactions", caps.transactions ? (transaction ? true : "declared, but the harness gives no transaction()") : false, () => {
+    for (const outcome of ["commit", "rollback"] as const) {
+      s.test(
+        "transactions",
+        `a job enqueued in a transaction that is ${outcome === "commit" ? "committed runs" : "rolled back never runs"}`,
+        async (f) => {
+          const seen = new Recorder<string>();
+          const job = await f.task("job", async (p: { tag: string }) => seen.push(p.tag));
+          const backend = await f.backend();
+          const adapter = await backend.adapter();
+          await (transaction as NonNullable<typeof transaction>)(adapter, outcome, async (tx) => {
+            await job.enqueue({ tag: "in-transaction" }, { transaction: tx });
+          });
+          await job.enqueue({ tag: "after" });
+          await f.worker({ tasks: [job] });
+          await seen.until(outcome === "commit" ? 2 : 1, s.late(10_000), "jobs");
+          await sleep(300);
+          expect([...seen.items].sort()).toEqual(outcome === "commit" ? ["after", "in-transaction"] : ["after"]);
+        },
+      );
+    }
+  });
+}
+
+async function waitForStatus(
+  handle: { refresh(): Promise<{ status: JobStatus }> },
+  status: JobStatus,
+  timeoutMs: number,
+): Promise<JobStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const info = await handle.refresh();
+    if (info.status === status || Date.now() > deadline) return info.status;
+    await sleep(20);
+  }
+}

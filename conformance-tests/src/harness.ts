@@ -1,0 +1,84 @@
+import type { Adapter, Capabilities, Worker } from "@taskport/core";
+
+/**
+ * What the suite passes to `createAdapter`. Adapters created for the same `testId` must reach the
+ * same engine: the suite uses a second one as a second process (competing workers, crash recovery).
+ */
+export interface AdapterContext {
+  /** Unique per test and run: use it for any name the adapter derives (prefixes, schemas). */
+  readonly testId: string;
+  /**
+   * Set only by the long-delay test: the adapter must treat this as its native delay limit (and
+   * report it as `capabilities.maxNativeDelayMs`), so delays past the limit are tested in seconds.
+   */
+  readonly nativeDelayLimitMs?: number;
+}
+
+/** What only an adapter's own tests can do. Every member is optional; a missing one skips its test, loudly. */
+export interface ConformanceHarness {
+  /**
+   * Simulate the death of a worker process mid-job. Default: `worker.consumer.abandon()`, which
+   * drops the worker's connections without settling anything.
+   */
+  crash?(worker: Worker): Promise<void>;
+  /** Restart the engine's server (or cut every connection to it) and resolve once it is back. */
+  restartServer?(): Promise<void>;
+  /**
+   * Run `work` inside a transaction of the engine's database, then commit or roll back.
+   * Required when the adapter declares `transactions`.
+   */
+  transaction?(adapter: Adapter, outcome: "commit" | "rollback", work: (transaction: unknown) => Promise<void>): Promise<void>;
+  /** An adapter pointed at a server that does not answer (for `check()` and connection errors). */
+  unreachableAdapter?(): Adapter | Promise<Adapter>;
+}
+
+/** Every group of the suite, as named in reports and opt-outs. */
+export const GROUPS = [
+  "roundTrip",
+  "queueIsolation",
+  "concurrency",
+  "competingWorkers",
+  "retries",
+  "permanentFailure",
+  "timeouts",
+  "gracefulShutdown",
+  "crashRecovery",
+  "delay",
+  "longDelay",
+  "priority",
+  "results",
+  "cancel",
+  "deduplication",
+  "bulkEnqueue",
+  "validation",
+  "connection",
+  "serviceRestart",
+  "events",
+  "transactions",
+  "progress",
+  "fifo",
+  "deadLetter",
+] as const;
+
+export type GroupName = (typeof GROUPS)[number];
+
+export interface ConformanceOptions {
+  /** Engine name, used in test titles and the report file name. */
+  readonly name: string;
+  readonly createAdapter: (context: AdapterContext) => Adapter | Promise<Adapter>;
+  /**
+   * The capabilities this adapter is expected to declare. When given, the suite fails if the
+   * adapter declares anything else, so a capability cannot be switched off unnoticed.
+   */
+  readonly capabilities?: Partial<Capabilities>;
+  readonly harness?: ConformanceHarness;
+  /** Groups this adapter skips, each with its reason: written at the call site, shown in the report. */
+  readonly optOut?: Partial<Record<GroupName, string>>;
+  /**
+   * Multiplies the suite's "not late" allowances, for engines that poll (default 1). It never
+   * loosens "not early", ordering, or counts.
+   */
+  readonly latencyScale?: number;
+  /** Where the JSON report goes. Default: `$TASKPORT_REPORT_DIR` or `conformance-report/` in the cwd. */
+  readonly reportDir?: string;
+}

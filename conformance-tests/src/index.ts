@@ -1,0 +1,10 @@
+export {
+  type AdapterContext,
+  type ConformanceHarness,
+  type ConformanceOptions,
+  GROUPS,
+  type GroupName,
+} from "./harness.ts";
+export { runConformance } from "./run-conformance.ts";
+export type { ConformanceReport, GroupOutcome } from "./support/report.ts";
+export { gate, Recorder, sleep, waitFor } from "./support/waiting.ts";

@@ -1,0 +1,78 @@
+import { createHash, randomBytes } from "node:crypto";
+import {
+  type Adapter,
+  type AnyTask,
+  Backend,
+  defineTask,
+  startWorker,
+  type Task,
+  type TaskHandler,
+  type TaskOptions,
+  type Worker,
+  type WorkerOptions,
+} from "@taskport/core";
+import type { AdapterContext, ConformanceOptions } from "../harness.ts";
+
+const RUN_ID = randomBytes(3).toString("hex");
+
+/**
+ * Everything one test needs, with its own queue names (from a hash of the test's name and a run
+ * id, so tests can run side by side and against a shared server) and cleanup of what it opened.
+ */
+export class Fixture {
+  readonly testId: string;
+  readonly #options: ConformanceOptions;
+  readonly #adapters: Adapter[] = [];
+  readonly #workers: Worker[] = [];
+  #backend: Backend | undefined;
+
+  constructor(options: ConformanceOptions, testName: string) {
+    this.#options = options;
+    const hash = createHash("sha1").update(`${options.name}/${testName}`).digest("hex").slice(0, 8);
+    this.testId = `tp${RUN_ID}${hash}`;
+  }
+
+  /** Name of the adapter under test (as it appears in error messages). */
+  get adapterName(): string {
+    return this.#adapters[0]?.name ?? this.#options.name;
+  }
+
+  /** A queue name unique to this test. */
+  queue(suffix = "main"): string {
+    return `${this.testId}-${suffix}`;
+  }
+
+  async adapter(extra: Partial<AdapterContext> = {}): Promise<Adapter> {
+    const adapter = await this.#options.createAdapter({ testId: this.testId, ...extra });
+    this.#adapters.push(adapter);
+    return adapter;
+  }
+
+  /** The test's backend, over a fresh adapter. */
+  async backend(): Promise<Backend> {
+    this.#backend ??= new Backend(this.testId, await this.adapter());
+    return this.#backend;
+  }
+
+  /** Another backend over another adapter: a second process, as far as the engine can tell. */
+  async otherBackend(extra: Partial<AdapterContext> = {}): Promise<Backend> {
+    return new Backend(`${this.testId}-other`, await this.adapter(extra));
+  }
+
+  /** Define a task bound to this test's backend and main queue. */
+  async task<P, R>(name: string, handler: TaskHandler<P, R>, options: TaskOptions = {}): Promise<Task<P, Awaited<R>>> {
+    const backend = await this.backend();
+    return defineTask(name, handler, { queue: this.queue(), ...options }).using({ backend });
+  }
+
+  async worker(options: Omit<WorkerOptions, "backend"> & { backend?: Backend }): Promise<Worker> {
+    const worker = await startWorker({ ...options, tasks: options.tasks as AnyTask[], backend: options.backend ?? (await this.backend()) });
+    this.#workers.push(worker);
+    return worker;
+  }
+
+  async cleanup(): Promise<void> {
+    await Promise.allSettled(this.#workers.map((worker) => worker.close({ graceMs: 0 })));
+    await Promise.allSettled(this.#adapters.map((adapter) => adapter.close()));
+  }
+}

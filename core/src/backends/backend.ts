@@ -1,0 +1,225 @@
+import { type Capabilities, type Feature, PRIORITY_DEFAULT } from "../capabilities.ts";
+import type { Adapter, CheckProblem, JobInfo, NewJob } from "../contract.ts";
+import { type EnqueueOptions, validateEnqueueOptions } from "../enqueue-options.ts";
+import { ConfigurationError, PayloadTooLargeError, UnsupportedFeatureError } from "../errors.ts";
+import { Emitter, type TaskportEvents } from "../events.ts";
+import { JobHandle } from "../job-handle.ts";
+import { byteLength, encodeJson, type JsonValue } from "../json.ts";
+import { resolveRetryPolicy } from "../retry-policy.ts";
+import type { AnyTask } from "../task.ts";
+import { newJobId } from "./job-id.ts";
+import { redactSecrets, redactUrl } from "./redact.ts";
+import { factoryFor, parseBackendUrl } from "./schemes.ts";
+
+/** How a backend is given to `configure`: a URL, an adapter, or either with options. */
+export type BackendSpec = string | Adapter | BackendOptions;
+
+export interface BackendOptions {
+  readonly url?: string;
+  readonly adapter?: Adapter;
+  /**
+   * Features to drop silently instead of raising `UnsupportedFeatureError`: an explicit opt-in,
+   * for apps that run the same code on engines with different abilities (e.g. priority on a dev box).
+   */
+  readonly ignoreUnsupported?: readonly Feature[];
+}
+
+export type BackendEvents = Pick<TaskportEvents, "enqueued" | "error">;
+
+/** Alternatives offered when an engine lacks a feature; the adapter's name is prepended. */
+const ALTERNATIVES: Record<Feature, string> = {
+  delay: "Schedule it yourself (a cron job that enqueues), or choose an engine with delays (memory, BullMQ, pg-boss, SQS, RabbitMQ).",
+  priority: 'Route urgent jobs to a separate queue with its own workers, or opt in with ignoreUnsupported: ["priority"].',
+  results:
+    "Store results yourself (a database row keyed by the job id), or choose an engine with results (memory, BullMQ, bee-queue, pg-boss).",
+  cancel: "Make the handler check a flag you store (e.g. a database row) and return early.",
+  deduplication: "Make the handler idempotent, or choose an engine with deduplication (memory, BullMQ, bee-queue, pg-boss, SQS FIFO).",
+  transactions: "Use the transactional outbox pattern, or choose pg-boss, which enqueues inside your transaction.",
+  progress: "Store progress yourself, or choose an engine that stores it.",
+};
+
+/**
+ * A named backend: an adapter resolved lazily from its spec, plus the validation that every
+ * enqueue passes through whatever the engine.
+ */
+export class Backend extends Emitter<BackendEvents> {
+  readonly name: string;
+  readonly #spec: BackendSpec;
+  readonly #ignored: ReadonlySet<Feature>;
+  #adapter: Adapter | undefined;
+  #resolving: Promise<Adapter> | undefined;
+
+  constructor(name: string, spec: BackendSpec) {
+    super();
+    this.name = name;
+    this.#spec = spec;
+    const ignore = typeof spec === "object" && "ignoreUnsupported" in spec ? spec.ignoreUnsupported : undefined;
+    this.#ignored = new Set(ignore ?? []);
+    if (typeof spec === "string") parseBackendUrl(spec); // fail fast on a malformed URL, without connecting
+  }
+
+  /** The URL or adapter name, with any password hidden. */
+  get description(): string {
+    const spec = this.#spec;
+    if (typeof spec === "string") return redactUrl(spec);
+    if ("enqueue" in spec) return `${spec.name} adapter`;
+    return spec.url ? redactUrl(spec.url) : `${spec.adapter?.name ?? "unknown"} adapter`;
+  }
+
+  /** The adapter, created on first use. Creating it opens no connection. */
+  adapter(): Promise<Adapter> {
+    if (this.#adapter) return Promise.resolve(this.#adapter);
+    this.#resolving ??= this.#resolve().then((adapter) => (this.#adapter = adapter));
+    return this.#resolving;
+  }
+
+  async #resolve(): Promise<Adapter> {
+    const spec = this.#spec;
+    if (typeof spec === "object" && "enqueue" in spec) return spec;
+    const url = typeof spec === "string" ? spec : spec.url;
+    if (typeof spec === "object" && spec.adapter) return spec.adapter;
+    if (!url) throw new ConfigurationError("core", `backend "${this.name}" has neither a url nor an adapter.`);
+    const parsed = parseBackendUrl(url);
+    const factory = await factoryFor(parsed);
+    return factory(parsed);
+  }
+
+  async enqueue(task: AnyTask, payloads: readonly JsonValue[], options: EnqueueOptions = {}): Promise<JobHandle<unknown>[]> {
+    validateEnqueueOptions(options, `enqueue "${task.name}"`);
+    const adapter = await this.adapter();
+    const caps = adapter.capabilities;
+    const defaults = task.defaults;
+    const now = Date.now();
+
+    const queue = options.queue ?? defaults.queue ?? task.options.queue ?? "default";
+    let priority = options.priority ?? defaults.priority ?? task.options.priority ?? PRIORITY_DEFAULT;
+    let runAt = resolveRunAt(options, defaults.delayMs, now);
+    let deduplicationKey = options.deduplicationKey;
+    let transaction = options.transaction;
+    const maxAttempts = options.attempts ?? defaults.attempts ?? resolveRetryPolicy(task.options.retry, task.name).maxAttempts;
+    const timeoutMs = options.timeoutMs ?? defaults.timeoutMs ?? task.options.timeoutMs;
+
+    if (runAt !== undefined && !caps.delay) runAt = this.#unsupported(adapter, "delay", "delays");
+    if (priority !== PRIORITY_DEFAULT && !caps.priority) priority = this.#unsupported(adapter, "priority", "priority") ?? PRIORITY_DEFAULT;
+    if (deduplicationKey !== undefined && !caps.deduplication) {
+      deduplicationKey = this.#unsupported(adapter, "deduplication", "deduplication keys");
+    }
+    if (transaction !== undefined && !caps.transactions) {
+      transaction = this.#unsupported(adapter, "transactions", "transactional enqueue");
+    }
+
+    const jobs: NewJob[] = new Array(payloads.length);
+    for (let i = 0; i < payloads.length; i++) {
+      const payload = payloads[i] ?? null;
+      const payloadJson = encodeJson(adapter.name, payload, `payload of "${task.name}"`);
+      checkSize(adapter.name, payloadJson, caps);
+      jobs[i] = {
+        id: newJobId(),
+        name: task.name,
+        queue,
+        payload,
+        payloadJson,
+        priority,
+        maxAttempts,
+        enqueuedAt: now,
+        ...(runAt !== undefined ? { runAt } : {}),
+        ...(deduplicationKey !== undefined ? { deduplicationKey } : {}),
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      };
+    }
+    if (jobs.length === 0) return [];
+
+    let receipts: Awaited<ReturnType<Adapter["enqueue"]>>;
+    try {
+      receipts = await adapter.enqueue(jobs, transaction === undefined ? {} : { transaction });
+    } catch (error) {
+      throw this.#redact(error);
+    }
+    const handles = new Array<JobHandle<unknown>>(jobs.length);
+    const emit = this.has("enqueued");
+    for (let i = 0; i < jobs.length; i++) {
+      const job = jobs[i] as NewJob;
+      const receipt = receipts[i] ?? { id: job.id };
+      const deduplicated = receipt.deduplicated === true;
+      handles[i] = new JobHandle(this, receipt.id, task.name, queue, runAt !== undefined ? "scheduled" : "queued", deduplicated);
+      if (emit) this.emit("enqueued", { job: { id: receipt.id, name: task.name, queue }, deduplicated, ...(runAt ? { runAt } : {}) });
+    }
+    return handles;
+  }
+
+  async getJob(id: string, queue: string): Promise<JobInfo | null> {
+    const adapter = await this.adapter();
+    if (!adapter.capabilities.results || !adapter.getJob) {
+      throw new UnsupportedFeatureError(adapter.name, "job status and results", ALTERNATIVES.results);
+    }
+    return adapter.getJob(id, queue);
+  }
+
+  async cancel(id: string, queue: string): Promise<boolean> {
+    const adapter = await this.adapter();
+    if (!adapter.capabilities.cancel || !adapter.cancel) {
+      throw new UnsupportedFeatureError(adapter.name, "cancel", ALTERNATIVES.cancel);
+    }
+    return adapter.cancel(id, queue);
+  }
+
+  /** Configuration and reachability problems, passwords redacted. Never throws. */
+  async check(): Promise<CheckProblem[]> {
+    try {
+      const adapter = await this.adapter();
+      const problems = (await adapter.check?.()) ?? [];
+      return problems.map((problem) => ({ message: this.#redactText(problem.message) }));
+    } catch (error) {
+      return [{ message: this.#redactText(error instanceof Error ? error.message : String(error)) }];
+    }
+  }
+
+  async close(): Promise<void> {
+    if (!this.#resolving && !this.#adapter) return;
+    const adapter = await this.adapter().catch(() => undefined);
+    await adapter?.close();
+  }
+
+  #unsupported(adapter: Adapter, feature: Feature, what: string): undefined {
+    if (this.#ignored.has(feature)) return undefined;
+    throw new UnsupportedFeatureError(adapter.name, what, `${ALTERNATIVES[feature]} Nothing was enqueued.`);
+  }
+
+  #secrets(): string[] {
+    const spec = this.#spec;
+    const url = typeof spec === "string" ? spec : "url" in spec ? spec.url : undefined;
+    if (!url) return [];
+    try {
+      const parsed = new URL(url);
+      return [parsed.password, decodeURIComponent(parsed.password)].filter((s) => s.length > 0);
+    } catch {
+      return [];
+    }
+  }
+
+  #redactText(text: string): string {
+    return redactSecrets(text, this.#secrets());
+  }
+
+  #redact(error: unknown): unknown {
+    if (error instanceof Error && this.#secrets().length > 0) error.message = this.#redactText(error.message);
+    return error;
+  }
+}
+
+function resolveRunAt(options: EnqueueOptions, defaultDelayMs: number | undefined, now: number): number | undefined {
+  if (options.runAt !== undefined) {
+    const time = options.runAt instanceof Date ? options.runAt.getTime() : options.runAt;
+    return time > now ? time : undefined;
+  }
+  const delay = options.delayMs ?? defaultDelayMs;
+  return delay ? now + delay : undefined;
+}
+
+function checkSize(origin: string, json: string, caps: Capabilities): void {
+  const limit = caps.maxPayloadBytes;
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: skip measuring when the text cannot be too big.
+  if (limit === undefined || json.length * 3 <= limit) return;
+  const bytes = byteLength(json);
+  if (bytes > limit) throw new PayloadTooLargeError(origin, bytes, limit);
+}

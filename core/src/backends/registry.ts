@@ -1,0 +1,49 @@
+import { ConfigurationError } from "../errors.ts";
+import { Backend, type BackendSpec } from "./backend.ts";
+
+/** Environment variable read for the default backend when `configure` was not called. */
+export const URL_ENV = "TASKPORT_URL";
+/** The embedded default: an in-process engine, so a first run needs no server. */
+export const DEFAULT_URL = "memory://";
+
+export interface TaskportConfig {
+  /** Named backends; `default` is used by tasks that name none. */
+  readonly backends: Readonly<Record<string, BackendSpec>>;
+}
+
+let backends: Map<string, Backend> | undefined;
+
+/**
+ * Configure backends once, at application start-up; never inside task code. Opens no connection.
+ * Calling it again replaces the configuration (close the old backends first with `closeBackends`).
+ */
+export function configure(config: TaskportConfig): void {
+  const next = new Map<string, Backend>();
+  for (const [name, spec] of Object.entries(config.backends)) next.set(name, new Backend(name, spec));
+  if (!next.has("default")) next.set("default", defaultBackend());
+  backends = next;
+}
+
+/** The backend called `name`; with nothing configured, `default` is `TASKPORT_URL` or the memory engine. */
+export function getBackend(name = "default"): Backend {
+  backends ??= new Map([["default", defaultBackend()]]);
+  const backend = backends.get(name);
+  if (!backend) {
+    throw new ConfigurationError(
+      "core",
+      `no backend named "${name}". Configured: ${[...backends.keys()].join(", ")}. Add it with configure({ backends: { ${name}: url } }).`,
+    );
+  }
+  return backend;
+}
+
+/** Close every configured backend's connections, and forget the configuration. */
+export async function closeBackends(): Promise<void> {
+  const current = backends;
+  backends = undefined;
+  if (current) await Promise.all([...current.values()].map((backend) => backend.close()));
+}
+
+function defaultBackend(): Backend {
+  return new Backend("default", process.env[URL_ENV] || DEFAULT_URL);
+}

@@ -1,0 +1,54 @@
+/**
+ * What an engine can do, declared as data. Core validates every enqueue against it and the
+ * conformance suite decides from it which groups run: one source of truth, so the two cannot drift.
+ */
+export interface Capabilities {
+  /** Jobs can be scheduled for later (`delayMs`, `runAt`). */
+  readonly delay: boolean;
+  /**
+   * Longest delay the engine holds natively, in ms; longer delays are re-delayed in hops by the
+   * adapter, transparently. Absent means no native limit.
+   */
+  readonly maxNativeDelayMs?: number;
+  /** `priority` is honoured: higher runs first. */
+  readonly priority: boolean;
+  /** The engine stores status and result: `handle.refresh()`, `handle.wait()`, `getJob`. */
+  readonly results: boolean;
+  /** A queued or delayed job can be cancelled before it starts. */
+  readonly cancel: boolean;
+  /** A `deduplicationKey` makes a second enqueue of the same key a no-op while the first exists. */
+  readonly deduplication: boolean;
+  /** A batch is enqueued in one engine call (or a few), not one call per job. */
+  readonly nativeBulkEnqueue: boolean;
+  /** `transaction` enqueues commit or roll back with the caller's database transaction. */
+  readonly transactions: boolean;
+  /**
+   * Order in which jobs of one queue and one priority start: `fifo` when the engine guarantees it
+   * (one consumer, no retries in between), `none` when it does not.
+   */
+  readonly ordering: "fifo" | "none";
+  /** `ctx.progress(value)` is stored and readable through the job's handle. */
+  readonly progress: boolean;
+  /** Jobs that fail for good are kept in a place an operator can inspect and replay from. */
+  readonly deadLetter: boolean;
+  /** Largest payload in bytes of JSON text; larger payloads raise `PayloadTooLargeError`. */
+  readonly maxPayloadBytes?: number;
+}
+
+/** A feature that an enqueue can ask for, named as in {@link Capabilities}. */
+export type Feature = "delay" | "priority" | "results" | "cancel" | "deduplication" | "transactions" | "progress";
+
+/** The range of `priority`: one integer range for every engine, higher runs first. */
+export const PRIORITY_MIN = -100;
+export const PRIORITY_MAX = 100;
+export const PRIORITY_DEFAULT = 0;
+
+/**
+ * Map taskport's priority onto an engine's integer range `[low, high]`, preserving order.
+ * `invert` is for engines where a lower number runs first (BullMQ: 1 is highest).
+ */
+export function mapPriority(priority: number, low: number, high: number, invert = false): number {
+  const fraction = (priority - PRIORITY_MIN) / (PRIORITY_MAX - PRIORITY_MIN);
+  const scaled = Math.round(low + fraction * (high - low));
+  return invert ? high + low - scaled : scaled;
+}

@@ -1,0 +1,163 @@
+/**
+ * The adapter contract: what an engine adapter implements. Keep the required part tiny —
+ * `enqueue`, `consume`, `close` — and implement an optional method only where the engine can
+ * honour it. Core does the rest (validation, retries, timeouts, events) the same way for all.
+ */
+import type { Capabilities } from "./capabilities.ts";
+import type { SerializedError } from "./errors.ts";
+import type { JsonValue } from "./json.ts";
+
+/** A job as core hands it to an adapter: validated, serialized, ready to store. */
+export interface NewJob {
+  /** Unique id chosen by core (a UUID). Adapters use it as the engine's job id where they can. */
+  readonly id: string;
+  /** The task name; a worker maps it to a handler. */
+  readonly name: string;
+  readonly queue: string;
+  readonly payload: JsonValue;
+  /** `payload` as JSON text, already computed by core's validation: reuse it rather than stringify again. */
+  readonly payloadJson: string;
+  /** Taskport priority, `PRIORITY_MIN`…`PRIORITY_MAX`, higher first. */
+  readonly priority: number;
+  /** Epoch ms before which the job must not start; absent means now. */
+  readonly runAt?: number;
+  /** Attempts in all, including the first. */
+  readonly maxAttempts: number;
+  readonly deduplicationKey?: string;
+  /** Handler timeout in ms, when the task or call set one. */
+  readonly timeoutMs?: number;
+  /** Epoch ms when core accepted the job. */
+  readonly enqueuedAt: number;
+}
+
+/** Options for one `enqueue` call that apply to the whole batch. */
+export interface EnqueueContext {
+  /** An engine-specific transaction object; only passed when `capabilities.transactions`. */
+  readonly transaction?: unknown;
+}
+
+/** What the engine did with one job of a batch. */
+export interface EnqueueReceipt {
+  /** The job's id in the engine; for a deduplicated job, the id of the job that already existed. */
+  readonly id: string;
+  /** True when the engine kept an existing job instead (deduplication). */
+  readonly deduplicated?: boolean;
+}
+
+/** A job delivered to a worker. */
+export interface Delivery {
+  readonly id: string;
+  readonly name: string;
+  readonly queue: string;
+  /** Parsed payload; core checks it is JSON before the handler sees it. */
+  readonly payload: unknown;
+  /** 1 for the first run, 2 for the first retry, … */
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  readonly timeoutMs?: number;
+  /** Aborted by the adapter when it loses the job (lease lost, cancelled while running). */
+  readonly signal?: AbortSignal;
+  /** Present when the engine stores progress. */
+  progress?(value: JsonValue): Promise<void>;
+}
+
+/** How a worker settled a delivery; the adapter makes it durable before taking the job as done. */
+export type Settlement =
+  | { readonly status: "succeeded"; readonly result: JsonValue; readonly resultJson: string }
+  | {
+      readonly status: "failed";
+      readonly error: SerializedError;
+      /** Run again after this many ms; absent means the job has failed for good. */
+      readonly retryInMs?: number;
+    };
+
+/** Called once per delivery; resolves to how it was settled. It never rejects. */
+export type DeliveryHandler = (delivery: Delivery) => Promise<Settlement>;
+
+export interface ConsumeOptions {
+  readonly queues: readonly string[];
+  /** At most this many handler calls at once, across all `queues`. */
+  readonly concurrency: number;
+}
+
+/** A running consumption started by `consume`. */
+export interface Consumer {
+  /**
+   * Stop taking new jobs and resolve once every delivery already handed to the handler has been
+   * settled. Idempotent. Jobs received from the engine but not yet handed over must go back to
+   * the engine at once.
+   */
+  stop(): Promise<void>;
+  /**
+   * Give up at once: drop connections without settling what is in flight, as a crashed process
+   * would. Those jobs are delivered again (at-least-once). Used after a grace period runs out.
+   */
+  abandon(): Promise<void>;
+}
+
+/** Status of a stored job, the same for every engine. */
+export type JobStatus = "scheduled" | "queued" | "running" | "succeeded" | "failed" | "cancelled";
+
+/** A stored job as `getJob` reads it back. */
+export interface JobInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly queue: string;
+  readonly status: JobStatus;
+  readonly payload: unknown;
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  readonly result?: unknown;
+  readonly error?: SerializedError;
+  readonly progress?: unknown;
+  readonly runAt?: number;
+  readonly enqueuedAt?: number;
+  readonly finishedAt?: number;
+}
+
+/** One problem found by `check()`, written for a human, with what to do. */
+export interface CheckProblem {
+  readonly message: string;
+}
+
+/**
+ * An engine adapter. Construction must open no connection: the first call that needs the engine
+ * connects. Every method may be called concurrently.
+ */
+export interface Adapter {
+  /** Short engine name used in messages: `memory`, `bullmq`, `pg-boss`, … */
+  readonly name: string;
+  readonly capabilities: Capabilities;
+
+  /**
+   * Store a batch of jobs. Resolves once the engine holds every job durably, with one receipt per
+   * job in order. Rejects with a `TaskportError` when nothing or not everything was stored; a
+   * partial failure must name which jobs were stored (`BulkEnqueueError`).
+   */
+  enqueue(jobs: readonly NewJob[], context: EnqueueContext): Promise<EnqueueReceipt[]>;
+
+  /**
+   * Deliver jobs from `queues` to `handler`, at most `concurrency` at once, until stopped.
+   * A job must reach the handler no earlier than its `runAt`. A job whose handler never settles
+   * (the process died) must be delivered again. Delayed jobs stay in the engine, never in memory.
+   */
+  consume(options: ConsumeOptions, handler: DeliveryHandler): Promise<Consumer>;
+
+  /** Release every connection. Idempotent. Consumers must have been stopped first. */
+  close(): Promise<void>;
+
+  /** Read a job back; `null` when the engine has no record of it. Needs `capabilities.results`. */
+  getJob?(id: string, queue: string): Promise<JobInfo | null>;
+
+  /** Cancel a job that has not started; true when it was cancelled. Needs `capabilities.cancel`. */
+  cancel?(id: string, queue: string): Promise<boolean>;
+
+  /** Jobs of `queue` that failed for good, newest first. Needs `capabilities.deadLetter`. */
+  listDeadLetters?(queue: string, limit: number): Promise<JobInfo[]>;
+
+  /** Report configuration and reachability problems; an empty list means all is well. */
+  check?(): Promise<CheckProblem[]>;
+}
+
+/** Builds an adapter from a parsed URL; registered per URL scheme. */
+export type AdapterFactory = (url: URL) => Adapter | Promise<Adapter>;

@@ -1,0 +1,125 @@
+/**
+ * The taskport error hierarchy. Every error a user can meet derives from {@link TaskportError};
+ * catch that to handle them all. Messages start with their origin (`[taskport] [bullmq] …`)
+ * and end with what to do about it.
+ */
+
+/** Base class of every taskport error. Not thrown directly. */
+export class TaskportError extends Error {
+  /** Which part raised it: `core`, or an adapter's name such as `bullmq`. */
+  readonly origin: string;
+
+  constructor(origin: string, message: string, options?: ErrorOptions) {
+    super(`[taskport] [${origin}] ${message}`, options);
+    this.origin = origin;
+    this.name = new.target.name;
+  }
+}
+
+/** A backend is configured wrongly: an invalid URL, an unknown scheme, a bad option. */
+export class ConfigurationError extends TaskportError {}
+
+/** A payload or result is not a JSON value. Nothing was enqueued. */
+export class SerializationError extends TaskportError {
+  /** Where in the value the problem is, as a path such as `$.user.createdAt`. */
+  readonly path: string;
+
+  constructor(origin: string, message: string, path: string) {
+    super(origin, message);
+    this.path = path;
+  }
+}
+
+/** A payload is larger than the engine accepts. Nothing was enqueued. */
+export class PayloadTooLargeError extends TaskportError {
+  readonly bytes: number;
+  readonly limit: number;
+
+  constructor(origin: string, bytes: number, limit: number) {
+    super(
+      origin,
+      `payload is ${bytes} bytes, over this engine's limit of ${limit} bytes. ` +
+        "Store large data elsewhere (a database row, an object store) and enqueue its key instead.",
+    );
+    this.bytes = bytes;
+    this.limit = limit;
+  }
+}
+
+/** An option was used that the chosen engine cannot honour. Nothing was enqueued. */
+export class UnsupportedFeatureError extends TaskportError {
+  readonly feature: string;
+
+  constructor(origin: string, feature: string, alternative: string) {
+    super(origin, `does not support ${feature}. ${alternative}`);
+    this.feature = feature;
+  }
+}
+
+/** A task definition or a call's options are invalid (empty name, negative delay, …). */
+export class ValidationError extends TaskportError {}
+
+/** A worker received a job whose task name it has no handler for. The job fails without retry. */
+export class UnknownTaskError extends TaskportError {
+  readonly taskName: string;
+
+  constructor(origin: string, taskName: string, known: readonly string[]) {
+    super(
+      origin,
+      `no handler for task "${taskName}" in this worker (it knows: ${known.join(", ") || "none"}). ` +
+        "Pass that task to the worker, or route it to a queue that a worker with the task consumes.",
+    );
+    this.taskName = taskName;
+  }
+}
+
+/** The engine's server could not be reached or refused the connection. */
+export class ConnectionError extends TaskportError {}
+
+/** A job ran longer than its timeout; its `ctx.signal` was aborted. */
+export class TimeoutError extends TaskportError {
+  readonly timeoutMs: number;
+
+  constructor(origin: string, timeoutMs: number) {
+    super(origin, `job timed out after ${timeoutMs} ms. Raise the task's timeout, or make the handler faster.`);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** A job asked about by id does not exist (or its record has expired). */
+export class JobNotFoundError extends TaskportError {}
+
+/** A job failed for good; thrown by `handle.wait()`. */
+export class JobFailedError extends TaskportError {
+  readonly jobId: string;
+  readonly error: SerializedError | undefined;
+
+  constructor(origin: string, jobId: string, error: SerializedError | undefined) {
+    super(origin, `job ${jobId} failed: ${error?.message ?? "no error recorded"}`);
+    this.jobId = jobId;
+    this.error = error;
+  }
+}
+
+/** An error as it travels with a job: plain data, so every engine can store it. */
+export interface SerializedError {
+  name: string;
+  message: string;
+  stack?: string;
+}
+
+/** Reduce any thrown value to a {@link SerializedError}. */
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof Error) {
+    return { name: error.name, message: error.message, ...(error.stack ? { stack: error.stack } : {}) };
+  }
+  return { name: "Error", message: typeof error === "string" ? error : safeString(error) };
+}
+
+function safeString(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

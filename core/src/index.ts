@@ -1,0 +1,63 @@
+export type { BackendOptions, BackendSpec } from "./backends/backend.ts";
+export { Backend } from "./backends/backend.ts";
+export { redactUrl } from "./backends/redact.ts";
+export { closeBackends, configure, DEFAULT_URL, getBackend, type TaskportConfig, URL_ENV } from "./backends/registry.ts";
+export { parseBackendUrl, registerScheme } from "./backends/schemes.ts";
+export {
+  type Capabilities,
+  type Feature,
+  mapPriority,
+  PRIORITY_DEFAULT,
+  PRIORITY_MAX,
+  PRIORITY_MIN,
+} from "./capabilities.ts";
+export type {
+  Adapter,
+  AdapterFactory,
+  CheckProblem,
+  ConsumeOptions,
+  Consumer,
+  Delivery,
+  DeliveryHandler,
+  EnqueueContext,
+  EnqueueReceipt,
+  JobInfo,
+  JobStatus,
+  NewJob,
+  Settlement,
+} from "./contract.ts";
+export { type EnqueueOptions, MAX_QUEUE_NAME_LENGTH, validateQueueName } from "./enqueue-options.ts";
+export {
+  ConfigurationError,
+  ConnectionError,
+  JobFailedError,
+  JobNotFoundError,
+  PayloadTooLargeError,
+  SerializationError,
+  type SerializedError,
+  serializeError,
+  TaskportError,
+  TimeoutError,
+  UnknownTaskError,
+  UnsupportedFeatureError,
+  ValidationError,
+} from "./errors.ts";
+export { Emitter, type JobRef, type TaskportEvents } from "./events.ts";
+export { JobHandle } from "./job-handle.ts";
+export { encodeJson, type JsonValue } from "./json.ts";
+export { createMemoryAdapter, MemoryAdapter, type MemoryAdapterOptions } from "./memory/memory-adapter.ts";
+export { MemoryTransaction } from "./memory/memory-transaction.ts";
+export { DEFAULT_RETRY, type RetryPolicy, retryDelayMs } from "./retry-policy.ts";
+export {
+  type AnyTask,
+  defineTask,
+  MAX_NAME_LENGTH,
+  type Task,
+  type TaskDefaults,
+  type TaskHandler,
+  type TaskOptions,
+  type TaskPayload,
+  type TaskResult,
+} from "./task.ts";
+export type { TaskContext } from "./task-context.ts";
+export { startWorker, Worker, type WorkerOptions } from "./worker/worker.ts";

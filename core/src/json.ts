@@ -1,0 +1,78 @@
+import { SerializationError } from "./errors.ts";
+
+/** A value that survives `JSON.stringify` → `JSON.parse` unchanged. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue | undefined };
+
+/**
+ * Check that `value` is plain JSON and return its text.
+ *
+ * Stricter than `JSON.stringify`, which silently turns functions into nothing, `NaN` into `null`
+ * and dates into strings: a job must arrive as it was sent, so anything that would not round-trip
+ * is refused here, before an engine sees it. `undefined` object properties are allowed and dropped
+ * (as optional fields in TypeScript produce them); `undefined` anywhere else is refused.
+ */
+export function encodeJson(origin: string, value: unknown, what = "payload"): string {
+  assertJson(origin, value, what, "$", new Set());
+  return JSON.stringify(value);
+}
+
+function assertJson(origin: string, value: unknown, what: string, path: string, seen: Set<object>): void {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return;
+    case "number":
+      if (!Number.isFinite(value)) fail(origin, what, path, `is ${value}`, "use null or a string instead");
+      return;
+    case "object": {
+      if (value === null) return;
+      if (seen.has(value)) fail(origin, what, path, "is a circular reference", "send an id instead of the object graph");
+      if (Array.isArray(value)) {
+        seen.add(value);
+        for (let i = 0; i < value.length; i++) {
+          if (value[i] === undefined) fail(origin, what, `${path}[${i}]`, "is undefined", "use null");
+          assertJson(origin, value[i], what, `${path}[${i}]`, seen);
+        }
+        seen.delete(value);
+        return;
+      }
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) {
+        const kind = (value as object).constructor?.name ?? "object";
+        fail(origin, what, path, `is a ${kind}, not a plain object`, hintFor(kind));
+      }
+      seen.add(value);
+      for (const key in value) {
+        const item = (value as Record<string, unknown>)[key];
+        if (item !== undefined) assertJson(origin, item, what, `${path}.${key}`, seen);
+      }
+      seen.delete(value);
+      return;
+    }
+    case "undefined":
+      fail(origin, what, path, "is undefined", "pass null, or an object");
+      break;
+    case "bigint":
+      fail(origin, what, path, "is a BigInt", "send it as a string and parse it in the handler");
+      break;
+    default:
+      fail(origin, what, path, `is a ${typeof value}`, "send data, not code; a worker runs only the handlers it was given");
+  }
+}
+
+function hintFor(kind: string): string {
+  if (kind === "Date") return "send date.toISOString() and parse it in the handler";
+  if (kind === "Map" || kind === "Set") return "send an array or a plain object";
+  if (kind === "Buffer" || kind === "Uint8Array") return "send it base64-encoded, or store it and send its key";
+  return "convert it to plain objects, arrays, strings, numbers, booleans and null";
+}
+
+function fail(origin: string, what: string, path: string, problem: string, hint: string): never {
+  throw new SerializationError(origin, `${what} is not JSON: ${path} ${problem}; ${hint}. Nothing was enqueued.`, path);
+}
+
+/** UTF-8 size of a JSON text, as engines count it. */
+export function byteLength(text: string): number {
+  // Fast path: most payloads are small; only measure precisely when it could matter.
+  return Buffer.byteLength(text, "utf8");
+}

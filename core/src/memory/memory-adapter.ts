@@ -1,0 +1,492 @@
+import type { Capabilities } from "../capabilities.ts";
+import type {
+  Adapter,
+  CheckProblem,
+  ConsumeOptions,
+  Consumer,
+  Delivery,
+  DeliveryHandler,
+  EnqueueContext,
+  EnqueueReceipt,
+  JobInfo,
+  NewJob,
+  Settlement,
+} from "../contract.ts";
+import { ConfigurationError, ValidationError } from "../errors.ts";
+import type { JsonValue } from "../json.ts";
+import { DelayHeap } from "./delay-heap.ts";
+import { Deque } from "./deque.ts";
+import { MemoryJob } from "./memory-job.ts";
+import { MemoryTransaction } from "./memory-transaction.ts";
+import { ReadyQueue } from "./ready-queue.ts";
+
+export interface MemoryAdapterOptions {
+  /** Finished jobs kept for `getJob` and `wait()`, most recent first. Default 10,000. */
+  readonly retainFinished?: number;
+  /** Failed jobs kept per queue as dead letters. Default 1,000. */
+  readonly retainDeadLetters?: number;
+  /** Reject payloads larger than this many bytes. Default: no limit. */
+  readonly maxPayloadBytes?: number;
+}
+
+/** Longest single timer; longer delays re-arm, since `setTimeout` overflows past ~24.8 days. */
+const MAX_TIMER_MS = 3_600_000;
+
+/**
+ * The in-process engine: the embedded default, the reference implementation of every capability,
+ * and the engine the test helpers build on. Jobs live in this process only; they are lost when it
+ * exits, so use it for development, tests and work that may be lost.
+ */
+export class MemoryAdapter implements Adapter {
+  readonly name = "memory";
+  readonly capabilities: Capabilities;
+  readonly #retainFinished: number;
+  readonly #retainDeadLetters: number;
+  readonly #jobs = new Map<string, MemoryJob>();
+  readonly #ready = new Map<string, ReadyQueue<MemoryJob>>();
+  readonly #delayed = new DelayHeap<MemoryJob>();
+  readonly #dedup = new Map<string, MemoryJob>();
+  readonly #finished = new Deque<MemoryJob>();
+  readonly #deadLetters = new Map<string, Deque<MemoryJob>>();
+  readonly #consumers = new Map<string, MemoryConsumer[]>();
+  readonly #dirtyQueues = new Set<string>();
+  #seq = 0;
+  #lease = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt = 0;
+  #dispatchScheduled = false;
+
+  constructor(options: MemoryAdapterOptions = {}) {
+    this.#retainFinished = options.retainFinished ?? 10_000;
+    this.#retainDeadLetters = options.retainDeadLetters ?? 1_000;
+    this.capabilities = Object.freeze({
+      delay: true,
+      priority: true,
+      results: true,
+      cancel: true,
+      deduplication: true,
+      nativeBulkEnqueue: true,
+      transactions: true,
+      ordering: "fifo",
+      progress: true,
+      deadLetter: true,
+      ...(options.maxPayloadBytes !== undefined ? { maxPayloadBytes: options.maxPayloadBytes } : {}),
+    });
+  }
+
+  /** Start a transaction: jobs enqueued with `{ transaction }` appear only on `commit()`. */
+  transaction(): MemoryTransaction {
+    return new MemoryTransaction((jobs) => this.#store(jobs));
+  }
+
+  async enqueue(jobs: readonly NewJob[], context: EnqueueContext): Promise<EnqueueReceipt[]> {
+    if (context.transaction !== undefined) {
+      if (!(context.transaction instanceof MemoryTransaction)) {
+        throw new ValidationError("memory", "transaction must come from memoryAdapter.transaction().");
+      }
+      return context.transaction.add(jobs, (job) => this.#dedupHit(job));
+    }
+    return this.#store(jobs);
+  }
+
+  #dedupHit(job: NewJob): MemoryJob | undefined {
+    return job.deduplicationKey === undefined ? undefined : this.#dedup.get(dedupKey(job.queue, job.deduplicationKey));
+  }
+
+  #store(jobs: readonly NewJob[]): EnqueueReceipt[] {
+    const receipts: EnqueueReceipt[] = new Array(jobs.length);
+    const now = Date.now();
+    for (let i = 0; i < jobs.length; i++) {
+      const input = jobs[i] as NewJob;
+      if (input.deduplicationKey !== undefined) {
+        const key = dedupKey(input.queue, input.deduplicationKey);
+        const existing = this.#dedup.get(key);
+        if (existing) {
+          receipts[i] = { id: existing.id, deduplicated: true };
+          continue;
+        }
+      }
+      const runAt = input.runAt !== undefined && input.runAt > now ? input.runAt : 0;
+      const job = new MemoryJob(
+        input.id,
+        input.name,
+        input.queue,
+        input.payloadJson,
+        input.priority,
+        input.maxAttempts,
+        input.timeoutMs,
+        input.deduplicationKey,
+        input.enqueuedAt,
+        runAt,
+        ++this.#seq,
+      );
+      this.#jobs.set(job.id, job);
+      if (job.deduplicationKey !== undefined) this.#dedup.set(dedupKey(job.queue, job.deduplicationKey), job);
+      if (runAt > 0) this.#schedule(job);
+      else this.#makeReady(job);
+      receipts[i] = { id: job.id };
+    }
+    return receipts;
+  }
+
+  async consume(options: ConsumeOptions, handler: DeliveryHandler): Promise<Consumer> {
+    const consumer = new MemoryConsumer(this, options, handler);
+    for (const queue of options.queues) {
+      const list = this.#consumers.get(queue) ?? [];
+      list.push(consumer);
+      this.#consumers.set(queue, list);
+      this.#dirtyQueues.add(queue);
+    }
+    this.#scheduleDispatch();
+    return consumer;
+  }
+
+  async getJob(id: string, queue: string): Promise<JobInfo | null> {
+    const job = this.#jobs.get(id);
+    if (!job || job.queue !== queue) return null;
+    return toInfo(job);
+  }
+
+  async cancel(id: string, queue: string): Promise<boolean> {
+    const job = this.#jobs.get(id);
+    if (!job || job.queue !== queue) return false;
+    if (job.status === "queued" || job.status === "scheduled") {
+      // Left in the ready queue or heap and skipped when reached: removal there would be O(n).
+      this.#finish(job, "cancelled");
+      return true;
+    }
+    if (job.status === "running") {
+      job.abort ??= new AbortController();
+      job.abort.abort(new DOMException(`job ${id} was cancelled`, "AbortError"));
+      return true;
+    }
+    return false;
+  }
+
+  /** Jobs of `queue` that failed for good, newest first. */
+  async listDeadLetters(queue: string, limit = 100): Promise<JobInfo[]> {
+    const list = this.#deadLetters.get(queue);
+    if (!list) return [];
+    const out: JobInfo[] = [];
+    // The deque is oldest-first; walk it by draining a copy (it is small and bounded).
+    const all: MemoryJob[] = [];
+    for (let job = list.shift(); job; job = list.shift()) all.push(job);
+    for (const job of all) list.push(job);
+    for (let i = all.length - 1; i >= 0 && out.length < limit; i--) out.push(toInfo(all[i] as MemoryJob));
+    return out;
+  }
+
+  async check(): Promise<CheckProblem[]> {
+    return [];
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Jobs held now, by state; for tests and the memory benchmark. */
+  stats(): { jobs: number; delayed: number; ready: number } {
+    let ready = 0;
+    for (const queue of this.#ready.values()) ready += queue.length;
+    return { jobs: this.#jobs.size, delayed: this.#delayed.length, ready };
+  }
+
+  // ── delivery ──────────────────────────────────────────────────────────────
+
+  #makeReady(job: MemoryJob, front = false): void {
+    job.runAt = 0;
+    job.status = "queued";
+    let queue = this.#ready.get(job.queue);
+    if (!queue) {
+      queue = new ReadyQueue();
+      this.#ready.set(job.queue, queue);
+    }
+    queue.push(job, job.priority, front);
+    this.#dirtyQueues.add(job.queue);
+    this.#scheduleDispatch();
+  }
+
+  #scheduleDispatch(): void {
+    if (this.#dispatchScheduled) return;
+    this.#dispatchScheduled = true;
+    // Batch a burst of enqueues into one dispatch, and never run handlers inside enqueue().
+    queueMicrotask(() => {
+      this.#dispatchScheduled = false;
+      const queues = [...this.#dirtyQueues];
+      this.#dirtyQueues.clear();
+      for (const queue of queues) this.#dispatchQueue(queue);
+    });
+  }
+
+  #dispatchQueue(queue: string): void {
+    const consumers = this.#consumers.get(queue);
+    if (!consumers) return;
+    for (const consumer of consumers) consumer.fill();
+  }
+
+  /** Next job for a consumer: the highest-priority head among its queues. */
+  takeFor(queues: readonly string[]): MemoryJob | undefined {
+    for (;;) {
+      let best: ReadyQueue<MemoryJob> | undefined;
+      let bestPriority = Number.NEGATIVE_INFINITY;
+      for (const name of queues) {
+        const queue = this.#ready.get(name);
+        if (queue && queue.length > 0 && queue.topPriority > bestPriority) {
+          best = queue;
+          bestPriority = queue.topPriority;
+        }
+      }
+      if (!best) return undefined;
+      const job = best.shift() as MemoryJob;
+      if (job.status === "queued") return job; // cancelled ones are skipped here
+    }
+  }
+
+  deliver(job: MemoryJob, consumer: MemoryConsumer): Promise<Settlement> {
+    job.status = "running";
+    job.attempt++;
+    const lease = ++this.#lease;
+    job.lease = lease;
+    const delivery = new MemoryDelivery(job);
+    const settled = consumer.handler(delivery);
+    settled.then((settlement) => this.#settle(job, lease, settlement));
+    return settled;
+  }
+
+  /** Put a job handed out but never settled back at the front of its queue (crash, abandon). */
+  redeliver(job: MemoryJob): void {
+    if (job.status !== "running") return;
+    job.lease = 0;
+    this.#makeReady(job, true);
+  }
+
+  #settle(job: MemoryJob, lease: number, settlement: Settlement): void {
+    if (job.lease !== lease) return; // abandoned: the job was already given back
+    job.lease = 0;
+    if (job.abort?.signal.aborted) {
+      this.#finish(job, "cancelled");
+    } else if (settlement.status === "succeeded") {
+      job.resultJson = settlement.resultJson;
+      this.#finish(job, "succeeded");
+    } else if (settlement.retryInMs !== undefined) {
+      job.error = settlement.error;
+      if (settlement.retryInMs > 0) {
+        job.runAt = Date.now() + settlement.retryInMs;
+        job.seq = ++this.#seq;
+        job.status = "scheduled";
+        this.#schedule(job);
+      } else {
+        this.#makeReady(job);
+      }
+    } else {
+      job.error = settlement.error;
+      this.#finish(job, "failed");
+      let letters = this.#deadLetters.get(job.queue);
+      if (!letters) {
+        letters = new Deque();
+        this.#deadLetters.set(job.queue, letters);
+      }
+      letters.push(job);
+      if (letters.length > this.#retainDeadLetters) letters.shift();
+    }
+  }
+
+  #finish(job: MemoryJob, status: "succeeded" | "failed" | "cancelled"): void {
+    job.status = status;
+    job.finishedAt = Date.now();
+    job.abort = undefined;
+    if (job.deduplicationKey !== undefined) {
+      const key = dedupKey(job.queue, job.deduplicationKey);
+      if (this.#dedup.get(key) === job) this.#dedup.delete(key);
+    }
+    this.#finished.push(job);
+    while (this.#finished.length > this.#retainFinished) {
+      const old = this.#finished.shift() as MemoryJob;
+      if (this.#jobs.get(old.id) === old && old.finishedAt > 0) this.#jobs.delete(old.id);
+    }
+  }
+
+  // ── delays ────────────────────────────────────────────────────────────────
+
+  #schedule(job: MemoryJob): void {
+    this.#delayed.push(job);
+    if (this.#timer === undefined || job.runAt < this.#timerAt) this.#arm(job.runAt);
+  }
+
+  #arm(at: number): void {
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => this.#promoteDue(), Math.min(Math.max(at - Date.now(), 0), MAX_TIMER_MS));
+    // Delayed jobs alone do not keep a process alive; a running consumer does.
+    this.#timer.unref();
+  }
+
+  #promoteDue(): void {
+    this.#timer = undefined;
+    const now = Date.now();
+    for (let next = this.#delayed.peek(); next && next.runAt <= now; next = this.#delayed.peek()) {
+      const job = this.#delayed.pop() as MemoryJob;
+      if (job.status === "scheduled") this.#makeReady(job);
+    }
+    const next = this.#delayed.peek();
+    if (next) this.#arm(next.runAt);
+  }
+
+  detach(consumer: MemoryConsumer): void {
+    for (const queue of consumer.queues) {
+      const list = this.#consumers.get(queue);
+      if (!list) continue;
+      const rest = list.filter((c) => c !== consumer);
+      if (rest.length > 0) this.#consumers.set(queue, rest);
+      else this.#consumers.delete(queue);
+      this.#dirtyQueues.add(queue);
+    }
+    this.#scheduleDispatch();
+  }
+}
+
+/** One `consume` call: a concurrency slot count and the jobs it holds. */
+class MemoryConsumer implements Consumer {
+  readonly queues: readonly string[];
+  readonly handler: DeliveryHandler;
+  readonly #adapter: MemoryAdapter;
+  readonly #concurrency: number;
+  readonly #inFlight = new Set<MemoryJob>();
+  #stopped = false;
+  #idle: (() => void)[] = [];
+  /** A ref'd timer: like a socket for a real engine, a consumer keeps the process alive. */
+  #keepAlive: NodeJS.Timeout | undefined = setInterval(() => {}, 1 << 30);
+
+  constructor(adapter: MemoryAdapter, options: ConsumeOptions, handler: DeliveryHandler) {
+    this.#adapter = adapter;
+    this.queues = [...options.queues];
+    this.#concurrency = options.concurrency;
+    this.handler = handler;
+  }
+
+  fill(): void {
+    while (!this.#stopped && this.#inFlight.size < this.#concurrency) {
+      const job = this.#adapter.takeFor(this.queues);
+      if (!job) return;
+      this.#inFlight.add(job);
+      this.#adapter.deliver(job, this).then(() => this.#done(job));
+    }
+  }
+
+  #done(job: MemoryJob): void {
+    if (!this.#inFlight.delete(job)) return; // abandoned earlier
+    if (this.#stopped) {
+      if (this.#inFlight.size === 0) this.#wake();
+      return;
+    }
+    this.fill();
+  }
+
+  stop(): Promise<void> {
+    if (!this.#stopped) {
+      this.#stopped = true;
+      this.#adapter.detach(this);
+    }
+    if (this.#inFlight.size === 0) {
+      this.#release();
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  async abandon(): Promise<void> {
+    this.#stopped = true;
+    this.#adapter.detach(this);
+    const held = [...this.#inFlight];
+    this.#inFlight.clear();
+    for (const job of held) this.#adapter.redeliver(job);
+    this.#wake();
+  }
+
+  #wake(): void {
+    this.#release();
+    for (const resolve of this.#idle.splice(0)) resolve();
+  }
+
+  #release(): void {
+    clearInterval(this.#keepAlive);
+    this.#keepAlive = undefined;
+  }
+}
+
+/** A delivery whose payload is parsed afresh and whose signal exists only if read. */
+class MemoryDelivery implements Delivery {
+  readonly #job: MemoryJob;
+  readonly payload: unknown;
+  readonly attempt: number;
+
+  constructor(job: MemoryJob) {
+    this.#job = job;
+    this.payload = JSON.parse(job.payloadJson);
+    this.attempt = job.attempt;
+  }
+  get id(): string {
+    return this.#job.id;
+  }
+  get name(): string {
+    return this.#job.name;
+  }
+  get queue(): string {
+    return this.#job.queue;
+  }
+  get maxAttempts(): number {
+    return this.#job.maxAttempts;
+  }
+  get timeoutMs(): number | undefined {
+    return this.#job.timeoutMs;
+  }
+  get signal(): AbortSignal {
+    this.#job.abort ??= new AbortController();
+    return this.#job.abort.signal;
+  }
+  async progress(value: JsonValue): Promise<void> {
+    this.#job.progress = value;
+  }
+}
+
+function dedupKey(queue: string, key: string): string {
+  return `${queue}\u0000${key}`;
+}
+
+function toInfo(job: MemoryJob): JobInfo {
+  return {
+    id: job.id,
+    name: job.name,
+    queue: job.queue,
+    status: job.status,
+    payload: JSON.parse(job.payloadJson),
+    attempt: job.attempt,
+    maxAttempts: job.maxAttempts,
+    enqueuedAt: job.enqueuedAt,
+    ...(job.resultJson !== undefined ? { result: JSON.parse(job.resultJson) } : {}),
+    ...(job.error ? { error: job.error } : {}),
+    ...(job.progress !== undefined ? { progress: job.progress } : {}),
+    ...(job.runAt > 0 ? { runAt: job.runAt } : {}),
+    ...(job.finishedAt > 0 ? { finishedAt: job.finishedAt } : {}),
+  };
+}
+
+/** Build a memory adapter from `memory://?retainFinished=…&maxPayloadBytes=…`. */
+export function createMemoryAdapter(url?: URL): MemoryAdapter {
+  const options: { retainFinished?: number; retainDeadLetters?: number; maxPayloadBytes?: number } = {};
+  for (const [key, value] of url?.searchParams ?? []) {
+    if (key !== "retainFinished" && key !== "retainDeadLetters" && key !== "maxPayloadBytes") {
+      throw new ConfigurationError(
+        "memory",
+        `unknown option "${key}" in memory:// URL. Known: retainFinished, retainDeadLetters, maxPayloadBytes.`,
+      );
+    }
+    const number = Number(value);
+    if (!Number.isInteger(number) || number < 0) {
+      throw new ConfigurationError("memory", `option ${key} must be a whole number ≥ 0, got "${value}".`);
+    }
+    options[key] = number;
+  }
+  return new MemoryAdapter(options);
+}

@@ -1,0 +1,60 @@
+import type { JobStatus } from "../contract.ts";
+import type { SerializedError } from "../errors.ts";
+
+/**
+ * One job held by the memory engine. A class with a fixed shape keeps a million of them compact;
+ * the payload stays JSON text so every delivery gets a fresh copy the caller cannot mutate.
+ */
+export class MemoryJob {
+  readonly id: string;
+  readonly name: string;
+  readonly queue: string;
+  readonly payloadJson: string;
+  readonly priority: number;
+  readonly maxAttempts: number;
+  readonly timeoutMs: number | undefined;
+  readonly deduplicationKey: string | undefined;
+  readonly enqueuedAt: number;
+  /** Due time for the delay heap; 0 when ready. */
+  runAt: number;
+  /** Insertion order, for FIFO among equal due times. */
+  seq: number;
+  status: JobStatus;
+  /** Attempts started so far. */
+  attempt = 0;
+  /** Identifies the current delivery; a settlement with another lease is stale and ignored. */
+  lease = 0;
+  resultJson: string | undefined = undefined;
+  error: SerializedError | undefined = undefined;
+  progress: unknown = undefined;
+  finishedAt = 0;
+  /** Set when the job is cancelled while running: its signal is aborted, its outcome is `cancelled`. */
+  abort: AbortController | undefined = undefined;
+
+  constructor(
+    id: string,
+    name: string,
+    queue: string,
+    payloadJson: string,
+    priority: number,
+    maxAttempts: number,
+    timeoutMs: number | undefined,
+    deduplicationKey: string | undefined,
+    enqueuedAt: number,
+    runAt: number,
+    seq: number,
+  ) {
+    this.id = id;
+    this.name = name;
+    this.queue = queue;
+    this.payloadJson = payloadJson;
+    this.priority = priority;
+    this.maxAttempts = maxAttempts;
+    this.timeoutMs = timeoutMs;
+    this.deduplicationKey = deduplicationKey;
+    this.enqueuedAt = enqueuedAt;
+    this.runAt = runAt;
+    this.seq = seq;
+    this.status = runAt > 0 ? "scheduled" : "queued";
+  }
+}

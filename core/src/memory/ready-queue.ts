@@ -1,0 +1,43 @@
+import { PRIORITY_MAX, PRIORITY_MIN } from "../capabilities.ts";
+import { Deque } from "./deque.ts";
+
+/**
+ * Jobs ready to run in one queue: highest priority first, FIFO within a priority. One FIFO bucket
+ * per priority level (the range is small and fixed), so push and shift are O(1) in practice.
+ */
+export class ReadyQueue<T> {
+  readonly #buckets: Deque<T>[] = Array.from({ length: PRIORITY_MAX - PRIORITY_MIN + 1 }, () => new Deque<T>());
+  /** Index of the highest bucket that may be non-empty. */
+  #top = -1;
+  #length = 0;
+
+  get length(): number {
+    return this.#length;
+  }
+
+  /** Highest priority waiting, or -Infinity when empty. */
+  get topPriority(): number {
+    this.#settleTop();
+    return this.#length === 0 ? Number.NEGATIVE_INFINITY : this.#top + PRIORITY_MIN;
+  }
+
+  push(item: T, priority: number, front = false): void {
+    const index = priority - PRIORITY_MIN;
+    const bucket = this.#buckets[index] as Deque<T>;
+    if (front) bucket.unshift(item);
+    else bucket.push(item);
+    if (index > this.#top) this.#top = index;
+    this.#length++;
+  }
+
+  shift(): T | undefined {
+    if (this.#length === 0) return undefined;
+    this.#settleTop();
+    this.#length--;
+    return (this.#buckets[this.#top] as Deque<T>).shift();
+  }
+
+  #settleTop(): void {
+    while (this.#top >= 0 && (this.#buckets[this.#top] as Deque<T>).length === 0) this.#top--;
+  }
+}

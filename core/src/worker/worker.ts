@@ -1,0 +1,123 @@
+import type { Backend } from "../backends/backend.ts";
+import { getBackend } from "../backends/registry.ts";
+import type { Adapter, Consumer } from "../contract.ts";
+import { validateQueueName } from "../enqueue-options.ts";
+import { ValidationError } from "../errors.ts";
+import { Emitter, type TaskportEvents } from "../events.ts";
+import type { AnyTask } from "../task.ts";
+import type { JobContext } from "./job-context.ts";
+import { type RunEnvironment, type RunnableTask, runDelivery, toRunnable } from "./run-delivery.ts";
+
+export interface WorkerOptions {
+  readonly tasks: readonly AnyTask[];
+  /** Queues to consume. Default: the queues the tasks are defined on. */
+  readonly queues?: readonly string[];
+  /** Jobs run at once. Default 10. */
+  readonly concurrency?: number;
+  /** Backend name given to `configure`, or a backend object. Default `"default"`. */
+  readonly backend?: string | Backend;
+  /** How long `close()` lets running jobs finish before aborting them. Default 30 s. */
+  readonly graceMs?: number;
+}
+
+/**
+ * A worker: runs the jobs of its tasks from its queues until closed. It maps task names only to
+ * the handlers it was given; nothing in a job's data decides what code runs.
+ */
+export class Worker extends Emitter<TaskportEvents> {
+  readonly queues: readonly string[];
+  readonly concurrency: number;
+  readonly graceMs: number;
+  readonly backend: Backend;
+  readonly #tasks: Map<string, RunnableTask>;
+  readonly #running = new Set<JobContext>();
+  #consumer: Consumer | undefined;
+  #adapter: Adapter | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: WorkerOptions) {
+    super();
+    const { tasks, concurrency = 10, graceMs = 30_000 } = options;
+    if (!Array.isArray(tasks) || tasks.length === 0)
+      throw new ValidationError("core", "a worker needs at least one task: startWorker({ tasks: [myTask] }).");
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new ValidationError("core", `worker concurrency must be an integer ≥ 1, got ${concurrency}.`);
+    if (!(graceMs >= 0)) throw new ValidationError("core", `worker graceMs must be ≥ 0, got ${graceMs}.`);
+    this.#tasks = new Map();
+    for (const task of tasks) {
+      const known = this.#tasks.get(task.name);
+      if (known && known.task.handler !== task.handler) {
+        throw new ValidationError("core", `two different tasks are named "${task.name}"; task names must be unique.`);
+      }
+      this.#tasks.set(task.name, toRunnable(task));
+    }
+    this.queues = [...new Set(options.queues ?? tasks.map((task) => task.defaults.queue ?? task.options.queue ?? "default"))];
+    for (const queue of this.queues) validateQueueName(queue, "worker");
+    this.concurrency = concurrency;
+    this.graceMs = graceMs;
+    this.backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend);
+  }
+
+  /** Connect and start taking jobs. Resolves once consuming. */
+  async start(): Promise<this> {
+    if (this.#consumer || this.#closing) return this;
+    const adapter = await this.backend.adapter();
+    this.#adapter = adapter;
+    const env: RunEnvironment = { origin: adapter.name, tasks: this.#tasks, events: this, running: this.#running };
+    this.#consumer = await adapter.consume({ queues: this.queues, concurrency: this.concurrency }, (delivery) =>
+      runDelivery(delivery, env),
+    );
+    return this;
+  }
+
+  /** Names of the tasks this worker runs. */
+  get taskNames(): string[] {
+    return [...this.#tasks.keys()];
+  }
+
+  /** Jobs running now. */
+  get active(): number {
+    return this.#running.size;
+  }
+
+  /**
+   * Stop gracefully: take no new jobs, let running ones finish within the grace period, then abort
+   * what is left and give it back to the engine for redelivery. Idempotent; every call resolves
+   * when the worker has stopped. The backend stays open for producers.
+   */
+  close(options: { graceMs?: number } = {}): Promise<void> {
+    this.#closing ??= this.#close(options.graceMs ?? this.graceMs);
+    return this.#closing;
+  }
+
+  async #close(graceMs: number): Promise<void> {
+    const consumer = this.#consumer;
+    if (!consumer) return;
+    const stopped = consumer.stop().then(() => true);
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), graceMs);
+    });
+    const inTime = await Promise.race([stopped, expired]);
+    clearTimeout(timer);
+    if (inTime) return;
+    const reason = new DOMException(`worker shut down after its ${graceMs} ms grace period; the job will be delivered again`, "AbortError");
+    for (const ctx of this.#running) ctx.abort(reason);
+    await consumer.abandon();
+  }
+
+  /** For the conformance harness: the engine consumer, to simulate a crash. */
+  get consumer(): Consumer | undefined {
+    return this.#consumer;
+  }
+
+  /** The adapter this worker consumes from, once started. */
+  get adapter(): Adapter | undefined {
+    return this.#adapter;
+  }
+}
+
+/** Create a worker and start it. */
+export async function startWorker(options: WorkerOptions): Promise<Worker> {
+  return new Worker(options).start();
+}
