@@ -1,0 +1,110 @@
+/**
+ * The benchmark harness: each scenario runs the same workload through taskport and through the
+ * raw engine library, in the same process and the same run, alternating the two arms round by
+ * round so that machine noise falls on both. It prints a table of medians and their ratio.
+ * Nothing here asserts a speed: targets are read off the table, never timed in unit tests.
+ */
+
+export interface Scenario {
+  /** What is measured, e.g. "end-to-end, concurrency 50". */
+  readonly name: string;
+  readonly unit: "jobs/s" | "ms" | "MB";
+  /** Throughput: higher is better (ratio = taskport / raw). Latency or memory: lower is better. */
+  readonly higherIsBetter: boolean;
+  /** One measurement through taskport. */
+  readonly taskport: () => Promise<number>;
+  /** The same workload through the engine library alone; absent when there is no raw equivalent. */
+  readonly raw?: () => Promise<number>;
+}
+
+export interface ScenarioResult {
+  readonly name: string;
+  readonly unit: string;
+  readonly raw?: number;
+  readonly taskport: number;
+  /** taskport ÷ raw. */
+  readonly ratio?: number;
+}
+
+export interface RunOptions {
+  /** Rounds per arm; the median is reported. Default 3 (`BENCH_ROUNDS`). */
+  readonly rounds?: number;
+}
+
+export async function runScenarios(title: string, scenarios: readonly Scenario[], options: RunOptions = {}): Promise<ScenarioResult[]> {
+  const rounds = options.rounds ?? Number(process.env.BENCH_ROUNDS ?? 3);
+  const results: ScenarioResult[] = [];
+  console.log(`\n## ${title}  (median of ${rounds} rounds, arms alternated)\n`);
+  for (const scenario of scenarios) {
+    const raw: number[] = [];
+    const ours: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      // Alternate which arm goes first, so warm-up and drift do not favour one side.
+      if (round % 2 === 0) {
+        if (scenario.raw) raw.push(await scenario.raw());
+        ours.push(await scenario.taskport());
+      } else {
+        ours.push(await scenario.taskport());
+        if (scenario.raw) raw.push(await scenario.raw());
+      }
+    }
+    const taskport = median(ours);
+    const rawMedian = scenario.raw ? median(raw) : undefined;
+    const result: ScenarioResult = {
+      name: scenario.name,
+      unit: scenario.unit,
+      taskport,
+      ...(rawMedian !== undefined ? { raw: rawMedian, ratio: taskport / rawMedian } : {}),
+    };
+    results.push(result);
+  }
+  printTable(results);
+  return results;
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** The p-th percentile (0–100) of a list of samples. */
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index] as number;
+}
+
+/** Jobs per second for `count` jobs done in `ms`. */
+export function perSecond(count: number, ms: number): number {
+  return (count / ms) * 1000;
+}
+
+function printTable(results: readonly ScenarioResult[]): void {
+  const rows = results.map((r) => [
+    r.name,
+    r.raw === undefined ? "—" : format(r.raw, r.unit),
+    format(r.taskport, r.unit),
+    r.ratio === undefined
+      ? "—"
+      : r.unit === "ms"
+        ? `${r.ratio.toFixed(2)}× (${signed(r.taskport - (r.raw ?? 0))} ms)`
+        : `${r.ratio.toFixed(3)}×`,
+  ]);
+  const header = ["scenario", "raw engine", "taskport", "taskport ÷ raw"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] as number)).join(" | ")} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
+  for (const row of rows) console.log(line(row));
+}
+
+function format(value: number, unit: string): string {
+  if (unit === "ms") return `${value.toFixed(2)} ms`;
+  if (unit === "MB") return `${value.toFixed(0)} MB`;
+  return `${Math.round(value).toLocaleString("en-US")} ${unit}`;
+}
+
+function signed(value: number): string {
+  return `${value >= 0 ? "+" : ""}${value.toFixed(2)}`;
+}
