@@ -113,19 +113,12 @@ export class Backend extends Emitter<BackendEvents> {
       const payload = payloads[i] ?? null;
       const payloadJson = encodeJson(adapter.name, payload, `payload of "${task.name}"`);
       checkSize(adapter.name, payloadJson, caps);
-      jobs[i] = {
-        id: newJobId(),
-        name: task.name,
-        queue,
-        payload,
-        payloadJson,
-        priority,
-        maxAttempts,
-        enqueuedAt: now,
-        ...(runAt !== undefined ? { runAt } : {}),
-        ...(deduplicationKey !== undefined ? { deduplicationKey } : {}),
-        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-      };
+      // Optional fields are assigned, not spread: this runs once per job on the hot path.
+      const job: Mutable<NewJob> = { id: newJobId(), name: task.name, queue, payload, payloadJson, priority, maxAttempts, enqueuedAt: now };
+      if (runAt !== undefined) job.runAt = runAt;
+      if (deduplicationKey !== undefined) job.deduplicationKey = deduplicationKey;
+      if (timeoutMs !== undefined) job.timeoutMs = timeoutMs;
+      jobs[i] = job;
     }
     if (jobs.length === 0) return [];
 
@@ -206,6 +199,8 @@ export class Backend extends Emitter<BackendEvents> {
     return error;
   }
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 function resolveRunAt(options: EnqueueOptions, defaultDelayMs: number | undefined, now: number): number | undefined {
   if (options.runAt !== undefined) {
