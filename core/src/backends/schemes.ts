@@ -50,6 +50,11 @@ export async function factoryFor(url: URL): Promise<AdapterFactory> {
       `unknown backend URL scheme "${scheme}:" in ${redactUrl(url)}. Known schemes: ${known}; or call registerScheme() for your own adapter.`,
     );
   }
+  return importAdapter(specifier, url);
+}
+
+/** Import an adapter package; a missing one becomes a message saying what to install. */
+export async function importAdapter(specifier: string, url: URL): Promise<AdapterFactory> {
   let module: { createAdapter?: AdapterFactory };
   try {
     module = await import(specifier);

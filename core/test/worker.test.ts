@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import { Backend, defineTask, MemoryAdapter, startWorker, ValidationError, Worker } from "../src/index.ts";
+
+const backend = () => new Backend("w", new MemoryAdapter());
+
+describe("Worker", () => {
+  it("refuses bad options", () => {
+    const task = defineTask("t", async () => {});
+    expect(() => new Worker({ tasks: [], backend: backend() })).toThrow(/at least one task/);
+    expect(() => new Worker({ tasks: [task], concurrency: 0, backend: backend() })).toThrow(/concurrency/);
+    expect(() => new Worker({ tasks: [task], graceMs: -1, backend: backend() })).toThrow(/graceMs/);
+    expect(() => new Worker({ tasks: [task], queues: ["bad queue"], backend: backend() })).toThrow(ValidationError);
+  });
+
+  it("refuses two different tasks with one name", () => {
+    const a = defineTask("same", async () => 1);
+    const b = defineTask("same", async () => 2);
+    expect(() => new Worker({ tasks: [a, b], backend: backend() })).toThrow(/two different tasks are named "same"/);
+    expect(() => new Worker({ tasks: [a, a.using({ queue: "other" })], backend: backend() })).not.toThrow();
+  });
+
+  it("consumes the queues its tasks are defined on, by default", () => {
+    const a = defineTask("a", async () => {}, { queue: "emails" });
+    const b = defineTask("b", async () => {});
+    expect(new Worker({ tasks: [a, b], backend: backend() }).queues).toEqual(["emails", "default"]);
+  });
+
+  it("runs only the handlers it was given: a job's name cannot reach anything else", async () => {
+    const b = backend();
+    const known = defineTask("known", async () => "ran").using({ backend: b });
+    const worker = await startWorker({ tasks: [known], backend: b });
+    const failures: string[] = [];
+    worker.on("failed", (e) => failures.push(`${e.job.name}:${e.error.name}`));
+    for (const name of ["__proto__", "constructor", "toString", "hasOwnProperty"]) {
+      const handle = await defineTask(name, async () => "should not run")
+        .using({ backend: b })
+        .enqueue(undefined);
+      await handle.wait({ timeoutMs: 2000 }).catch(() => {});
+    }
+    expect(failures).toEqual(["__proto__", "constructor", "toString", "hasOwnProperty"].map((n) => `${n}:UnknownTaskError`));
+    await worker.close();
+  });
+
+  it("close() is idempotent and every call waits for the same shutdown", async () => {
+    const b = backend();
+    const task = defineTask("t", async () => {}).using({ backend: b });
+    const worker = await startWorker({ tasks: [task], backend: b });
+    const first = worker.close();
+    const second = worker.close();
+    await Promise.all([first, second]);
+    await worker.close();
+    expect(worker.active).toBe(0);
+  });
+
+  it("a listener that throws does not break the job; it is reported as an error event", async () => {
+    const b = backend();
+    const task = defineTask("t", async () => 1).using({ backend: b });
+    const worker = await startWorker({ tasks: [task], backend: b });
+    const errors: unknown[] = [];
+    worker.on("error", (e) => errors.push(e.error));
+    worker.on("started", () => {
+      throw new Error("listener bug");
+    });
+    const handle = await task.enqueue(undefined);
+    expect(await handle.wait({ timeoutMs: 2000 })).toBe(1);
+    expect(errors).toHaveLength(1);
+    await worker.close();
+  });
+});
