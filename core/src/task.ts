@@ -51,9 +51,9 @@ export interface Task<Payload = unknown, Result = unknown> {
 export type AnyTask = Task<any, any>;
 
 /** The result type of a task, as stored: what the handler resolves to. */
-export type TaskResult<T> = T extends Task<unknown, infer R> ? R : never;
+export type TaskResult<T> = T extends Task<infer _P, infer R> ? R : never;
 /** The payload type of a task. */
-export type TaskPayload<T> = T extends Task<infer P, unknown> ? P : never;
+export type TaskPayload<T> = T extends Task<infer P, infer _R> ? P : never;
 
 /**
  * Define a task. The payload and result types come from the handler's signature:
