@@ -1,0 +1,61 @@
+/**
+ * The quick start: the HTTP app and a worker in one process, driven by a few real HTTP requests.
+ * With no TASKPORT_URL it runs on the in-process memory engine, so it needs no server; set
+ * TASKPORT_URL (e.g. bullmq://127.0.0.1:6379) and the same code runs on that engine.
+ */
+import type { AddressInfo } from "node:net";
+import { closeBackends, getBackend, startWorker } from "@taskport/core";
+import { createApp } from "./app.ts";
+import { tasks } from "./tasks.ts";
+
+const backend = getBackend();
+console.log(
+  `taskport demo — engine: ${backend.description}${process.env.TASKPORT_URL ? "" : " (the default; set TASKPORT_URL to switch)"}`,
+);
+
+const worker = await startWorker({ tasks, queues: ["emails", "default"], concurrency: 4 });
+worker.on("started", (e) => console.log(`  [worker] start ${e.job.name} ${short(e.job.id)} (attempt ${e.attempt})`));
+worker.on("progress", (e) => console.log(`  [worker] progress ${short(e.job.id)} ${JSON.stringify(e.value)}`));
+worker.on("succeeded", (e) => console.log(`  [worker] done  ${e.job.name} ${short(e.job.id)} → ${JSON.stringify(e.result)}`));
+worker.on("failed", (e) => console.log(`  [worker] FAILED ${e.job.name} ${short(e.job.id)}: ${e.error.message}`));
+
+const server = createApp().listen(0);
+await new Promise((resolve) => server.once("listening", resolve));
+const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+const requests: [string, unknown][] = [
+  ["/signup", { email: "ada@example.com", name: "Ada" }],
+  ["/signup", { email: "grace@example.com", name: "Grace" }],
+  ["/count", { text: "the quick brown fox jumps over the lazy dog" }],
+];
+const jobs: { jobId: string; queue: string }[] = [];
+for (const [path, body] of requests) {
+  const res = await fetch(base + path, { method: "POST", body: JSON.stringify(body) });
+  const answer = (await res.json()) as { jobId: string; queue: string };
+  console.log(`→ POST ${path} ${JSON.stringify(body)}  ← ${res.status} job ${short(answer.jobId)} on "${answer.queue}"`);
+  jobs.push(answer);
+}
+
+const capabilities = (await backend.adapter()).capabilities;
+if (capabilities.results) {
+  for (const { jobId, queue } of jobs) {
+    let info = (await (await fetch(`${base}/jobs/${queue}/${jobId}`)).json()) as { status: string; result?: unknown };
+    for (let tries = 0; info.status !== "succeeded" && info.status !== "failed" && tries < 200; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      info = (await (await fetch(`${base}/jobs/${queue}/${jobId}`)).json()) as { status: string; result?: unknown };
+    }
+    console.log(`→ GET /jobs/${queue}/${short(jobId)}  ← ${info.status} ${JSON.stringify(info.result)}`);
+  }
+} else {
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  console.log(`(${backend.description} stores no results; see the worker's lines above)`);
+}
+
+server.close();
+await worker.close();
+await closeBackends();
+console.log("done: 3 requests, 3 jobs, one worker. Next: npm test");
+
+function short(id: string): string {
+  return id.slice(0, 8);
+}
