@@ -8,7 +8,6 @@ import {
   configure,
   defineTask,
   getBackend,
-  MemoryAdapter,
   redactUrl,
   registerScheme,
   UnsupportedFeatureError,
