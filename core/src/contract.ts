@@ -78,6 +78,12 @@ export interface ConsumeOptions {
   readonly queues: readonly string[];
   /** At most this many handler calls at once, across all `queues`. */
   readonly concurrency: number;
+  /**
+   * Report a problem outside any one job (a lost connection, a failed poll). The worker emits it as
+   * an `error` event. Report it and keep going — reconnect, poll again — rather than throw: a
+   * worker must never stop silently.
+   */
+  readonly onError?: (error: Error) => void;
 }
 
 /** A running consumption started by `consume`. */

@@ -96,6 +96,7 @@ export class MemoryAdapter implements Adapter {
   #store(jobs: readonly NewJob[]): EnqueueReceipt[] {
     const receipts: EnqueueReceipt[] = new Array(jobs.length);
     const now = Date.now();
+    let readyQueue: string | undefined;
     for (let i = 0; i < jobs.length; i++) {
       const input = jobs[i] as NewJob;
       if (input.deduplicationKey !== undefined) {
@@ -122,10 +123,16 @@ export class MemoryAdapter implements Adapter {
       );
       this.#jobs.set(job.id, job);
       if (job.deduplicationKey !== undefined) this.#dedup.set(dedupKey(job.queue, job.deduplicationKey), job);
-      if (runAt > 0) this.#schedule(job);
-      else this.#makeReady(job);
+      if (runAt > 0) {
+        this.#schedule(job);
+      } else {
+        this.#pushReady(job);
+        if (job.queue !== readyQueue) this.#dirtyQueues.add(job.queue);
+        readyQueue = job.queue;
+      }
       receipts[i] = { id: job.id };
     }
+    if (readyQueue !== undefined) this.#scheduleDispatch(); // once per batch, not per job
     return receipts;
   }
 
@@ -195,6 +202,12 @@ export class MemoryAdapter implements Adapter {
   // ── delivery ──────────────────────────────────────────────────────────────
 
   #makeReady(job: MemoryJob, front = false): void {
+    this.#pushReady(job, front);
+    this.#dirtyQueues.add(job.queue);
+    this.#scheduleDispatch();
+  }
+
+  #pushReady(job: MemoryJob, front = false): void {
     job.runAt = 0;
     job.status = "queued";
     let queue = this.#ready.get(job.queue);
@@ -203,8 +216,6 @@ export class MemoryAdapter implements Adapter {
       this.#ready.set(job.queue, queue);
     }
     queue.push(job, job.priority, front);
-    this.#dirtyQueues.add(job.queue);
-    this.#scheduleDispatch();
   }
 
   #scheduleDispatch(): void {
@@ -243,15 +254,16 @@ export class MemoryAdapter implements Adapter {
     }
   }
 
-  deliver(job: MemoryJob, consumer: MemoryConsumer): Promise<Settlement> {
+  /** Hand a job to a consumer's handler; `done` runs after its settlement is applied. */
+  deliver(job: MemoryJob, consumer: MemoryConsumer, done: (job: MemoryJob) => void): void {
     job.status = "running";
     job.attempt++;
     const lease = ++this.#lease;
     job.lease = lease;
-    const delivery = new MemoryDelivery(job);
-    const settled = consumer.handler(delivery);
-    settled.then((settlement) => this.#settle(job, lease, settlement));
-    return settled;
+    consumer.handler(new MemoryDelivery(job)).then((settlement) => {
+      this.#settle(job, lease, settlement);
+      done(job);
+    });
   }
 
   /** Put a job handed out but never settled back at the front of its queue (crash, abandon). */
@@ -370,18 +382,18 @@ class MemoryConsumer implements Consumer {
       const job = this.#adapter.takeFor(this.queues);
       if (!job) return;
       this.#inFlight.add(job);
-      this.#adapter.deliver(job, this).then(() => this.#done(job));
+      this.#adapter.deliver(job, this, this.#done);
     }
   }
 
-  #done(job: MemoryJob): void {
+  readonly #done = (job: MemoryJob): void => {
     if (!this.#inFlight.delete(job)) return; // abandoned earlier
     if (this.#stopped) {
       if (this.#inFlight.size === 0) this.#wake();
       return;
     }
     this.fill();
-  }
+  };
 
   stop(): Promise<void> {
     if (!this.#stopped) {
