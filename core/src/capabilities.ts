@@ -35,6 +35,20 @@ export interface Capabilities {
   readonly maxPayloadBytes?: number;
 }
 
+/** Every capability: the memory engine's, and a base for test adapters to switch some off. */
+export const ALL_CAPABILITIES: Capabilities = Object.freeze({
+  delay: true,
+  priority: true,
+  results: true,
+  cancel: true,
+  deduplication: true,
+  nativeBulkEnqueue: true,
+  transactions: true,
+  ordering: "fifo",
+  progress: true,
+  deadLetter: true,
+});
+
 /** A feature that an enqueue can ask for, named as in {@link Capabilities}. */
 export type Feature = "delay" | "priority" | "results" | "cancel" | "deduplication" | "transactions" | "progress";
 

@@ -4,6 +4,7 @@ export { redactUrl } from "./backends/redact.ts";
 export { closeBackends, configure, DEFAULT_URL, getBackend, type TaskportConfig, URL_ENV } from "./backends/registry.ts";
 export { parseBackendUrl, registerScheme } from "./backends/schemes.ts";
 export {
+  ALL_CAPABILITIES,
   type Capabilities,
   type Feature,
   mapPriority,

@@ -1,4 +1,4 @@
-import type { Capabilities } from "../capabilities.ts";
+import { ALL_CAPABILITIES, type Capabilities } from "../capabilities.ts";
 import type {
   Adapter,
   CheckProblem,
@@ -60,16 +60,7 @@ export class MemoryAdapter implements Adapter {
     this.#retainFinished = options.retainFinished ?? 10_000;
     this.#retainDeadLetters = options.retainDeadLetters ?? 1_000;
     this.capabilities = Object.freeze({
-      delay: true,
-      priority: true,
-      results: true,
-      cancel: true,
-      deduplication: true,
-      nativeBulkEnqueue: true,
-      transactions: true,
-      ordering: "fifo",
-      progress: true,
-      deadLetter: true,
+      ...ALL_CAPABILITIES,
       ...(options.maxPayloadBytes !== undefined ? { maxPayloadBytes: options.maxPayloadBytes } : {}),
     });
   }

@@ -1,4 +1,4 @@
-import type { Capabilities } from "../capabilities.ts";
+import { ALL_CAPABILITIES, type Capabilities } from "../capabilities.ts";
 import type { Adapter, Consumer, EnqueueContext, EnqueueReceipt, JobInfo, NewJob } from "../contract.ts";
 
 /** A job as the recording adapter saw it. */
@@ -17,19 +17,7 @@ export class RecordingAdapter implements Adapter {
   readonly jobs: RecordedJob[] = [];
 
   constructor(capabilities: Partial<Capabilities> = {}) {
-    this.capabilities = Object.freeze({
-      delay: true,
-      priority: true,
-      results: true,
-      cancel: true,
-      deduplication: true,
-      nativeBulkEnqueue: true,
-      transactions: true,
-      ordering: "fifo",
-      progress: true,
-      deadLetter: false,
-      ...capabilities,
-    });
+    this.capabilities = Object.freeze({ ...ALL_CAPABILITIES, deadLetter: false, ...capabilities });
   }
 
   async enqueue(jobs: readonly NewJob[], context: EnqueueContext): Promise<EnqueueReceipt[]> {
