@@ -30,6 +30,11 @@ export interface ConformanceHarness {
   transaction?(adapter: Adapter, outcome: "commit" | "rollback", work: (transaction: unknown) => Promise<void>): Promise<void>;
   /** An adapter pointed at a server that does not answer (for `check()` and connection errors). */
   unreachableAdapter?(): Adapter | Promise<Adapter>;
+  /**
+   * Remove what a passed test left on the server (its queues, keys, rows). Not called for a failed
+   * test, whose state is kept for debugging.
+   */
+  cleanup?(testId: string, queues: readonly string[]): Promise<void>;
 }
 
 /** Every group of the suite, as named in reports and opt-outs. */

@@ -24,6 +24,7 @@ export class Fixture {
   readonly #options: ConformanceOptions;
   readonly #adapters: Adapter[] = [];
   readonly #workers: Worker[] = [];
+  readonly #queues = new Set<string>();
   #backend: Backend | undefined;
 
   constructor(options: ConformanceOptions, testName: string) {
@@ -39,7 +40,9 @@ export class Fixture {
 
   /** A queue name unique to this test. */
   queue(suffix = "main"): string {
-    return `${this.testId}-${suffix}`;
+    const name = `${this.testId}-${suffix}`;
+    this.#queues.add(name);
+    return name;
   }
 
   async adapter(extra: Partial<AdapterContext> = {}): Promise<Adapter> {
@@ -71,8 +74,9 @@ export class Fixture {
     return worker;
   }
 
-  async cleanup(): Promise<void> {
+  async cleanup(passed: boolean): Promise<void> {
     await Promise.allSettled(this.#workers.map((worker) => worker.close({ graceMs: 0 })));
     await Promise.allSettled(this.#adapters.map((adapter) => adapter.close()));
+    if (passed) await this.#options.harness?.cleanup?.(this.testId, [...this.#queues]);
   }
 }
