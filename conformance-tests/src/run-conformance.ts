@@ -79,8 +79,9 @@ export async function runConformance(options: ConformanceOptions): Promise<void>
         async () => {
           const fixture = new Fixture(options, `${group}/${title}`);
           onTestFinished(async ({ task }) => {
-            report.record(group, title, task.result?.state === "pass");
-            await fixture.cleanup();
+            const passed = task.result?.state === "pass";
+            report.record(group, title, passed);
+            await fixture.cleanup(passed);
           });
           await body(fixture);
         },
