@@ -70,6 +70,12 @@ export class Worker extends Emitter<TaskportEvents> {
     return this;
   }
 
+  /** Out-of-job problems go to `error` listeners; with none, to stderr, so they are never silent. */
+  #reportError(error: Error): void {
+    if (this.has("error")) this.emit("error", { error });
+    else console.error(`[taskport] worker on ${this.queues.join(", ")}: ${error.message}`);
+  }
+
   /** Names of the tasks this worker runs. */
   get taskNames(): string[] {
     return [...this.#tasks.keys()];
