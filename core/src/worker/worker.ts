@@ -64,9 +64,8 @@ export class Worker extends Emitter<TaskportEvents> {
     const adapter = await this.backend.adapter();
     this.#adapter = adapter;
     const env: RunEnvironment = { origin: adapter.name, tasks: this.#tasks, events: this, running: this.#running };
-    this.#consumer = await adapter.consume({ queues: this.queues, concurrency: this.concurrency }, (delivery) =>
-      runDelivery(delivery, env),
-    );
+    const options = { queues: this.queues, concurrency: this.concurrency, onError: (error: Error) => this.#reportError(error) };
+    this.#consumer = await adapter.consume(options, (delivery) => runDelivery(delivery, env));
     return this;
   }
 
