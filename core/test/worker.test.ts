@@ -66,4 +66,33 @@ describe("Worker", () => {
     expect(errors).toHaveLength(1);
     await worker.close();
   });
+
+  it("reports an adapter's out-of-job problems as error events, or on stderr when nobody listens", async () => {
+    const memory = new MemoryAdapter();
+    let report: ((error: Error) => void) | undefined;
+    const flaky: typeof memory = Object.assign(Object.create(memory), {
+      consume: (options: Parameters<MemoryAdapter["consume"]>[0], handler: Parameters<MemoryAdapter["consume"]>[1]) => {
+        report = options.onError;
+        return memory.consume(options, handler);
+      },
+    });
+    const b = new Backend("w", flaky);
+    const task = defineTask("t", async () => {}).using({ backend: b });
+    const worker = await startWorker({ tasks: [task], backend: b });
+    const errors: string[] = [];
+    const off = worker.on("error", (e) => errors.push(e.error.message));
+    report?.(new Error("connection lost; reconnecting"));
+    expect(errors).toEqual(["connection lost; reconnecting"]);
+    off();
+    const written: string[] = [];
+    const original = console.error;
+    console.error = (line: string) => written.push(line);
+    try {
+      report?.(new Error("still down"));
+    } finally {
+      console.error = original;
+    }
+    expect(written).toEqual(["[taskport] worker on default: still down"]);
+    await worker.close();
+  });
 });
