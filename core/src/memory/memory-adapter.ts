@@ -121,7 +121,7 @@ export class MemoryAdapter implements Adapter {
         if (job.queue !== readyQueue) this.#dirtyQueues.add(job.queue);
         readyQueue = job.queue;
       }
-      receipts[i] = { id: job.id };
+      receipts[i] = input; // a NewJob is a receipt for itself (same id): no allocation per job
     }
     if (readyQueue !== undefined) this.#scheduleDispatch(); // once per batch, not per job
     return receipts;
