@@ -1,0 +1,286 @@
+import type { ConsumeOptions, Consumer, Delivery, DeliveryHandler, Settlement } from "@taskport/core";
+import type { Job } from "pg-boss";
+import type { Engine } from "./engine.ts";
+import { isJobData, type JobData } from "./job-data.ts";
+
+/** One job handed to the handler and not yet settled durably. */
+interface Held {
+  readonly queue: string;
+  readonly id: string;
+  readonly retryCount: number;
+  readonly abort: AbortController;
+}
+
+interface Completion {
+  readonly held: Held;
+  readonly outputJson: string;
+  readonly done: () => void;
+}
+
+/**
+ * A fetch loop over `queues`: it claims up to `concurrency` jobs with `fetch` (batches of up to
+ * `batchSize`), fetches again at once while batches come back full, and otherwise sleeps until a
+ * NOTIFY, a freed slot, the next delayed job's due time, or the polling backstop. Successes are
+ * completed in one statement per batch of settlements; failures one by one (they are rare).
+ */
+export class PgBossConsumer implements Consumer {
+  readonly #engine: Engine;
+  readonly #queues: readonly string[];
+  readonly #concurrency: number;
+  readonly #handler: DeliveryHandler;
+  readonly #onError: (error: Error) => void;
+  readonly #held = new Map<string, Held>();
+  readonly #completions: Completion[] = [];
+  #flushing = false;
+  #stopped = false;
+  #abandoned = false;
+  #backlog = false;
+  #wake: (() => void) | undefined;
+  #wakeTimer: NodeJS.Timeout | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #loop: Promise<void> | undefined;
+  #idle: (() => void)[] = [];
+  #rotation = 0;
+
+  readonly #onClose: () => void;
+
+  constructor(engine: Engine, options: ConsumeOptions, handler: DeliveryHandler, onClose: () => void) {
+    this.#engine = engine;
+    this.#onClose = onClose;
+    this.#queues = [...options.queues];
+    this.#concurrency = options.concurrency;
+    this.#handler = handler;
+    this.#onError = (error) => {
+      try {
+        options.onError?.(error);
+      } catch {
+        // a listener that throws must not stop the worker
+      }
+    };
+  }
+
+  /** A problem outside any one job (pg-boss's background work, the listener): to the worker's error events. */
+  reportError(error: Error): void {
+    this.#onError(error);
+  }
+
+  get queues(): readonly string[] {
+    return this.#queues;
+  }
+
+  start(): void {
+    this.#heartbeat = setInterval(() => void this.#touch(), this.#engine.heartbeatMs);
+    this.#loop = this.#run();
+  }
+
+  /** A NOTIFY for one of this consumer's queues, or a local enqueue. */
+  notify(): void {
+    this.#wakeUp();
+  }
+
+  #wakeUp(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    clearTimeout(this.#wakeTimer);
+    wake?.();
+  }
+
+  #sleep(ms: number): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#wake = resolve;
+      this.#wakeTimer = setTimeout(() => this.#wakeUp(), Math.max(0, Math.min(ms, 2 ** 30)));
+    });
+  }
+
+  async #run(): Promise<void> {
+    const batchSize = this.#engine.batchSize;
+    // With a backlog, wait for a worthwhile number of free slots rather than fetching one by one.
+    const refill = Math.max(1, Math.min(batchSize, Math.ceil(this.#concurrency / 2)));
+    while (!this.#stopped) {
+      const room = this.#concurrency - this.#held.size;
+      if (room <= 0 || (this.#backlog && room < refill)) {
+        await this.#sleep(this.#engine.backstopMs);
+        continue;
+      }
+      let full = false;
+      try {
+        const start = this.#rotation++ % this.#queues.length;
+        for (let i = 0; i < this.#queues.length && !this.#stopped; i++) {
+          const queue = this.#queues[(start + i) % this.#queues.length] as string;
+          const want = Math.min(this.#concurrency - this.#held.size, batchSize);
+          if (want <= 0) {
+            full = true;
+            break;
+          }
+          const jobs = (await this.#engine.fetch(queue, want)) as Job<JobData>[];
+          if (this.#stopped) {
+            await this.#engine.release(queue, jobs);
+            break;
+          }
+          for (const job of jobs) this.#deliver(queue, job);
+          if (jobs.length === want) full = true;
+        }
+      } catch (error) {
+        this.#onError(error as Error);
+        await this.#sleep(500);
+        continue;
+      }
+      this.#backlog = full;
+      if (full) continue;
+      let wait = this.#engine.backstopMs;
+      try {
+        const due = await this.#engine.nextDueInMs(this.#queues);
+        if (due !== undefined) wait = Math.min(wait, Math.max(due, 0) + 2);
+      } catch (error) {
+        this.#onError(error as Error);
+      }
+      if (wait > 0) await this.#sleep(wait);
+    }
+  }
+
+  #deliver(queue: string, job: Job<JobData>): void {
+    const held: Held = { queue, id: job.id, retryCount: job.retryCount, abort: new AbortController() };
+    this.#held.set(job.id, held);
+    const data = job.data;
+    let delivery: Delivery;
+    if (!isJobData(data)) {
+      // Not written by taskport: fail it visibly rather than guess what it means.
+      delivery = { id: job.id, name: "(not a taskport job)", queue, payload: data, attempt: job.retryCount + 1, maxAttempts: 1 };
+    } else {
+      delivery = {
+        id: job.id,
+        name: data.task,
+        queue,
+        payload: data.payload,
+        attempt: job.retryCount + 1,
+        maxAttempts: data.maxAttempts,
+        ...(data.timeoutMs !== undefined ? { timeoutMs: data.timeoutMs } : {}),
+        signal: held.abort.signal,
+      };
+    }
+    this.#handler(delivery).then(
+      (settlement) => this.#settle(held, settlement),
+      (error: unknown) => this.#settle(held, { status: "failed", error: { name: "Error", message: String(error) } }),
+    );
+  }
+
+  #settle(held: Held, settlement: Settlement): void {
+    if (this.#abandoned || this.#held.get(held.id) !== held) return;
+    if (settlement.status === "succeeded") {
+      this.#completions.push({ held, outputJson: `{"result":${settlement.resultJson}}`, done: () => this.#release(held) });
+      void this.#flush();
+      return;
+    }
+    void this.#persist(() => this.#engine.failJob(held.queue, held.id, held.retryCount, settlement.error, settlement.retryInMs)).then(() =>
+      this.#release(held),
+    );
+  }
+
+  /** Complete every settled success in one statement per queue; more arrive meanwhile and go next. */
+  async #flush(): Promise<void> {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    try {
+      while (this.#completions.length > 0 && !this.#abandoned) {
+        const batch = this.#completions.splice(0, 500);
+        const byQueue = new Map<string, Completion[]>();
+        for (const c of batch) {
+          const list = byQueue.get(c.held.queue);
+          if (list) list.push(c);
+          else byQueue.set(c.held.queue, [c]);
+        }
+        await Promise.all(
+          [...byQueue].map(([queue, list]) =>
+            this.#persist(() =>
+              this.#engine.completeJobs(
+                queue,
+                list.map((c) => ({ id: c.held.id, retryCount: c.held.retryCount, outputJson: c.outputJson })),
+              ),
+            ),
+          ),
+        );
+        for (const c of batch) c.done();
+      }
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  /** Retry a settlement until it is stored: the server may be restarting. Gives up only when abandoned. */
+  async #persist(write: () => Promise<unknown>): Promise<void> {
+    for (let delay = 100; !this.#abandoned; delay = Math.min(delay * 2, 2_000)) {
+      try {
+        await write();
+        return;
+      } catch (error) {
+        this.#onError(error as Error);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  #release(held: Held): void {
+    if (this.#held.get(held.id) !== held) return;
+    this.#held.delete(held.id);
+    if (this.#stopped) {
+      if (this.#held.size === 0) this.#finish();
+    } else if (
+      !this.#backlog ||
+      this.#concurrency - this.#held.size >= Math.min(this.#engine.batchSize, Math.ceil(this.#concurrency / 2))
+    ) {
+      this.#wakeUp();
+    }
+  }
+
+  /** Keep pg-boss's heartbeat fresh for held jobs, so only a dead worker's jobs are put back. */
+  async #touch(): Promise<void> {
+    if (this.#held.size === 0) return;
+    const byQueue = new Map<string, string[]>();
+    for (const held of this.#held.values()) {
+      const list = byQueue.get(held.queue);
+      if (list) list.push(held.id);
+      else byQueue.set(held.queue, [held.id]);
+    }
+    for (const [queue, ids] of byQueue) {
+      try {
+        await this.#engine.touch(queue, ids);
+      } catch (error) {
+        this.#onError(error as Error);
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#stopped) {
+      this.#stopped = true;
+      this.#engine.detach(this);
+      this.#onClose();
+      this.#wakeUp();
+    }
+    await this.#loop;
+    if (this.#held.size === 0) {
+      this.#finish();
+      return;
+    }
+    await new Promise<void>((resolve) => this.#idle.push(resolve));
+  }
+
+  async abandon(): Promise<void> {
+    this.#stopped = true;
+    this.#abandoned = true;
+    this.#engine.detach(this);
+    this.#onClose();
+    this.#wakeUp();
+    // Nothing is settled: as after a crash, pg-boss's heartbeat check puts these jobs back.
+    this.#held.clear();
+    this.#completions.length = 0;
+    this.#finish();
+  }
+
+  #finish(): void {
+    clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
+    for (const resolve of this.#idle.splice(0)) resolve();
+  }
+}

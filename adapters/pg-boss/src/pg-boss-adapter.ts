@@ -1,0 +1,427 @@
+import {
+  type Adapter,
+  type Capabilities,
+  type CheckProblem,
+  type ConsumeOptions,
+  type Consumer,
+  type DeliveryHandler,
+  type EnqueueContext,
+  type EnqueueReceipt,
+  type JobInfo,
+  type JobStatus,
+  type NewJob,
+  redactUrl,
+  type SerializedError,
+  TaskportError,
+} from "@taskport/core";
+import type pg from "pg";
+import { type JobInsert, PgBoss } from "pg-boss";
+import { PgBossConsumer } from "./consumer.ts";
+import { Engine } from "./engine.ts";
+import { CRASH_REDELIVERIES, expireSecondsFor, isJobData, type JobData, singletonKeyFor } from "./job-data.ts";
+import { explainConnectError, isTransient } from "./pg-errors.ts";
+import { type Executor, toExecutor } from "./transaction.ts";
+import { parseUrlOptions, validateSchemaName } from "./url-options.ts";
+
+export interface PgBossAdapterOptions {
+  /** `postgres://user:password@host:5432/database`. One of `connectionString`, `pool` or `boss`. */
+  readonly connectionString?: string;
+  /** An existing `pg` pool to run pg-boss's statements on (LISTEN/NOTIFY then falls back to polling). */
+  readonly pool?: pg.Pool;
+  /** An existing, started pg-boss instance; the adapter never stops it. */
+  readonly boss?: PgBoss;
+  /** The schema pg-boss lives in. Default `pgboss`. Must match the `boss` instance's, when given. */
+  readonly schema?: string;
+  /** Jobs claimed per fetch, at most. Default 50. */
+  readonly batchSize?: number;
+  /** Idle polling backstop in ms while LISTEN/NOTIFY is up (it wakes workers at once). Default 2000. */
+  readonly pollingIntervalMs?: number;
+  /** A running job not heard from for this long is put back (a dead worker). Default 10, minimum 10. */
+  readonly heartbeatSeconds?: number;
+  /** How often pg-boss's supervisor looks for dead workers' jobs. Default 5. */
+  readonly superviseIntervalSeconds?: number;
+  /** Active job expiry when a task has no timeout, in seconds. Default 900 (pg-boss's). */
+  readonly expireInSeconds?: number;
+  /** Connections in the pool pg-boss creates. Default 10. */
+  readonly max?: number;
+  /** `application_name` of the connections, to find them in `pg_stat_activity`. Default `taskport`. */
+  readonly applicationName?: string;
+}
+
+const CAPABILITIES: Capabilities = Object.freeze({
+  delay: true,
+  priority: true,
+  results: true,
+  cancel: true,
+  deduplication: true,
+  nativeBulkEnqueue: true,
+  transactions: true,
+  // pg-boss fetches by priority, then created_on: enqueues made one after another start in order.
+  ordering: "fifo",
+  // pg-boss has no place for a running job's progress.
+  progress: false,
+  deadLetter: true,
+});
+
+/**
+ * taskport over pg-boss 12: jobs live in PostgreSQL, so an enqueue can commit or roll back with the
+ * application's own transaction. Nothing connects until the first call that needs the database.
+ */
+export class PgBossAdapter implements Adapter {
+  readonly name = "pg-boss";
+  readonly capabilities: Capabilities = CAPABILITIES;
+  readonly #options: PgBossAdapterOptions;
+  readonly #schema: string;
+  readonly #where: string;
+  readonly #secrets: string[];
+  #engine: Promise<Engine> | undefined;
+  #ownsBoss = false;
+  readonly #queues = new Map<string, Promise<void>>();
+  readonly #consumers = new Set<PgBossConsumer>();
+  #closed = false;
+
+  constructor(options: PgBossAdapterOptions) {
+    if (!options.connectionString && !options.pool && !options.boss) {
+      throw new TaskportError(
+        "pg-boss",
+        "needs a connectionString, a pg pool or a pg-boss instance: new PgBossAdapter({ connectionString: 'postgres://…' }).",
+      );
+    }
+    this.#options = options;
+    this.#schema = validateSchemaName(options.schema ?? "pgboss");
+    this.#where = options.connectionString
+      ? redactUrl(options.connectionString)
+      : options.pool
+        ? "the given pool"
+        : "the given pg-boss instance";
+    const password = options.connectionString ? safePassword(options.connectionString) : undefined;
+    this.#secrets = password ? [password, encodeURIComponent(password)] : [];
+  }
+
+  get schema(): string {
+    return this.#schema;
+  }
+
+  /** The started pg-boss instance (connecting on first call), for what taskport does not wrap. */
+  async pgBoss(): Promise<PgBoss> {
+    return (await this.#start()).boss;
+  }
+
+  #start(): Promise<Engine> {
+    if (this.#closed) return Promise.reject(new TaskportError("pg-boss", "this adapter was closed; create a new one."));
+    this.#engine ??= this.#open().catch((error: unknown) => {
+      this.#engine = undefined;
+      throw error instanceof TaskportError ? error : explainConnectError(error, this.#where, this.#schema, this.#secrets);
+    });
+    return this.#engine;
+  }
+
+  async #open(): Promise<Engine> {
+    const o = this.#options;
+    let boss = o.boss;
+    if (!boss) {
+      const pool = o.pool;
+      boss = new PgBoss({
+        schema: this.#schema,
+        ...(pool
+          ? { db: { executeSql: (text: string, values?: unknown[]) => pool.query(text, values as unknown[]) } }
+          : { connectionString: o.connectionString as string, max: o.max ?? 10, application_name: o.applicationName ?? "taskport" }),
+        supervise: true,
+        superviseIntervalSeconds: o.superviseIntervalSeconds ?? 5,
+        monitorIntervalSeconds: o.superviseIntervalSeconds ?? 5,
+        schedule: false,
+        registerInstance: false,
+        // taskport holds its own LISTEN (through pg-boss's Db.listen) for its own fetch loop.
+        useListenNotify: false,
+      });
+      this.#ownsBoss = true;
+      boss.on("error", (error: Error) => this.#report(error));
+      try {
+        await boss.start();
+      } catch (error) {
+        await boss.stop({ graceful: false, close: true }).catch(() => {});
+        throw error;
+      }
+    }
+    return new Engine(boss, this.#schema, {
+      batchSize: o.batchSize ?? 50,
+      heartbeatSeconds: Math.max(10, o.heartbeatSeconds ?? 10),
+      pollingIntervalMs: o.pollingIntervalMs ?? 2_000,
+    });
+  }
+
+  /** pg-boss's own background errors: to the workers that can report them, else dropped (callers see theirs). */
+  #report(error: Error): void {
+    for (const consumer of this.#consumers) consumer.reportError(error);
+  }
+
+  /** Create `queue` once per adapter; pg-boss silently drops jobs sent to a queue that does not exist. */
+  #ensureQueue(engine: Engine, queue: string): Promise<void> {
+    let ready = this.#queues.get(queue);
+    if (!ready) {
+      ready = engine.boss
+        .createQueue(queue, {
+          // One pending-or-running job per singletonKey: taskport's deduplication. Jobs without a
+          // key get their own id as key (job-data.ts), so they never collide.
+          policy: "exclusive",
+          notify: true,
+          heartbeatSeconds: Math.max(10, this.#options.heartbeatSeconds ?? 10),
+        })
+        .catch((error: unknown) => {
+          this.#queues.delete(queue);
+          throw error;
+        });
+      this.#queues.set(queue, ready);
+    }
+    return ready;
+  }
+
+  async enqueue(jobs: readonly NewJob[], context: EnqueueContext): Promise<EnqueueReceipt[]> {
+    const engine = await this.#start();
+    const db = context.transaction !== undefined ? toExecutor(context.transaction) : undefined;
+    const byQueue = new Map<string, number[]>();
+    for (let i = 0; i < jobs.length; i++) {
+      const queue = (jobs[i] as NewJob).queue;
+      const list = byQueue.get(queue);
+      if (list) list.push(i);
+      else byQueue.set(queue, [i]);
+    }
+    const receipts: EnqueueReceipt[] = new Array(jobs.length);
+    await Promise.all(
+      [...byQueue].map(async ([queue, indexes]) => {
+        await this.#ensureQueue(engine, queue);
+        const group = indexes.map((i) => jobs[i] as NewJob);
+        const stored = await this.#store(engine, queue, group, db);
+        indexes.forEach((index, k) => {
+          receipts[index] = stored[k] as EnqueueReceipt;
+        });
+      }),
+    );
+    return receipts;
+  }
+
+  async #store(engine: Engine, queue: string, jobs: readonly NewJob[], db: Executor | undefined): Promise<EnqueueReceipt[]> {
+    const expire = this.#options.expireInSeconds ?? 900;
+    const rows: JobInsert<JobData>[] = jobs.map((job) => ({
+      id: job.id,
+      data: toData(job),
+      priority: job.priority,
+      retryLimit: job.maxAttempts - 1 + CRASH_REDELIVERIES,
+      retryDelay: 0,
+      expireInSeconds: expireSecondsFor(job.timeoutMs, expire),
+      singletonKey: singletonKeyFor(job),
+      ...(job.runAt !== undefined ? { startAfter: new Date(job.runAt) } : {}),
+    }));
+    const inserted = await this.#insert(engine, queue, rows, db);
+    if (jobs.some((job) => job.runAt !== undefined && job.runAt > Date.now())) await engine.notifyDelayed(queue, db);
+    const receipts: EnqueueReceipt[] = [];
+    for (const job of jobs) {
+      if (inserted.has(job.id)) {
+        receipts.push(job);
+        continue;
+      }
+      if (job.deduplicationKey === undefined) {
+        throw new TaskportError(
+          "pg-boss",
+          `job ${job.id} was not stored in queue "${queue}" and has no deduplication key; nothing else can explain it. Retry the enqueue.`,
+        );
+      }
+      const holder = await engine.holderOf(queue, singletonKeyFor(job), db);
+      if (holder) {
+        receipts.push({ id: holder, deduplicated: true });
+      } else {
+        // The holder finished between our insert and the lookup: the key is free again.
+        const again = await this.#insert(
+          engine,
+          queue,
+          rows.filter((r) => r.id === job.id),
+          db,
+        );
+        if (!again.has(job.id))
+          throw new TaskportError(
+            "pg-boss",
+            `job ${job.id} could not be stored in queue "${queue}" (deduplication race). Retry the enqueue.`,
+          );
+        receipts.push(job);
+      }
+    }
+    return receipts;
+  }
+
+  /** Insert rows; returns the ids stored. Outside a caller's transaction, a dropped connection is retried. */
+  async #insert(engine: Engine, queue: string, rows: JobInsert<JobData>[], db: Executor | undefined): Promise<Set<string>> {
+    const once = async (): Promise<Set<string>> => {
+      if (rows.length === 1) {
+        const row = rows[0] as JobInsert<JobData>;
+        const { data, ...options } = row;
+        const id = await engine.boss.send(queue, data as object, { ...options, ...(db ? { db } : {}) } as never);
+        return new Set(id ? [id] : []);
+      }
+      const ids = (await engine.boss.insert(queue, rows, { returnId: true, ...(db ? { db } : {}) } as never)) as string[] | null;
+      return new Set(ids ?? []);
+    };
+    if (db) return once();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await once();
+      } catch (error) {
+        if (!isTransient(error) || attempt >= 5) throw this.#wrap(error);
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+        // The failed call may have committed before the connection dropped: count those as stored.
+        const existing = await engine
+          .existingIds(
+            queue,
+            rows.map((r) => r.id as string),
+          )
+          .catch(() => new Set<string>());
+        if (existing.size === rows.length) return existing;
+        if (existing.size > 0) rows = rows.filter((r) => !existing.has(r.id as string));
+      }
+    }
+  }
+
+  #wrap(error: unknown): TaskportError {
+    return error instanceof TaskportError ? error : explainConnectError(error, this.#where, this.#schema, this.#secrets);
+  }
+
+  async consume(options: ConsumeOptions, handler: DeliveryHandler): Promise<Consumer> {
+    const engine = await this.#start();
+    await Promise.all(options.queues.map((queue) => this.#ensureQueue(engine, queue)));
+    const consumer = new PgBossConsumer(engine, options, handler, () => this.#consumers.delete(consumer));
+    this.#consumers.add(consumer);
+    engine.attach(consumer, (error) => consumer.reportError(error));
+    consumer.start();
+    return consumer;
+  }
+
+  async getJob(id: string, queue: string): Promise<JobInfo | null> {
+    const engine = await this.#start();
+    if (!(await this.#queueExists(engine, queue))) return null;
+    const job = await engine.boss.getJobById<JobData>(queue, id).catch((error: unknown) => {
+      throw this.#wrap(error);
+    });
+    if (!job || !isJobData(job.data)) return null;
+    const output = job.output as Record<string, unknown> | null | undefined;
+    const status = statusOf(job.state, new Date(job.startAfter).getTime());
+    const attempt = job.startedOn ? job.retryCount + 1 : 0;
+    return {
+      id: job.id,
+      name: job.data.task,
+      queue,
+      status,
+      payload: job.data.payload,
+      attempt,
+      maxAttempts: job.data.maxAttempts,
+      enqueuedAt: job.data.enqueuedAt,
+      ...(status === "succeeded" && output ? { result: output.result ?? null } : {}),
+      ...((status === "failed" || (status !== "succeeded" && output)) && output ? { error: toError(output) } : {}),
+      ...(status === "scheduled" ? { runAt: new Date(job.startAfter).getTime() } : {}),
+      ...(job.completedOn ? { finishedAt: new Date(job.completedOn).getTime() } : {}),
+    };
+  }
+
+  async #queueExists(engine: Engine, queue: string): Promise<boolean> {
+    if (this.#queues.has(queue)) return true;
+    return (await engine.boss.getQueue(queue)) !== null;
+  }
+
+  async cancel(id: string, queue: string): Promise<boolean> {
+    const engine = await this.#start();
+    if (!(await this.#queueExists(engine, queue))) return false;
+    const response = (await engine.boss.cancel(queue, id)) as { affected?: number };
+    return (response.affected ?? 0) > 0;
+  }
+
+  /** Jobs of `queue` that failed for good, newest first. They stay in the queue's table, state `failed`; `boss.retry(queue, id)` replays one. */
+  async listDeadLetters(queue: string, limit = 100): Promise<JobInfo[]> {
+    const engine = await this.#start();
+    const rows = await engine.deadLetters(queue, limit);
+    return rows.flatMap((row) => {
+      const data = row.data;
+      if (!isJobData(data)) return [];
+      return [
+        {
+          id: String(row.id),
+          name: data.task,
+          queue,
+          status: "failed" as const,
+          payload: data.payload,
+          attempt: Number(row.retry_count) + 1,
+          maxAttempts: data.maxAttempts,
+          enqueuedAt: data.enqueuedAt,
+          ...(row.output ? { error: toError(row.output as Record<string, unknown>) } : {}),
+          ...(row.completed_on ? { finishedAt: new Date(row.completed_on as string).getTime() } : {}),
+        },
+      ];
+    });
+  }
+
+  async check(): Promise<CheckProblem[]> {
+    try {
+      await this.#start();
+      return [];
+    } catch (error) {
+      return [{ message: (error as Error).message }];
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const engine = await this.#engine?.catch(() => undefined);
+    this.#engine = undefined;
+    if (!engine) return;
+    await engine.close();
+    // A given pg-boss instance belongs to the caller, who stops it.
+    if (this.#ownsBoss) await engine.boss.stop({ graceful: false, close: true, timeout: 1_000 }).catch(() => {});
+  }
+}
+
+function toData(job: NewJob): JobData {
+  return {
+    task: job.name,
+    payload: job.payload,
+    maxAttempts: job.maxAttempts,
+    ...(job.timeoutMs !== undefined ? { timeoutMs: job.timeoutMs } : {}),
+    enqueuedAt: job.enqueuedAt,
+  };
+}
+
+function statusOf(state: string, startAfter: number): JobStatus {
+  switch (state) {
+    case "created":
+    case "retry":
+      return startAfter > Date.now() ? "scheduled" : "queued";
+    case "active":
+      return "running";
+    case "completed":
+      return "succeeded";
+    case "cancelled":
+      return "cancelled";
+    default:
+      return "failed";
+  }
+}
+
+function toError(output: Record<string, unknown>): SerializedError {
+  const message = typeof output.message === "string" ? output.message : JSON.stringify(output);
+  return {
+    name: typeof output.name === "string" ? output.name : "Error",
+    message,
+    ...(typeof output.stack === "string" ? { stack: output.stack } : {}),
+  };
+}
+
+function safePassword(connectionString: string): string | undefined {
+  try {
+    return decodeURIComponent(new URL(connectionString).password) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Build an adapter from `postgres://…?schema=…&batchSize=…&max=…` (core calls this by URL scheme). */
+export function createAdapter(url: URL): PgBossAdapter {
+  const options = parseUrlOptions(url);
+  return new PgBossAdapter(options);
+}

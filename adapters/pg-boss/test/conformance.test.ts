@@ -1,0 +1,51 @@
+import { runConformance } from "@taskport/conformance";
+import pg from "pg";
+import { afterAll } from "vitest";
+import { PgBossAdapter } from "../src/index.ts";
+import { CONFORMANCE_SCHEMA, DATABASE_URL, restartPostgres } from "./support.ts";
+
+// Queue names come from the suite's testId, so every test shares one schema without meeting another.
+const create = (testId: string) =>
+  new PgBossAdapter({ connectionString: DATABASE_URL, schema: CONFORMANCE_SCHEMA, applicationName: `tp-${testId}` });
+
+let janitor: PgBossAdapter | undefined;
+afterAll(async () => {
+  await janitor?.close();
+});
+
+await runConformance({
+  name: "pg-boss",
+  createAdapter: ({ testId }) => create(testId),
+  capabilities: {
+    delay: true,
+    priority: true,
+    results: true,
+    cancel: true,
+    deduplication: true,
+    nativeBulkEnqueue: true,
+    transactions: true,
+    ordering: "fifo",
+    progress: false,
+    deadLetter: true,
+  },
+  harness: {
+    async transaction(_adapter, outcome, work) {
+      const client = new pg.Client({ connectionString: DATABASE_URL });
+      await client.connect();
+      try {
+        await client.query("BEGIN");
+        await work(client);
+        await client.query(outcome === "commit" ? "COMMIT" : "ROLLBACK");
+      } finally {
+        await client.end();
+      }
+    },
+    restartServer: restartPostgres,
+    unreachableAdapter: () => new PgBossAdapter({ connectionString: "postgres://postgres@127.0.0.1:1/test", schema: CONFORMANCE_SCHEMA }),
+    async cleanup(_testId, queues) {
+      janitor ??= create("janitor");
+      const boss = await janitor.pgBoss();
+      for (const queue of queues) if (await boss.getQueue(queue)) await boss.deleteQueue(queue);
+    },
+  },
+});

@@ -1,0 +1,43 @@
+import { execFileSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import pg from "pg";
+
+export const DATABASE_URL = process.env.TASKPORT_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+
+/** One schema for all conformance runs: pg-boss installs ~20 indexes per schema, too slow per test. */
+export const CONFORMANCE_SCHEMA = "taskport_conformance";
+
+/** Restart the local PostgreSQL cluster and resolve once it answers again. Always leaves it running. */
+export async function restartPostgres(): Promise<void> {
+  const version = readdirSync("/etc/postgresql")[0] as string;
+  execFileSync("pg_ctlcluster", ["--skip-systemctl-redirect", version, "main", "restart"], { stdio: "ignore", timeout: 60_000 });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const client = new pg.Client({ connectionString: DATABASE_URL });
+    try {
+      await client.connect();
+      await client.query("SELECT 1");
+      await client.end();
+      return;
+    } catch (error) {
+      await client.end().catch(() => {});
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
+/** Terminate the connections whose application_name is exactly `name` (ours only), returning how many. */
+export async function terminateConnections(name: string): Promise<number> {
+  const client = new pg.Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query(
+      "SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()",
+      [name],
+    );
+    return rows.length;
+  } finally {
+    await client.end();
+  }
+}
