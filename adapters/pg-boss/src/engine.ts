@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { SerializedError } from "@taskport/core";
 import type { Job, PgBoss } from "pg-boss";
 import type { PgBossConsumer } from "./consumer.ts";
+import { DEDUP_INDEX, dedupIndexSql } from "./job-data.ts";
 import type { Executor } from "./transaction.ts";
 
 /** A settled success, completed with the others of its batch. */
@@ -85,6 +86,24 @@ export class Engine {
     this.#listener = undefined;
     this.#listening = false;
     await handle?.close().catch(() => {});
+  }
+
+  /** Create taskport's deduplication index once per schema (a no-op when it exists). */
+  async ensureDedupIndex(): Promise<void> {
+    const exists = async () =>
+      (
+        await this.#db.executeSql("SELECT 1 FROM pg_indexes WHERE schemaname = $1 AND indexname = $2", [
+          this.schema.toLowerCase(),
+          DEDUP_INDEX,
+        ])
+      ).rows.length > 0;
+    if (await exists()) return;
+    try {
+      await this.#db.executeSql(dedupIndexSql(this.schema));
+    } catch (error) {
+      // Another process created it at the same moment.
+      if (!(await exists())) throw error;
+    }
   }
 
   fetch(queue: string, batchSize: number): Promise<Job<unknown>[]> {

@@ -143,11 +143,13 @@ export class PgBossAdapter implements Adapter {
         throw error;
       }
     }
-    return new Engine(boss, this.#schema, {
+    const engine = new Engine(boss, this.#schema, {
       batchSize: o.batchSize ?? 50,
       heartbeatSeconds: Math.max(10, o.heartbeatSeconds ?? 10),
       pollingIntervalMs: o.pollingIntervalMs ?? 2_000,
     });
+    await engine.ensureDedupIndex();
+    return engine;
   }
 
   /** pg-boss's own background errors: to the workers that can report them, else dropped (callers see theirs). */
@@ -161,9 +163,8 @@ export class PgBossAdapter implements Adapter {
     if (!ready) {
       ready = engine.boss
         .createQueue(queue, {
-          // One pending-or-running job per singletonKey: taskport's deduplication. Jobs without a
-          // key get their own id as key (job-data.ts), so they never collide.
-          policy: "exclusive",
+          // Deduplication comes from taskport's own partial index (job-data.ts), not the policy.
+          policy: "standard",
           notify: true,
           heartbeatSeconds: Math.max(10, this.#options.heartbeatSeconds ?? 10),
         })
@@ -209,7 +210,7 @@ export class PgBossAdapter implements Adapter {
       retryLimit: job.maxAttempts - 1 + CRASH_REDELIVERIES,
       retryDelay: 0,
       expireInSeconds: expireSecondsFor(job.timeoutMs, expire),
-      singletonKey: singletonKeyFor(job),
+      ...(job.deduplicationKey !== undefined ? { singletonKey: singletonKeyFor(job) } : {}),
       ...(job.runAt !== undefined ? { startAfter: new Date(job.runAt) } : {}),
     }));
     const inserted = await this.#insert(engine, queue, rows, db);
@@ -226,7 +227,7 @@ export class PgBossAdapter implements Adapter {
           `job ${job.id} was not stored in queue "${queue}" and has no deduplication key; nothing else can explain it. Retry the enqueue.`,
         );
       }
-      const holder = await engine.holderOf(queue, singletonKeyFor(job), db);
+      const holder = await engine.holderOf(queue, singletonKeyFor(job) as string, db);
       if (holder) {
         receipts.push({ id: holder, deduplicated: true });
       } else {
