@@ -3,6 +3,9 @@ import type { Job } from "pg-boss";
 import type { Engine } from "./engine.ts";
 import { isJobData, type JobData } from "./job-data.ts";
 
+/** Fetch loops at most per consumer, as pg-boss's best settings run four (`localConcurrency: 4`). */
+const MAX_LOOPS = 4;
+
 /** One job handed to the handler and not yet settled durably. */
 interface Held {
   readonly queue: string;
@@ -35,10 +38,11 @@ export class PgBossConsumer implements Consumer {
   #stopped = false;
   #abandoned = false;
   #backlog = false;
-  #wake: (() => void) | undefined;
-  #wakeTimer: NodeJS.Timeout | undefined;
+  readonly #sleepers = new Set<{ resolve: () => void; timer: NodeJS.Timeout }>();
+  /** Slots promised to fetches in flight. */
+  #reserved = 0;
+  readonly #loops = new Set<Promise<void>>();
   #heartbeat: NodeJS.Timeout | undefined;
-  #loop: Promise<void> | undefined;
   #idle: (() => void)[] = [];
   #rotation = 0;
 
@@ -70,7 +74,7 @@ export class PgBossConsumer implements Consumer {
 
   start(): void {
     this.#heartbeat = setInterval(() => void this.#touch(), this.#engine.heartbeatMs);
-    this.#loop = this.#run();
+    this.#spawn(false);
   }
 
   /** A NOTIFY for one of this consumer's queues, or a local enqueue. */
@@ -79,27 +83,47 @@ export class PgBossConsumer implements Consumer {
   }
 
   #wakeUp(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    clearTimeout(this.#wakeTimer);
-    wake?.();
+    for (const sleeper of this.#sleepers) {
+      clearTimeout(sleeper.timer);
+      sleeper.resolve();
+    }
+    this.#sleepers.clear();
   }
 
   #sleep(ms: number): Promise<void> {
     if (this.#stopped) return Promise.resolve();
     return new Promise((resolve) => {
-      this.#wake = resolve;
-      this.#wakeTimer = setTimeout(() => this.#wakeUp(), Math.max(0, Math.min(ms, 2 ** 30)));
+      const sleeper = {
+        resolve,
+        timer: setTimeout(
+          () => {
+            this.#sleepers.delete(sleeper);
+            resolve();
+          },
+          Math.max(0, Math.min(ms, 2 ** 30)),
+        ),
+      };
+      this.#sleepers.add(sleeper);
     });
   }
 
-  async #run(): Promise<void> {
+  #room(): number {
+    return this.#concurrency - this.#held.size - this.#reserved;
+  }
+
+  /**
+   * One fetch loop. The first runs for the consumer's life; while batches come back full it starts
+   * helpers (up to {@link MAX_LOOPS} in all) so fetches overlap, as pg-boss's `localConcurrency`
+   * does; a helper ends at its first short batch, so an idle consumer runs one loop.
+   */
+  async #run(helper: boolean): Promise<void> {
     const batchSize = this.#engine.batchSize;
     // With a backlog, wait for a worthwhile number of free slots rather than fetching one by one.
     const refill = Math.max(1, Math.min(batchSize, Math.ceil(this.#concurrency / 2)));
     while (!this.#stopped) {
-      const room = this.#concurrency - this.#held.size;
+      const room = this.#room();
       if (room <= 0 || (this.#backlog && room < refill)) {
+        if (helper) return;
         await this.#sleep(this.#engine.backstopMs);
         continue;
       }
@@ -108,12 +132,18 @@ export class PgBossConsumer implements Consumer {
         const start = this.#rotation++ % this.#queues.length;
         for (let i = 0; i < this.#queues.length && !this.#stopped; i++) {
           const queue = this.#queues[(start + i) % this.#queues.length] as string;
-          const want = Math.min(this.#concurrency - this.#held.size, batchSize);
+          const want = Math.min(this.#room(), batchSize);
           if (want <= 0) {
             full = true;
             break;
           }
-          const jobs = (await this.#engine.fetch(queue, want)) as Job<JobData>[];
+          this.#reserved += want;
+          let jobs: Job<JobData>[];
+          try {
+            jobs = (await this.#engine.fetch(queue, want)) as Job<JobData>[];
+          } finally {
+            this.#reserved -= want;
+          }
           if (this.#stopped) {
             await this.#engine.release(queue, jobs);
             break;
@@ -123,11 +153,16 @@ export class PgBossConsumer implements Consumer {
         }
       } catch (error) {
         this.#onError(error as Error);
+        if (helper) return;
         await this.#sleep(500);
         continue;
       }
       this.#backlog = full;
-      if (full) continue;
+      if (full) {
+        if (this.#loops.size < MAX_LOOPS && this.#room() >= refill) this.#spawn(true);
+        continue;
+      }
+      if (helper) return;
       let wait = this.#engine.backstopMs;
       try {
         const due = await this.#engine.nextDueInMs(this.#queues);
@@ -137,6 +172,11 @@ export class PgBossConsumer implements Consumer {
       }
       if (wait > 0) await this.#sleep(wait);
     }
+  }
+
+  #spawn(helper: boolean): void {
+    const loop: Promise<void> = this.#run(helper).finally(() => this.#loops.delete(loop));
+    this.#loops.add(loop);
   }
 
   #deliver(queue: string, job: Job<JobData>): void {
@@ -258,7 +298,7 @@ export class PgBossConsumer implements Consumer {
       this.#onClose();
       this.#wakeUp();
     }
-    await this.#loop;
+    while (this.#loops.size > 0) await Promise.all([...this.#loops]);
     if (this.#held.size === 0) {
       this.#finish();
       return;

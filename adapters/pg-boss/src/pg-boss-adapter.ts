@@ -98,6 +98,10 @@ export class PgBossAdapter implements Adapter {
     this.#secrets = password ? [password, encodeURIComponent(password)] : [];
   }
 
+  get #expireSeconds(): number {
+    return this.#options.expireInSeconds ?? 900;
+  }
+
   get schema(): string {
     return this.#schema;
   }
@@ -166,6 +170,10 @@ export class PgBossAdapter implements Adapter {
           // Deduplication comes from taskport's own partial index (job-data.ts), not the policy.
           policy: "standard",
           notify: true,
+          // The defaults of a job with one attempt and no timeout; other jobs carry their own.
+          retryLimit: CRASH_REDELIVERIES,
+          retryDelay: 0,
+          expireInSeconds: this.#expireSeconds,
           heartbeatSeconds: Math.max(10, this.#options.heartbeatSeconds ?? 10),
         })
         .catch((error: unknown) => {
@@ -202,17 +210,17 @@ export class PgBossAdapter implements Adapter {
   }
 
   async #store(engine: Engine, queue: string, jobs: readonly NewJob[], db: Executor | undefined): Promise<EnqueueReceipt[]> {
-    const expire = this.#options.expireInSeconds ?? 900;
-    const rows: JobInsert<JobData>[] = jobs.map((job) => ({
-      id: job.id,
-      data: toData(job),
-      priority: job.priority,
-      retryLimit: job.maxAttempts - 1 + CRASH_REDELIVERIES,
-      retryDelay: 0,
-      expireInSeconds: expireSecondsFor(job.timeoutMs, expire),
-      ...(job.deduplicationKey !== undefined ? { singletonKey: singletonKeyFor(job) } : {}),
-      ...(job.runAt !== undefined ? { startAfter: new Date(job.runAt) } : {}),
-    }));
+    // Only what differs from the queue's defaults (see #ensureQueue) travels with each row: pg-boss
+    // fills the rest in SQL, and a bulk insert's JSON stays small.
+    const rows: JobInsert<JobData>[] = jobs.map((job) => {
+      const row: JobInsert<JobData> = { id: job.id, data: toData(job) };
+      if (job.priority !== 0) row.priority = job.priority;
+      if (job.maxAttempts !== 1) row.retryLimit = job.maxAttempts - 1 + CRASH_REDELIVERIES;
+      if (job.timeoutMs !== undefined) row.expireInSeconds = expireSecondsFor(job.timeoutMs, this.#expireSeconds);
+      if (job.deduplicationKey !== undefined) row.singletonKey = singletonKeyFor(job) as string;
+      if (job.runAt !== undefined) row.startAfter = new Date(job.runAt);
+      return row;
+    });
     const inserted = await this.#insert(engine, queue, rows, db);
     if (jobs.some((job) => job.runAt !== undefined && job.runAt > Date.now())) await engine.notifyDelayed(queue, db);
     const receipts: EnqueueReceipt[] = [];

@@ -230,6 +230,14 @@ async function plainBacklog(count: number, options: WorkOptions, defaults = fals
   return rate;
 }
 
+/**
+ * A pause between samples, so each job meets an idle worker: a loop that fetches again right after
+ * a job (as pg-boss's does) would otherwise catch the next one without any wake-up.
+ */
+function idleGap(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 30));
+}
+
 /** p50 of enqueue-to-start, one job at a time on an idle worker (the NOTIFY path). */
 async function taskportLatency(): Promise<number> {
   const { backend } = await setup();
@@ -247,6 +255,7 @@ async function taskportLatency(): Promise<number> {
     const sent = performance.now();
     await task.enqueue({ i });
     samples.push((await startedAt) - sent);
+    await idleGap();
   }
   await worker.close();
   await dropQueue(queue);
@@ -273,6 +282,7 @@ async function plainLatency(options: WorkOptions, defaults = false): Promise<num
     const sent = performance.now();
     await plain.send(queue, { i });
     samples.push((await startedAt) - sent);
+    await idleGap();
   }
   await plain.offWork(queue, { id, wait: true });
   await dropQueue(queue);
