@@ -1,0 +1,54 @@
+import type { ExitCode } from "./exit-codes.ts";
+import { EXIT } from "./exit-codes.ts";
+
+/** An error meant for the terminal: one line, and the exit code it stands for. */
+export class CliError extends Error {
+  readonly exitCode: ExitCode;
+
+  constructor(message: string, exitCode: ExitCode = EXIT.usage, options?: ErrorOptions) {
+    super(message, options);
+    this.exitCode = exitCode;
+  }
+}
+
+/**
+ * The exit code for any error: a CliError's own, taskport errors by their class name (the CLI may
+ * load another copy of @taskport/core than the app, so `instanceof` is not reliable), else 1.
+ */
+export function exitCodeOf(error: unknown): ExitCode {
+  if (error instanceof CliError) return error.exitCode;
+  const name = error instanceof Error ? error.name : "";
+  switch (name) {
+    case "ConfigurationError":
+    case "ValidationError":
+    case "SerializationError":
+    case "PayloadTooLargeError":
+      return EXIT.usage;
+    case "UnsupportedFeatureError":
+      return EXIT.unsupported;
+    case "ConnectionError":
+      return EXIT.unhealthy;
+    case "JobFailedError":
+      return EXIT.failed;
+    case "TimeoutError":
+      return EXIT.timeout;
+    default:
+      return EXIT.error;
+  }
+}
+
+/** One line for the terminal; the stack only when asked for with --verbose. */
+export function formatError(error: unknown, verbose: boolean): string {
+  if (!(error instanceof Error)) return prefixed(String(error));
+  if (verbose) return `${prefixed(error.stack ?? error.message)}${error.cause ? `\ncaused by: ${formatCause(error.cause)}` : ""}`;
+  return prefixed(error.message.split("\n")[0] ?? error.message);
+}
+
+/** taskport's own errors already say `[taskport] [origin]`; others get a `taskport:` prefix. */
+export function prefixed(text: string): string {
+  return text.startsWith("[taskport]") || text.includes(": [taskport]") ? text : `taskport: ${text}`;
+}
+
+function formatCause(cause: unknown): string {
+  return cause instanceof Error ? (cause.stack ?? cause.message) : String(cause);
+}

@@ -1,0 +1,129 @@
+import type { Command } from "commander";
+import { CliError, prefixed } from "../cli-error.ts";
+import { ConnectionWatch } from "../connection-watch.ts";
+import { parseDuration, parseInteger, parseList } from "../durations.ts";
+import { EXIT } from "../exit-codes.ts";
+import { logJobs } from "../job-log.ts";
+import { loadCore } from "../load-core.ts";
+import { loadTasks } from "../load-tasks.ts";
+import { clock, exitAfterFlush, Output } from "../output.ts";
+import { selectBackend } from "../select-backend.ts";
+
+interface WorkerFlags {
+  queues?: string;
+  concurrency: string;
+  grace: string;
+  giveUpAfter: string;
+  url?: string;
+  backend?: string;
+  json?: boolean;
+}
+
+export function registerWorker(program: Command): void {
+  program
+    .command("worker")
+    .description("run the tasks exported by a module until stopped (SIGTERM/SIGINT: graceful; a second signal forces)")
+    .argument("<module>", "file that exports your tasks (.js, or .ts with erasable types)")
+    .option("-q, --queues <names>", "comma-separated queues to consume (default: the queues the tasks are defined on)")
+    .option("-c, --concurrency <n>", "jobs run at once", "10")
+    .option("-g, --grace <duration>", "on shutdown, how long running jobs may finish before they are aborted and redelivered", "30s")
+    .option("--give-up-after <duration>", "exit (code 4) when the engine stays unreachable this long after an error", "60s")
+    .option("-u, --url <url>", "engine URL; overrides the module's configure() and TASKPORT_URL")
+    .option("-b, --backend <name>", "backend name from the module's configure()", "default")
+    .option("--json", "log JSON lines instead of human-readable ones")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ taskport worker ./src/tasks.ts
+  $ taskport worker ./dist/tasks.js --url bullmq://127.0.0.1:6379 --concurrency 20
+  $ TASKPORT_URL=postgres://app@db/app taskport worker ./src/tasks.ts --queues emails,reports --grace 2m --json`,
+    )
+    .action((module: string, flags: WorkerFlags) => runWorker(module, flags));
+}
+
+async function runWorker(module: string, flags: WorkerFlags): Promise<void> {
+  const out = new Output(flags.json === true);
+  const concurrency = parseInteger(flags.concurrency, "--concurrency", 1);
+  const graceMs = parseDuration(flags.grace, "--grace");
+  const giveUpAfterMs = parseDuration(flags.giveUpAfter, "--give-up-after");
+  const queues = flags.queues === undefined ? undefined : parseList(flags.queues);
+  if (queues?.length === 0) throw new CliError("--queues needs at least one queue name, e.g. --queues default,emails.");
+
+  const { path, tasks } = await loadTasks(module);
+  const core = await loadCore(path);
+  const backend = selectBackend(core, { url: flags.url, backend: flags.backend });
+
+  const problems = await backend.check();
+  if (problems.length > 0) {
+    for (const problem of problems) out.problem({ event: "check", problem: problem.message }, prefixed(problem.message));
+    throw new CliError(`cannot start the worker: ${backend.description} is not usable (see above).`, EXIT.unhealthy);
+  }
+
+  const worker = new core.Worker({ tasks, concurrency, graceMs, backend, ...(queues ? { queues } : {}) });
+  logJobs(worker, out);
+
+  let stopping = false;
+  const stop = async (code: number, why: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    watch.stop();
+    out.info(
+      { event: "stopping", reason: why, running: worker.active, graceMs },
+      `${clock()} stopping (${why}): waiting up to ${graceMs} ms for ${worker.active} running job(s); send the signal again to force`,
+    );
+    await worker.close();
+    await backend.close().catch(() => undefined);
+    await core.closeBackends().catch(() => undefined);
+    out.info({ event: "stopped" }, `${clock()} stopped`);
+    clearInterval(keepAlive);
+    await exitAfterFlush(code);
+  };
+
+  const watch = new ConnectionWatch(backend, {
+    giveUpAfterMs,
+    onRecovered: () => out.problem({ event: "recovered" }, `${clock()} engine reachable again; the worker goes on`),
+    onGiveUp: (problem) => {
+      out.problem(
+        { event: "gave-up", problem, giveUpAfterMs },
+        `${clock()} taskport: the engine has been unreachable for ${giveUpAfterMs} ms (${problem}); exiting with code ${EXIT.connectionLost} so your supervisor restarts the worker`,
+      );
+      void stop(EXIT.connectionLost, "connection lost");
+    },
+  });
+  worker.on("error", ({ error }) => {
+    out.problem({ event: "error", error: error.message }, `${clock()} error    ${error.message}`);
+    watch.trouble();
+  });
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++;
+    if (signals === 1) {
+      void stop(EXIT.ok, signal);
+      return;
+    }
+    out.problem(
+      { event: "forced", signal, running: worker.active },
+      `${clock()} forced to stop (${signal} again): ${worker.active} running job(s) abandoned; the engine will deliver them again`,
+    );
+    void exitAfterFlush(EXIT.forced);
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  // An in-process engine holds no socket: keep the process alive until a signal says stop.
+  const keepAlive = setInterval(() => {}, 1 << 30);
+
+  await worker.start();
+  out.info(
+    {
+      event: "ready",
+      pid: process.pid,
+      backend: backend.description,
+      tasks: worker.taskNames,
+      queues: worker.queues,
+      concurrency,
+    },
+    `${clock()} taskport worker ${process.pid} ready: ${worker.taskNames.length} task(s) (${worker.taskNames.join(", ")}) on queue(s) ${worker.queues.join(", ")}, concurrency ${concurrency}, via ${backend.description}`,
+  );
+}

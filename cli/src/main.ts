@@ -1,0 +1,24 @@
+import { CommanderError } from "commander";
+import { exitCodeOf, formatError } from "./cli-error.ts";
+import { EXIT } from "./exit-codes.ts";
+import { exitAfterFlush } from "./output.ts";
+import { createProgram } from "./program.ts";
+
+const verbose = process.argv.includes("--verbose");
+const program = createProgram().exitOverride();
+
+// A worker runs until a signal; every other command is done when its action resolves, even if an
+// engine library left a timer or socket behind.
+const command = process.argv.slice(2).find((arg) => !arg.startsWith("-"));
+
+try {
+  await program.parseAsync(process.argv);
+  if (command !== "worker") await exitAfterFlush(EXIT.ok);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // Commander has already printed the message (or the help, for --help and --version).
+    await exitAfterFlush(error.exitCode === 0 ? EXIT.ok : EXIT.usage);
+  }
+  process.stderr.write(`${formatError(error, verbose)}\n`);
+  await exitAfterFlush(exitCodeOf(error));
+}
