@@ -1,0 +1,160 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { ConnectionError } from "@taskport/core";
+import { type Channel, type ChannelModel, type ConfirmChannel, connect, type Options } from "amqplib";
+import { explainConnectError, isConnectionLoss } from "./amqp-errors.ts";
+
+export interface ConnectionSettings {
+  /** A URL or amqplib's connection object; never shown to a user (it may hold a password). */
+  readonly target: string | Options.Connect;
+  /** The same place with the password hidden, for messages. */
+  readonly where: string;
+  readonly socketOptions: Record<string, unknown>;
+  /** After a connection that worked is lost, keep retrying an operation this long. */
+  readonly reconnectTimeoutMs: number;
+}
+
+/**
+ * One AMQP connection, opened on first use and reopened on the next use after it is lost, with
+ * one confirm channel for publishing. Consumers open their own channels on it.
+ */
+export class AmqpConnection {
+  readonly settings: ConnectionSettings;
+  #model: Promise<ChannelModel> | undefined;
+  #publisher: Promise<ConfirmChannel> | undefined;
+  #everConnected = false;
+  #closed = false;
+  /** Bumped on every new connection, so caches of declared queues know when to start over. */
+  generation = 0;
+  readonly #open = new Set<ChannelModel>();
+
+  constructor(settings: ConnectionSettings) {
+    this.settings = settings;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  model(): Promise<ChannelModel> {
+    if (this.#closed) return Promise.reject(new ConnectionError("rabbitmq", "the adapter is closed. Create a new one."));
+    if (!this.#model) {
+      const opening = this.#connect();
+      this.#model = opening;
+      opening.catch(() => {
+        if (this.#model === opening) this.#model = undefined;
+      });
+    }
+    return this.#model;
+  }
+
+  async #connect(): Promise<ChannelModel> {
+    let model: ChannelModel;
+    try {
+      model = await connect(this.settings.target, this.settings.socketOptions);
+    } catch (error) {
+      throw explainConnectError(error, this.settings.where);
+    }
+    if (this.#closed) {
+      await model.close().catch(() => {});
+      throw new ConnectionError("rabbitmq", "the adapter was closed while connecting.");
+    }
+    this.#everConnected = true;
+    this.generation++;
+    this.#open.add(model);
+    const current = this.#model;
+    // Errors are followed by `close`; listening keeps them from being thrown as unhandled.
+    model.on("error", () => {});
+    model.on("close", () => {
+      this.#open.delete(model);
+      if (this.#model === current) {
+        this.#model = undefined;
+        this.#publisher = undefined;
+      }
+    });
+    return model;
+  }
+
+  /** A throwaway channel: an AMQP error on it (a conflicting declaration) closes only it. */
+  async withChannel<T>(work: (channel: Channel) => Promise<T>): Promise<T> {
+    const model = await this.model();
+    const channel = await model.createChannel();
+    channel.on("error", () => {});
+    try {
+      return await work(channel);
+    } finally {
+      await channel.close().catch(() => {});
+    }
+  }
+
+  publisher(): Promise<ConfirmChannel> {
+    if (!this.#publisher) {
+      const opening = (async () => {
+        const model = await this.model();
+        const channel = await model.createConfirmChannel();
+        channel.on("error", () => {});
+        channel.on("close", () => {
+          if (this.#publisher === opening) this.#publisher = undefined;
+        });
+        return channel;
+      })();
+      this.#publisher = opening;
+      opening.catch(() => {
+        if (this.#publisher === opening) this.#publisher = undefined;
+      });
+    }
+    return this.#publisher;
+  }
+
+  /**
+   * Run `operation`; when the connection is lost under it after having worked once, reconnect and
+   * run it again until `reconnectTimeoutMs` has passed. A broker that was never reached fails at
+   * once: that is a configuration problem, which waiting will not fix.
+   */
+  async retrying<T>(operation: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.settings.reconnectTimeoutMs;
+    let pause = 100;
+    for (;;) {
+      try {
+        return await operation();
+      } catch (error) {
+        if (this.#closed || !this.#everConnected || !isConnectionLoss(error) || Date.now() + pause > deadline) {
+          throw error instanceof Error && "origin" in error ? error : explainConnectError(error, this.settings.where);
+        }
+        await sleep(pause);
+        pause = Math.min(pause * 2, 2_000);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const opening = this.#model;
+    this.#model = undefined;
+    this.#publisher = undefined;
+    await opening?.catch(() => undefined);
+    await Promise.allSettled([...this.#open].map((model) => closeModel(model)));
+    this.#open.clear();
+  }
+}
+
+/**
+ * Close a connection and wait until its socket is really gone: amqplib resolves `close()` on the
+ * broker's close-ok, a moment before the TCP socket closes, and a caller that closed an adapter
+ * expects no socket of it left.
+ */
+export async function closeModel(model: ChannelModel): Promise<void> {
+  const socket = (model.connection as unknown as { stream?: NodeJS.EventEmitter & { destroyed?: boolean } }).stream;
+  const gone =
+    socket && !socket.destroyed
+      ? new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 1_000);
+          socket.once("close", () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        })
+      : Promise.resolve();
+  await model.close().catch(() => {});
+  await gone;
+}

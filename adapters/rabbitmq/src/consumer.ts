@@ -1,0 +1,239 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { ConnectionError, type ConsumeOptions, type Consumer, type Delivery, type DeliveryHandler, type Settlement } from "@taskport/core";
+import type { Channel, ConsumeMessage } from "amqplib";
+import type { AmqpConnection } from "./connection.ts";
+import { HEADER, type JobMessage, readMessage } from "./message-format.ts";
+import type { Publisher } from "./publisher.ts";
+import type { Topology } from "./topology.ts";
+
+interface Received {
+  readonly channel: Channel;
+  readonly queue: string;
+  readonly msg: ConsumeMessage;
+}
+
+/**
+ * One worker's consumption: its own channel on the adapter's connection, one AMQP consumer per
+ * queue, prefetch equal to the concurrency. A lost channel or connection is re-established by
+ * itself; what was unacknowledged on it goes back to the queue on the broker's side.
+ */
+export class RabbitConsumer implements Consumer {
+  readonly #connection: AmqpConnection;
+  readonly #topology: Topology;
+  readonly #publisher: Publisher;
+  readonly #options: ConsumeOptions;
+  readonly #handler: DeliveryHandler;
+  readonly #prefetch: number;
+  #channel: Channel | undefined;
+  #tags: string[] = [];
+  #running = 0;
+  /** Received beyond the concurrency (several queues share one limit): not started, so returnable. */
+  readonly #waiting: Received[] = [];
+  readonly #inFlight = new Set<Promise<void>>();
+  #stopping: Promise<void> | undefined;
+  #abandoned = false;
+  #resubscribing = false;
+
+  constructor(
+    connection: AmqpConnection,
+    topology: Topology,
+    publisher: Publisher,
+    options: ConsumeOptions,
+    handler: DeliveryHandler,
+    prefetch: number | undefined,
+  ) {
+    this.#connection = connection;
+    this.#topology = topology;
+    this.#publisher = publisher;
+    this.#options = options;
+    this.#handler = handler;
+    this.#prefetch = prefetch ?? options.concurrency;
+  }
+
+  async start(): Promise<void> {
+    await this.#connection.retrying(() => this.#subscribe());
+  }
+
+  get #active(): boolean {
+    return !this.#stopping && !this.#abandoned;
+  }
+
+  async #subscribe(): Promise<void> {
+    await this.#topology.ensureQueues(this.#options.queues);
+    const model = await this.#connection.model();
+    const channel = await model.createChannel();
+    channel.on("error", () => {});
+    channel.on("close", () => {
+      if (this.#channel === channel) this.#channel = undefined;
+      if (this.#active) this.#resubscribe(new ConnectionError("rabbitmq", "lost the consumer channel; reconnecting."));
+    });
+    this.#channel = channel;
+    // Per consumer (global=false) works on classic and quorum queues alike.
+    await channel.prefetch(this.#prefetch, false);
+    const tags: string[] = [];
+    for (const queue of this.#options.queues) {
+      const { consumerTag } = await channel.consume(queue, (msg) => this.#onMessage(channel, queue, msg), { noAck: false });
+      tags.push(consumerTag);
+    }
+    this.#tags = tags;
+  }
+
+  #resubscribe(reason: Error): void {
+    if (this.#resubscribing) return;
+    this.#resubscribing = true;
+    this.#options.onError?.(reason);
+    void (async () => {
+      let pause = 100;
+      while (this.#active) {
+        try {
+          await this.#subscribe();
+          break;
+        } catch (error) {
+          if (!this.#active) break;
+          this.#options.onError?.(error instanceof Error ? error : new Error(String(error)));
+          await sleep(pause);
+          pause = Math.min(pause * 2, 2_000);
+        }
+      }
+      this.#resubscribing = false;
+    })();
+  }
+
+  #onMessage(channel: Channel, queue: string, msg: ConsumeMessage | null): void {
+    if (msg === null) {
+      // The server cancelled the consumer (the queue was deleted): declare it again and resume.
+      if (this.#active) {
+        void channel.close().catch(() => {});
+      }
+      return;
+    }
+    const received = { channel, queue, msg };
+    if (!this.#active) {
+      safe(() => channel.nack(msg, false, true));
+      return;
+    }
+    const message = readMessage(msg);
+    if (message.runAt !== undefined && message.runAt > Date.now()) {
+      this.#track(this.#redelay(received, message));
+      return;
+    }
+    if (this.#running < this.#options.concurrency) this.#start(received, message);
+    else this.#waiting.push(received);
+  }
+
+  /** Back early from a delay bucket: wait out the remainder in the next bucket, then ack. */
+  async #redelay(received: Received, message: JobMessage): Promise<void> {
+    try {
+      await this.#publisher.send([{ queue: received.queue, message }]);
+      safe(() => received.channel.ack(received.msg));
+    } catch (error) {
+      this.#options.onError?.(error instanceof Error ? error : new Error(String(error)));
+      safe(() => received.channel.nack(received.msg, false, true));
+    }
+  }
+
+  #start(received: Received, message: JobMessage): void {
+    this.#running++;
+    this.#track(
+      this.#run(received, message).finally(() => {
+        this.#running--;
+        this.#pump();
+      }),
+    );
+  }
+
+  #pump(): void {
+    while (this.#active && this.#running < this.#options.concurrency && this.#waiting.length > 0) {
+      const next = this.#waiting.shift() as Received;
+      this.#start(next, readMessage(next.msg));
+    }
+  }
+
+  #track(work: Promise<void>): void {
+    this.#inFlight.add(work);
+    void work.finally(() => this.#inFlight.delete(work));
+  }
+
+  async #run(received: Received, message: JobMessage): Promise<void> {
+    let payload: unknown;
+    try {
+      payload = JSON.parse(received.msg.content.toString("utf8"));
+    } catch (error) {
+      // Not from taskport, or corrupted: running again cannot parse it either.
+      await this.#settle(received, message, {
+        status: "failed",
+        error: { name: "SerializationError", message: `message body is not JSON: ${(error as Error).message}` },
+      });
+      return;
+    }
+    const delivery: Delivery = {
+      id: message.id || `amqp-${received.msg.fields.deliveryTag}`,
+      name: message.name,
+      queue: received.queue,
+      payload,
+      attempt: message.attempt,
+      maxAttempts: message.maxAttempts,
+      ...(message.timeoutMs !== undefined ? { timeoutMs: message.timeoutMs } : {}),
+    };
+    const settlement = await this.#handler(delivery);
+    await this.#settle(received, message, settlement);
+  }
+
+  async #settle(received: Received, message: JobMessage, settlement: Settlement): Promise<void> {
+    // A dead channel (crash, lost connection) already gave the message back to the broker, which
+    // delivers it again: settling it here too would run it twice.
+    if (this.#abandoned || this.#channel !== received.channel) return;
+    try {
+      if (settlement.status === "failed") {
+        // Store the next step durably first, then ack: never ack first (at-least-once).
+        if (settlement.retryInMs !== undefined) {
+          const next = { ...message, attempt: message.attempt + 1, runAt: Date.now() + settlement.retryInMs };
+          await this.#publisher.send([{ queue: received.queue, message: next }]);
+        } else {
+          const { runAt: _runAt, ...rest } = message;
+          await this.#publisher.send([
+            {
+              queue: received.queue,
+              message: rest,
+              deadLetter: true,
+              extraHeaders: { [HEADER.error]: JSON.stringify(settlement.error), [HEADER.failedAt]: Date.now() },
+            },
+          ]);
+        }
+      }
+      received.channel.ack(received.msg);
+    } catch (error) {
+      this.#options.onError?.(error instanceof Error ? error : new Error(String(error)));
+      safe(() => received.channel.nack(received.msg, false, true));
+    }
+  }
+
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      const channel = this.#channel;
+      if (channel) await Promise.allSettled(this.#tags.map((tag) => channel.cancel(tag)));
+      for (const waiting of this.#waiting.splice(0)) safe(() => waiting.channel.nack(waiting.msg, false, true));
+      while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+      await channel?.close().catch(() => {});
+      this.#channel = undefined;
+    })();
+    return this.#stopping;
+  }
+
+  async abandon(): Promise<void> {
+    this.#abandoned = true;
+    this.#waiting.length = 0;
+    const channel = this.#channel;
+    this.#channel = undefined;
+    // Closing the channel hands every unacknowledged message back to the broker at once.
+    await channel?.close().catch(() => {});
+  }
+}
+
+function safe(action: () => void): void {
+  try {
+    action();
+  } catch {
+    // The channel is gone; the broker has the message back already.
+  }
+}

@@ -1,0 +1,218 @@
+import {
+  type Adapter,
+  type AdapterFactory,
+  type Capabilities,
+  type CheckProblem,
+  ConfigurationError,
+  type ConsumeOptions,
+  type Consumer,
+  type DeliveryHandler,
+  type EnqueueReceipt,
+  type JobInfo,
+  type NewJob,
+  redactUrl,
+} from "@taskport/core";
+import type { Options } from "amqplib";
+import { explainConnectError } from "./amqp-errors.ts";
+import { AmqpConnection } from "./connection.ts";
+import { RabbitConsumer } from "./consumer.ts";
+import { DEFAULT_MAX_BUCKET_MS } from "./delay-buckets.ts";
+import { jobToMessage, readError, readMessage } from "./message-format.ts";
+import { Publisher } from "./publisher.ts";
+import { deadLetterQueueName, Topology } from "./topology.ts";
+import { parseUrlOptions, type QueueType } from "./url-options.ts";
+
+export interface RabbitMQAdapterOptions {
+  /** `amqp://user:password@host:5672/vhost?heartbeat=30`. One of `url` or `connection`. */
+  readonly url?: string;
+  /** amqplib's connection object (`hostname`, `port`, `username`, `password`, `vhost`, `heartbeat`, …). */
+  readonly connection?: Options.Connect;
+  /** amqplib socket options (TLS certificates, timeouts, `clientProperties`). */
+  readonly socketOptions?: Record<string, unknown>;
+  /** `classic` (default; supports priority) or `quorum` (replicated; no priority). */
+  readonly queueType?: QueueType;
+  /** `x-max-priority` of classic work queues, 1–255; 0 declares queues without priority. Default 10. */
+  readonly maxPriority?: number;
+  /** Messages a worker holds unacknowledged per queue. Default: the worker's concurrency. */
+  readonly prefetch?: number;
+  /** Longest delay bucket in ms; longer delays take several hops. Default 2^30 (about 12 days). */
+  readonly maxDelayBucketMs?: number;
+  /** Largest payload in bytes. Default 128 MiB, RabbitMQ's default `max_message_size`. */
+  readonly maxPayloadBytes?: number;
+  /** After a working connection is lost, an enqueue keeps retrying this long (ms). Default 30000. */
+  readonly reconnectTimeoutMs?: number;
+  /** Queues `check()` inspects for conflicting arguments, besides those this adapter has used. */
+  readonly queues?: readonly string[];
+  /** Shown in the management UI and `rabbitmqctl list_connections`. Default `taskport`. */
+  readonly connectionName?: string;
+}
+
+const MAX_MESSAGE_SIZE = 128 * 1024 * 1024;
+
+/**
+ * taskport over RabbitMQ (AMQP 0-9-1, amqplib 2). RabbitMQ is a broker, not a job store: delays,
+ * retries and dead letters are built from durable queues, per-duration TTL queues and publisher
+ * confirms. Nothing connects until the first call that needs the broker.
+ */
+export class RabbitMQAdapter implements Adapter {
+  readonly name = "rabbitmq";
+  readonly capabilities: Capabilities;
+  readonly #connection: AmqpConnection;
+  readonly #topology: Topology;
+  readonly #publisher: Publisher;
+  readonly #options: RabbitMQAdapterOptions;
+  readonly #prefetch: number | undefined;
+  readonly #usedQueues = new Set<string>();
+  readonly #consumers = new Set<RabbitConsumer>();
+
+  constructor(options: RabbitMQAdapterOptions) {
+    if ((options.url === undefined) === (options.connection === undefined)) {
+      throw new ConfigurationError(
+        "rabbitmq",
+        "give exactly one of `url` or `connection`, e.g. { url: 'amqp://guest:guest@127.0.0.1:5672' }.",
+      );
+    }
+    const parsed = options.url !== undefined ? parseUrlOptions(parseUrl(options.url)) : undefined;
+    const queueType = options.queueType ?? parsed?.queueType ?? "classic";
+    const maxPriority = options.maxPriority ?? parsed?.maxPriority ?? 10;
+    if (!Number.isInteger(maxPriority) || maxPriority < 0 || maxPriority > 255) {
+      throw new ConfigurationError(
+        "rabbitmq",
+        `maxPriority must be an integer from 0 to 255, not ${maxPriority}. 10 is RabbitMQ's advice.`,
+      );
+    }
+    const maxBucket = options.maxDelayBucketMs ?? parsed?.maxDelayBucketMs ?? DEFAULT_MAX_BUCKET_MS;
+    if (!Number.isInteger(maxBucket) || maxBucket < 1 || maxBucket > DEFAULT_MAX_BUCKET_MS) {
+      throw new ConfigurationError("rabbitmq", `maxDelayBucketMs must be an integer from 1 to ${DEFAULT_MAX_BUCKET_MS}, not ${maxBucket}.`);
+    }
+    const priorityLevels = queueType === "classic" ? maxPriority : 0;
+    this.#options = options;
+    this.#prefetch = options.prefetch ?? parsed?.prefetch;
+    this.capabilities = Object.freeze({
+      delay: true,
+      maxNativeDelayMs: maxBucket,
+      // Quorum queues (3.10) have no priorities; a classic queue needs x-max-priority.
+      priority: priorityLevels > 0,
+      // A broker keeps messages, not outcomes: no stored status or result to read back.
+      results: false,
+      // A queued message cannot be removed from the middle of a queue.
+      cancel: false,
+      // AMQP has no uniqueness over messages in a queue.
+      deduplication: false,
+      // One confirm round for a whole batch: every message is published, then all confirms awaited.
+      nativeBulkEnqueue: true,
+      transactions: false,
+      // Retries and redeliveries go to the back of the queue, and prefetch lets a worker hold several.
+      ordering: "none",
+      progress: false,
+      deadLetter: true,
+      maxPayloadBytes: options.maxPayloadBytes ?? MAX_MESSAGE_SIZE,
+    } satisfies Capabilities);
+    const where =
+      options.url !== undefined ? redactUrl(parsed?.connectUrl ?? options.url) : describeConnection(options.connection as Options.Connect);
+    this.#connection = new AmqpConnection({
+      target: parsed?.connectUrl ?? (options.connection as Options.Connect),
+      where,
+      socketOptions: {
+        ...options.socketOptions,
+        clientProperties: {
+          connection_name: options.connectionName ?? "taskport",
+          ...((options.socketOptions?.clientProperties as object | undefined) ?? {}),
+        },
+      },
+      reconnectTimeoutMs: options.reconnectTimeoutMs ?? 30_000,
+    });
+    this.#topology = new Topology(this.#connection, queueType, priorityLevels);
+    this.#publisher = new Publisher(this.#connection, this.#topology, maxBucket);
+  }
+
+  async enqueue(jobs: readonly NewJob[]): Promise<EnqueueReceipt[]> {
+    if (jobs.length === 0) return [];
+    const levels = this.capabilities.priority ? (this.#options.maxPriority ?? 10) : 0;
+    for (const job of jobs) this.#usedQueues.add(job.queue);
+    await this.#publisher.send(jobs.map((job) => ({ queue: job.queue, message: jobToMessage(job, levels) })));
+    return jobs.map((job) => ({ id: job.id }));
+  }
+
+  async consume(options: ConsumeOptions, handler: DeliveryHandler): Promise<Consumer> {
+    for (const queue of options.queues) this.#usedQueues.add(queue);
+    const consumer = new RabbitConsumer(this.#connection, this.#topology, this.#publisher, options, handler, this.#prefetch);
+    await consumer.start();
+    this.#consumers.add(consumer);
+    return consumer;
+  }
+
+  /**
+   * Peek at a queue's dead letters, newest first: read them without acknowledging, then close the
+   * channel, which puts every one back where it was.
+   */
+  async listDeadLetters(queue: string, limit: number): Promise<JobInfo[]> {
+    await this.#topology.ensureQueues([queue]);
+    const letters = await this.#connection.withChannel(async (channel) => {
+      const out: JobInfo[] = [];
+      for (;;) {
+        const msg = await channel.get(deadLetterQueueName(queue), { noAck: false });
+        if (msg === false) break;
+        const message = readMessage(msg);
+        let payload: unknown;
+        try {
+          payload = JSON.parse(msg.content.toString("utf8"));
+        } catch {
+          payload = msg.content.toString("utf8");
+        }
+        const error = readError(msg.properties.headers);
+        const failedAt = Number(msg.properties.headers?.["taskport-failed-at"]);
+        out.push({
+          id: message.id,
+          name: message.name,
+          queue,
+          status: "failed",
+          payload,
+          attempt: message.attempt,
+          maxAttempts: message.maxAttempts,
+          ...(error ? { error } : {}),
+          ...(message.enqueuedAt !== undefined ? { enqueuedAt: message.enqueuedAt } : {}),
+          ...(Number.isFinite(failedAt) ? { finishedAt: failedAt } : {}),
+        });
+      }
+      return out;
+    });
+    return letters.reverse().slice(0, limit);
+  }
+
+  async check(): Promise<CheckProblem[]> {
+    try {
+      await this.#connection.model();
+    } catch (error) {
+      return [{ message: explainConnectError(error, this.#connection.settings.where).message }];
+    }
+    const problems: CheckProblem[] = [];
+    for (const queue of new Set([...(this.#options.queues ?? []), ...this.#usedQueues])) {
+      const conflict = await this.#topology.conflictOf(queue).catch((error: unknown) => String(error));
+      if (conflict) problems.push({ message: conflict });
+    }
+    return problems;
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#consumers].map((consumer) => consumer.abandon()));
+    this.#consumers.clear();
+    await this.#connection.close();
+  }
+}
+
+function parseUrl(text: string): URL {
+  try {
+    return new URL(text);
+  } catch {
+    throw new ConfigurationError("rabbitmq", `"${redactUrl(text)}" is not a valid URL. Write amqp://user:password@host:5672/vhost.`);
+  }
+}
+
+function describeConnection(connection: Options.Connect): string {
+  const vhost = connection.vhost ?? "/";
+  return `${connection.protocol ?? "amqp"}://${connection.username ?? "guest"}@${connection.hostname ?? "localhost"}:${connection.port ?? 5672}/${encodeURIComponent(vhost)}`;
+}
+
+/** Core loads this for `amqp://` and `amqps://` URLs. */
+export const createAdapter: AdapterFactory = (url: URL) => new RabbitMQAdapter({ url: url.toString() });

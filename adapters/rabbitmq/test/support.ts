@@ -1,0 +1,46 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { connect } from "amqplib";
+import { closeModel } from "../src/connection.ts";
+
+const run = promisify(execFile);
+
+export const AMQP_URL = process.env.TASKPORT_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
+
+/**
+ * Restart the local broker's application (`rabbitmqctl stop_app` / `start_app`) and resolve once it
+ * accepts connections again. Always tries to leave the broker running, even when stopping failed.
+ */
+export async function restartRabbit(): Promise<void> {
+  try {
+    await run("rabbitmqctl", ["stop_app"], { timeout: 60_000 });
+  } finally {
+    await run("rabbitmqctl", ["start_app"], { timeout: 120_000 });
+  }
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      await closeModel(await connect(AMQP_URL));
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
+/** Delete the work and dead-letter queues a test created (never anything else). */
+export async function deleteQueues(queues: readonly string[]): Promise<void> {
+  if (queues.length === 0) return;
+  const model = await connect(AMQP_URL);
+  try {
+    const channel = await model.createChannel();
+    for (const queue of queues) {
+      await channel.deleteQueue(queue);
+      await channel.deleteQueue(`${queue}.dead`);
+    }
+    await channel.close();
+  } finally {
+    await closeModel(model);
+  }
+}
