@@ -1,0 +1,417 @@
+import {
+  type Adapter,
+  type Capabilities,
+  type CheckProblem,
+  ConfigurationError,
+  type ConsumeOptions,
+  type Consumer,
+  type DeliveryHandler,
+  type EnqueueContext,
+  type EnqueueReceipt,
+  type JobInfo,
+  type JobStatus,
+  type NewJob,
+  TaskportError,
+} from "@taskport/core";
+import Queue from "bee-queue";
+import { BeeQueueConsumer, type ConsumerEnvironment } from "./consumer.ts";
+import { dedupJobId, isJobData, type JobData } from "./job-data.ts";
+import { call, explainRedisError, isTransient, openClient, type RedisClientLike, type RedisOptions } from "./redis-client.ts";
+import { CANCEL, STATUS } from "./scripts.ts";
+import { parseUrlOptions, validatePrefix } from "./url-options.ts";
+
+export interface BeeQueueAdapterOptions {
+  /**
+   * node-redis 3 client options, as bee-queue takes them (`host`, `port`, `db`, `password`,
+   * `user`, `tls`, `retry_strategy`, …). Default: 127.0.0.1:6379, db 0.
+   */
+  readonly redis?: RedisOptions;
+  /** Key prefix: keys are `<prefix>:<queue>:…`. Default `bq`, bee-queue's own, so plain bee-queue code sees the same queues. */
+  readonly prefix?: string;
+  /**
+   * A running job whose worker stops refreshing it for this long (a crashed process) is delivered
+   * again. Workers refresh every half interval. Default 5000 (bee-queue's).
+   */
+  readonly stallIntervalMs?: number;
+  /**
+   * Keep succeeded jobs and their results in Redis, so `handle.wait()` and `refresh()` can read
+   * them. Default true. Set false when nobody reads results: bee-queue then deletes a job as it
+   * succeeds (one HDEL instead of rewriting the record and adding it to the `succeeded` set, and
+   * Redis does not grow with every job ever run); `capabilities.results` becomes false.
+   */
+  readonly keepSucceeded?: boolean;
+  /**
+   * Delayed jobs due within this many ms of the first are raised together. Default 10; bee-queue's
+   * own default of 1000 would start a delayed job up to a second late.
+   */
+  readonly delayedDebounceMs?: number;
+  /** CLIENT SETNAME of the connections: `<name>` for enqueues, `<name>-worker` for workers. Default `taskport`. */
+  readonly clientName?: string;
+}
+
+/** How long check() waits for Redis to answer. */
+const CHECK_TIMEOUT_MS = 5_000;
+
+/**
+ * taskport over bee-queue 2: jobs live in Redis under bee-queue's own keys, in its own format, so
+ * plain bee-queue producers and workers can share queues with taskport. Nothing connects until
+ * the first call that needs Redis.
+ */
+export class BeeQueueAdapter implements Adapter {
+  readonly name = "bee-queue";
+  readonly capabilities: Capabilities;
+  readonly #redis: RedisOptions;
+  readonly #prefix: string;
+  readonly #stallIntervalMs: number;
+  readonly #keepSucceeded: boolean;
+  readonly #delayedDebounceMs: number;
+  readonly #clientName: string;
+  readonly #where: string;
+  readonly #secrets: string[];
+  #client: Promise<RedisClientLike> | undefined;
+  readonly #producers = new Map<string, Queue>();
+  readonly #consumers = new Set<BeeQueueConsumer>();
+  #closed = false;
+
+  constructor(options: BeeQueueAdapterOptions = {}) {
+    this.#redis = { host: "127.0.0.1", port: 6379, ...options.redis };
+    this.#prefix = validatePrefix(options.prefix ?? "bq");
+    this.#stallIntervalMs = positive("stallIntervalMs", options.stallIntervalMs ?? 5_000);
+    this.#keepSucceeded = options.keepSucceeded ?? true;
+    this.#delayedDebounceMs = positive("delayedDebounceMs", options.delayedDebounceMs ?? 10);
+    this.#clientName = options.clientName ?? "taskport";
+    if (!/^[!-~]+$/.test(this.#clientName)) {
+      throw new ConfigurationError("bee-queue", `clientName "${this.#clientName}" may not contain spaces or non-ASCII characters.`);
+    }
+    const r = this.#redis as { host?: string; port?: number; db?: number; path?: string; password?: string; auth_pass?: string };
+    this.#where = r.path ?? `${r.host}:${r.port}/${r.db ?? 0}`;
+    this.#secrets = [r.password, r.auth_pass].filter((s): s is string => typeof s === "string" && s !== "");
+    this.capabilities = Object.freeze({
+      delay: true,
+      // bee-queue has one FIFO list per queue: no priorities.
+      priority: false,
+      results: this.#keepSucceeded,
+      cancel: true,
+      deduplication: true,
+      nativeBulkEnqueue: true,
+      // Redis is not the application's database: there is no transaction to join.
+      transactions: false,
+      // Retries, stalled jobs and delayed jobs re-enter at either end of the list.
+      ordering: "none",
+      progress: true,
+      // Failed jobs stay in bee-queue's `failed` set, but it is unordered: "newest first" would mean reading them all.
+      deadLetter: false,
+    });
+  }
+
+  /** `<prefix>:<queue>:<key>`, bee-queue's key layout. */
+  toKey(queue: string, key: string): string {
+    return `${this.#prefix}:${queue}:${key}`;
+  }
+
+  get prefix(): string {
+    return this.#prefix;
+  }
+
+  #connect(): Promise<RedisClientLike> {
+    if (this.#closed) return Promise.reject(new TaskportError("bee-queue", "this adapter was closed; create a new one."));
+    this.#client ??= openClient(this.#redis, this.#clientName).then(
+      (client) => {
+        // Errors of an established connection reach callers as rejected commands; node-redis reconnects.
+        client.on("error", () => {});
+        return client;
+      },
+      (error: unknown) => {
+        this.#client = undefined;
+        throw explainRedisError(error, this.#where, this.#secrets);
+      },
+    );
+    return this.#client;
+  }
+
+  async #producer(name: string): Promise<Queue> {
+    const client = await this.#connect();
+    let queue = this.#producers.get(name);
+    if (!queue) {
+      // Only what enqueueing needs: no blocking or pub/sub connection, no events, and no copy of
+      // every job kept in this process (bee-queue's defaults).
+      queue = new Queue(name, {
+        prefix: this.#prefix,
+        redis: client as never,
+        isWorker: false,
+        getEvents: false,
+        sendEvents: false,
+        storeJobs: false,
+        activateDelayedJobs: false,
+      });
+      queue.on("error", () => {});
+      this.#producers.set(name, queue);
+    }
+    await queue.ready();
+    return queue;
+  }
+
+  async enqueue(jobs: readonly NewJob[], _context: EnqueueContext): Promise<EnqueueReceipt[]> {
+    const byQueue = new Map<string, number[]>();
+    for (let i = 0; i < jobs.length; i++) {
+      const queue = (jobs[i] as NewJob).queue;
+      const list = byQueue.get(queue);
+      if (list) list.push(i);
+      else byQueue.set(queue, [i]);
+    }
+    const receipts: EnqueueReceipt[] = new Array(jobs.length);
+    await Promise.all(
+      [...byQueue].map(async ([name, indexes]) => {
+        const queue = await this.#producer(name).catch((error: unknown) => {
+          throw this.#wrap(error);
+        });
+        const stored = await this.#store(
+          queue,
+          indexes.map((i) => jobs[i] as NewJob),
+        );
+        indexes.forEach((index, k) => {
+          receipts[index] = stored[k] as EnqueueReceipt;
+        });
+      }),
+    );
+    return receipts;
+  }
+
+  /**
+   * Save one queue's jobs (one pipeline for a batch). Ids are set before saving, so a save retried
+   * after a dropped connection cannot store a job twice: bee-queue refuses an id it already holds.
+   */
+  async #store(queue: Queue, jobs: readonly NewJob[]): Promise<EnqueueReceipt[]> {
+    const ids = jobs.map((job) => (job.deduplicationKey === undefined ? job.id : dedupJobId(job.deduplicationKey)));
+    const now = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      const beeJobs = jobs.map((job, i) => {
+        const data: JobData = {
+          tp: 1,
+          task: job.name,
+          payload: job.payload,
+          maxAttempts: job.maxAttempts,
+          ...(job.timeoutMs !== undefined ? { timeoutMs: job.timeoutMs } : {}),
+          enqueuedAt: job.enqueuedAt,
+        };
+        const beeJob = queue
+          .createJob(data)
+          .setId(ids[i] as string)
+          .retries(job.maxAttempts - 1);
+        if (job.runAt !== undefined && job.runAt > now) beeJob.delayUntil(job.runAt);
+        return beeJob;
+      });
+      try {
+        let failures: Map<unknown, Error>;
+        if (beeJobs.length === 1) {
+          failures = new Map();
+          await (beeJobs[0] as Queue.Job<JobData>).save();
+        } else {
+          failures = await queue.saveAll(beeJobs);
+        }
+        if (failures.size > 0) throw [...failures.values()][0];
+        // bee-queue sets a job's id to null when the id was taken: a deduplicated job, or our own
+        // earlier attempt that Redis stored before the connection dropped.
+        return jobs.map((job, i) => {
+          const id = ids[i] as string;
+          const taken = (beeJobs[i] as Queue.Job<JobData>).id === null;
+          return taken && job.deduplicationKey !== undefined && attempt === 1 ? { id, deduplicated: true } : { id };
+        });
+      } catch (error) {
+        if (!isTransient(error) || attempt >= 5) {
+          throw this.#wrap(
+            error,
+            jobs.length > 1 ? ` Some of the ${jobs.length} jobs may be stored; enqueue them again: their ids make that safe.` : "",
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+      }
+    }
+  }
+
+  #wrap(error: unknown, extra = ""): TaskportError {
+    if (error instanceof TaskportError) return error;
+    const wrapped = explainRedisError(error, this.#where, this.#secrets);
+    return extra
+      ? new TaskportError("bee-queue", `${wrapped.message.replace(/^\[taskport\] \[bee-queue\] /, "")}${extra}`, { cause: error })
+      : wrapped;
+  }
+
+  async consume(options: ConsumeOptions, handler: DeliveryHandler): Promise<Consumer> {
+    if (this.#closed) throw new TaskportError("bee-queue", "this adapter was closed; create a new one.");
+    const environment: ConsumerEnvironment = {
+      createWorkerQueue: (name, client) =>
+        new Queue(name, {
+          prefix: this.#prefix,
+          redis: client as never,
+          isWorker: true,
+          getEvents: false,
+          sendEvents: false,
+          storeJobs: false,
+          // Needed for delays and retry backoff: a worker raises due jobs from the delayed set.
+          activateDelayedJobs: true,
+          delayedDebounce: this.#delayedDebounceMs,
+          stallInterval: this.#stallIntervalMs,
+          removeOnSuccess: !this.#keepSucceeded,
+          removeOnFailure: false,
+        }),
+      clientName: `${this.#clientName}-worker`,
+      stallIntervalMs: this.#stallIntervalMs,
+      keepSucceeded: this.#keepSucceeded,
+      toKey: (queue, key) => this.toKey(queue, key),
+    };
+    const consumer = new BeeQueueConsumer(environment, options, handler, () => this.#consumers.delete(consumer));
+    // Each consumer has its own connections, so abandoning it drops exactly those, as a crash would.
+    const client = await openClient(this.#redis, environment.clientName).catch((error: unknown) => {
+      throw this.#wrap(error);
+    });
+    this.#consumers.add(consumer);
+    try {
+      await consumer.start(client);
+    } catch (error) {
+      await consumer.abandon();
+      throw this.#wrap(error);
+    }
+    return consumer;
+  }
+
+  async getJob(id: string, queue: string): Promise<JobInfo | null> {
+    const client = await this.#connect();
+    const reply = await call<[string, string] | null>((done) =>
+      client.eval(
+        STATUS,
+        4,
+        this.toKey(queue, "jobs"),
+        this.toKey(queue, "active"),
+        this.toKey(queue, "delayed"),
+        this.toKey(queue, "cancelled"),
+        id,
+        done,
+      ),
+    ).catch((error: unknown) => {
+      throw this.#wrap(error);
+    });
+    if (!reply) return null;
+    const [text, state] = reply;
+    const record = JSON.parse(text) as { data: unknown; status: string; progress?: unknown };
+    const data = record.data;
+    if (!isJobData(data)) return null;
+    let status: JobStatus;
+    let runAt: number | undefined;
+    if (state === "cancelled") status = "cancelled";
+    else if (state.startsWith("delayed:")) {
+      status = "scheduled";
+      runAt = Number(state.slice("delayed:".length));
+    } else if (state === "active") status = "running";
+    else if (record.status === "succeeded") status = "succeeded";
+    else if (record.status === "failed") status = "failed";
+    else status = "queued";
+    const settled = data.attempts ?? 0;
+    return {
+      id,
+      name: data.task,
+      queue,
+      status,
+      payload: data.payload,
+      attempt: status === "running" ? settled + 1 : settled,
+      maxAttempts: data.maxAttempts,
+      enqueuedAt: data.enqueuedAt,
+      ...(status === "succeeded" ? { result: data.result ?? null } : {}),
+      ...(data.error && status !== "succeeded" ? { error: data.error } : {}),
+      // bee-queue starts every job at progress 0; only a reported value is taskport's.
+      ...(record.progress !== undefined && record.progress !== 0 ? { progress: record.progress } : {}),
+      ...(runAt !== undefined ? { runAt } : {}),
+      ...(data.finishedAt !== undefined && (status === "succeeded" || status === "failed") ? { finishedAt: data.finishedAt } : {}),
+    };
+  }
+
+  async cancel(id: string, queue: string): Promise<boolean> {
+    const client = await this.#connect();
+    const cancelled = await call<number>((done) =>
+      client.eval(
+        CANCEL,
+        4,
+        this.toKey(queue, "jobs"),
+        this.toKey(queue, "waiting"),
+        this.toKey(queue, "delayed"),
+        this.toKey(queue, "cancelled"),
+        id,
+        done,
+      ),
+    ).catch((error: unknown) => {
+      throw this.#wrap(error);
+    });
+    return cancelled === 1;
+  }
+
+  /**
+   * Delete everything stored for `queue`: bee-queue's keys (as `Queue#destroy` does) and taskport's
+   * `cancelled` set. For tests and operators; workers on the queue should be stopped first.
+   */
+  async destroyQueue(queue: string): Promise<void> {
+    const client = await this.#connect();
+    const keys = ["id", "jobs", "stallBlock", "stalling", "waiting", "active", "succeeded", "failed", "delayed", "cancelled"].map((k) =>
+      this.toKey(queue, k),
+    );
+    await call((done) => client.del(...keys, done));
+  }
+
+  async check(): Promise<CheckProblem[]> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new TaskportError(
+                "bee-queue",
+                `Redis at ${this.#where} did not answer within ${CHECK_TIMEOUT_MS / 1000} s. Is the host right and reachable from here?`,
+              ),
+            ),
+          CHECK_TIMEOUT_MS,
+        );
+      });
+      await Promise.race([this.#connect().then((client) => call<string>((done) => client.ping(done))), timeout]);
+      return [];
+    } catch (error) {
+      return [{ message: this.#wrap(error).message }];
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([...this.#consumers].map((consumer) => consumer.abandon()));
+    const client = await this.#client?.catch(() => undefined);
+    this.#client = undefined;
+    for (const queue of this.#producers.values()) await queue.close().catch(() => {});
+    this.#producers.clear();
+    if (client) await call<unknown>((done) => client.quit(done)).catch(() => client.end(true));
+  }
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new ConfigurationError("bee-queue", `option ${name} must be a whole number of ms ≥ 1, got ${value}.`);
+  }
+  return value;
+}
+
+/** Build an adapter from `bee-queue://[[user]:password@]host:port/db?prefix=…` (core calls this by URL scheme). */
+export function createAdapter(url: URL): BeeQueueAdapter {
+  const o = parseUrlOptions(url);
+  return new BeeQueueAdapter({
+    redis: {
+      host: o.host,
+      port: o.port,
+      db: o.db,
+      ...(o.user !== undefined ? { user: o.user } : {}),
+      ...(o.password !== undefined ? { password: o.password } : {}),
+    },
+    ...(o.prefix !== undefined ? { prefix: o.prefix } : {}),
+    ...(o.stallIntervalMs !== undefined ? { stallIntervalMs: o.stallIntervalMs } : {}),
+    ...(o.keepSucceeded !== undefined ? { keepSucceeded: o.keepSucceeded } : {}),
+  });
+}

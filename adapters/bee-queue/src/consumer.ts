@@ -1,0 +1,234 @@
+import {
+  type ConsumeOptions,
+  type Consumer,
+  type Delivery,
+  type DeliveryHandler,
+  type JsonValue,
+  type SerializedError,
+  type Settlement,
+  TaskportError,
+} from "@taskport/core";
+import type BeeQueue from "bee-queue";
+import { isJobData, type JobData } from "./job-data.ts";
+import { call, nameClient, type RedisClientLike } from "./redis-client.ts";
+
+/** What a consumer needs from its adapter. */
+export interface ConsumerEnvironment {
+  /** A bee-queue worker queue over `client` (connections beyond it are bee-queue's own duplicates). */
+  createWorkerQueue(queue: string, client: RedisClientLike): BeeQueue;
+  /** Name given to this consumer's connections (CLIENT SETNAME). */
+  readonly clientName: string;
+  readonly stallIntervalMs: number;
+  readonly keepSucceeded: boolean;
+  readonly toKey: (queue: string, key: string) => string;
+}
+
+/** bee-queue's close() needs a timeout; graceful stop waits as long as the worker's grace period, which core enforces. */
+const NO_TIMEOUT = 2 ** 31 - 1;
+
+type BeeJob = BeeQueue.Job<unknown> & { options: BeeOptions; progress: unknown; toData(): string };
+interface BeeOptions {
+  retries?: number;
+  backoff?: { strategy: string; delay: number };
+  stacktraces?: string[];
+}
+
+/** Thrown to bee-queue so that it puts a job back without running it (shutdown while it waited for a slot). */
+class HandBack extends Error {}
+
+/**
+ * One `consume` call: a bee-queue worker queue per taskport queue, each calling `process()`. With
+ * several queues, a shared slot count keeps handler calls at `concurrency` in all; a job bee-queue
+ * fetched while every slot was busy waits for one, and at shutdown is handed back to bee-queue as
+ * an immediate retry (so the same atomic MULTI that settles jobs puts it back in `waiting`).
+ */
+export class BeeQueueConsumer implements Consumer {
+  readonly #env: ConsumerEnvironment;
+  readonly #options: ConsumeOptions;
+  readonly #handler: DeliveryHandler;
+  readonly #queues = new Map<string, BeeQueue>();
+  #client: RedisClientLike | undefined;
+  #stopped = false;
+  #abandoned = false;
+  #stopping: Promise<void> | undefined;
+  /** Free handler slots, only used with several queues. */
+  #free: number;
+  readonly #waiting: ((granted: boolean) => void)[] = [];
+  readonly #abandonWaiters = new Set<(error: Error) => void>();
+  readonly #onClose: () => void;
+
+  constructor(env: ConsumerEnvironment, options: ConsumeOptions, handler: DeliveryHandler, onClose: () => void) {
+    this.#env = env;
+    this.#options = options;
+    this.#handler = handler;
+    this.#free = options.concurrency;
+    this.#onClose = onClose;
+  }
+
+  #report = (error: Error): void => {
+    if (this.#abandoned) return;
+    try {
+      this.#options.onError?.(error);
+    } catch {
+      // a listener that throws must not stop the worker
+    }
+  };
+
+  /** Open the connections and start every queue's `process()` loop. */
+  async start(client: RedisClientLike): Promise<void> {
+    this.#client = client;
+    client.on("error", this.#report);
+    const shared = this.#options.queues.length > 1;
+    for (const name of this.#options.queues) {
+      const queue = this.#env.createWorkerQueue(name, client);
+      queue.on("error", this.#report);
+      this.#queues.set(name, queue);
+    }
+    await Promise.all([...this.#queues.values()].map((queue) => queue.ready()));
+    for (const queue of this.#queues.values()) {
+      const internal = queue as unknown as { bclient?: RedisClientLike; eclient?: RedisClientLike };
+      if (internal.bclient) nameClient(internal.bclient, this.#env.clientName);
+      if (internal.eclient) nameClient(internal.eclient, this.#env.clientName);
+      queue.process(this.#options.concurrency, (job: BeeQueue.Job<unknown>) => this.#run(job as BeeJob, shared));
+      // bee-queue only looks for stalled jobs (a dead worker's) when asked; its stallBlock key makes
+      // every worker's checks together run once per interval.
+      (queue.checkStalledJobs(this.#env.stallIntervalMs) as Promise<number>).catch(this.#report);
+    }
+  }
+
+  async #run(job: BeeJob, shared: boolean): Promise<unknown> {
+    if (shared && !(await this.#acquire())) {
+      job.options.retries = Math.max(1, job.options.retries ?? 0);
+      job.options.backoff = { strategy: "fixed", delay: 0 };
+      throw new HandBack("handed back: the worker shut down before this job could start");
+    }
+    try {
+      return await this.#runAcquired(job);
+    } finally {
+      if (shared) this.#releaseSlot();
+    }
+  }
+
+  async #runAcquired(job: BeeJob): Promise<unknown> {
+    if (this.#abandoned) throw new HandBack("abandoned");
+    const queue = (job.queue as unknown as { name: string }).name;
+    const raw = job.data;
+    const data: JobData = isJobData(raw)
+      ? raw
+      : // Not written by taskport: let the worker fail it visibly rather than guess what it means.
+        { tp: 1, task: "(not a taskport job)", payload: raw, maxAttempts: 1, enqueuedAt: 0 };
+    if (!isJobData(raw)) job.data = data;
+    const attempt = (data.attempts ?? 0) + 1;
+    const delivery: Delivery = {
+      id: job.id,
+      name: data.task,
+      queue,
+      payload: data.payload,
+      attempt,
+      maxAttempts: data.maxAttempts,
+      ...(data.timeoutMs !== undefined ? { timeoutMs: data.timeoutMs } : {}),
+      progress: (value: JsonValue) => this.#progress(job, queue, value),
+    };
+    let onAbandon: ((error: Error) => void) | undefined;
+    const settlement = await new Promise<Settlement>((resolve, reject) => {
+      // A crash does not settle: after abandon() bee-queue must not record anything.
+      onAbandon = reject;
+      this.#abandonWaiters.add(reject);
+      this.#handler(delivery).then(resolve, (error: unknown) =>
+        resolve({ status: "failed", error: { name: "Error", message: String(error) } }),
+      );
+    }).finally(() => this.#abandonWaiters.delete(onAbandon as (error: Error) => void));
+    data.attempts = attempt;
+    if (settlement.status === "succeeded") {
+      if (this.#env.keepSucceeded) {
+        data.result = settlement.result;
+        data.finishedAt = Date.now();
+      }
+      return null;
+    }
+    data.error = settlement.error;
+    if (settlement.retryInMs !== undefined) {
+      // bee-queue's own retry path, with the exact delay core computed: its "fixed" strategy
+      // waits options.backoff.delay, and delays run through its delayed set.
+      job.options.retries = 1;
+      job.options.backoff = { strategy: "fixed", delay: Math.ceil(settlement.retryInMs) };
+    } else {
+      job.options.retries = 0;
+      data.finishedAt = Date.now();
+    }
+    throw toThrown(settlement.error);
+  }
+
+  async #progress(job: BeeJob, queue: string, value: JsonValue): Promise<void> {
+    job.progress = value;
+    const client = this.#client as RedisClientLike;
+    // reportProgress only publishes (for bee-queue's event listeners); the record is what refresh() reads.
+    await Promise.all([job.reportProgress(value), call((done) => client.hset(this.#env.toKey(queue, "jobs"), job.id, job.toData(), done))]);
+  }
+
+  #acquire(): Promise<boolean> {
+    if (this.#stopped) return Promise.resolve(false);
+    if (this.#free > 0) {
+      this.#free--;
+      return Promise.resolve(true);
+    }
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  #releaseSlot(): void {
+    const next = this.#waiting.shift();
+    if (next && !this.#stopped) next(true);
+    else {
+      if (next) next(false);
+      this.#free++;
+    }
+  }
+
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    this.#stopped = true;
+    for (const waiter of this.#waiting.splice(0)) waiter(false);
+    // close() stops fetching at once (it drops the blocking connection) and waits for the jobs
+    // it handed out, including the writes that settle them.
+    await Promise.all([...this.#queues.values()].map((queue) => queue.close(NO_TIMEOUT).catch(this.#report)));
+    await this.#release();
+  }
+
+  async abandon(): Promise<void> {
+    if (this.#abandoned) return;
+    this.#stopped = true;
+    this.#abandoned = true;
+    for (const waiter of this.#waiting.splice(0)) waiter(false);
+    const dead = new TaskportError("bee-queue", "consumer abandoned");
+    for (const queue of this.#queues.values()) {
+      queue.close(1).catch(() => {});
+      const internal = queue as unknown as { bclient?: RedisClientLike; eclient?: RedisClientLike };
+      internal.bclient?.end(true);
+      internal.eclient?.end(true);
+    }
+    // Dropped like a crashed process's: the jobs stay in bee-queue's active list unsettled, and
+    // its stalled-job check puts them back once no heartbeat refreshes them.
+    this.#client?.end(true);
+    for (const reject of this.#abandonWaiters) reject(dead);
+    this.#abandonWaiters.clear();
+    this.#onClose();
+  }
+
+  async #release(): Promise<void> {
+    const client = this.#client;
+    this.#client = undefined;
+    this.#onClose();
+    if (client) await call<unknown>((done) => client.quit(done)).catch(() => client.end(true));
+  }
+}
+
+function toThrown(error: SerializedError): Error {
+  const thrown = new Error(error.message);
+  thrown.name = error.name;
+  thrown.stack = error.stack ?? `${error.name}: ${error.message}`;
+  return thrown;
+}

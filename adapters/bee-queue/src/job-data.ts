@@ -1,0 +1,34 @@
+import type { SerializedError } from "@taskport/core";
+
+/**
+ * What taskport stores as a bee-queue job's `data` (bee-queue wraps it as
+ * `{"data":…,"options":…,"status":…,"progress":…}` in the `<prefix>:<queue>:jobs` hash). A plain
+ * bee-queue producer can enqueue a taskport job by writing this shape; a plain bee-queue worker
+ * sees it as `job.data`.
+ */
+export interface JobData {
+  /** Marks the job as taskport's. */
+  readonly tp: 1;
+  readonly task: string;
+  readonly payload: unknown;
+  readonly maxAttempts: number;
+  readonly timeoutMs?: number;
+  readonly enqueuedAt: number;
+  /** Attempts settled so far (failed or succeeded); absent means none. */
+  attempts?: number;
+  /** Set on success when succeeded jobs are kept. */
+  result?: unknown;
+  /** The last attempt's error. */
+  error?: SerializedError;
+  finishedAt?: number;
+}
+
+export function isJobData(value: unknown): value is JobData {
+  const data = value as JobData | null;
+  return typeof data === "object" && data !== null && data.tp === 1 && typeof data.task === "string";
+}
+
+/** bee-queue job ids for a deduplication key: one id per key and queue, so bee-queue's `addJob` refuses a second. */
+export function dedupJobId(key: string): string {
+  return `dedup:${key}`;
+}

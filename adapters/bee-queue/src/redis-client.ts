@@ -1,0 +1,103 @@
+import { createRequire } from "node:module";
+import { ConnectionError, type TaskportError } from "@taskport/core";
+
+/**
+ * The subset of node-redis 3's client that taskport uses (bee-queue 2 depends on node-redis 3,
+ * whose types are not installed: the adapter names the shape it needs rather than import them).
+ */
+export interface RedisClientLike {
+  readonly connected: boolean;
+  readonly ready: boolean;
+  on(event: string, listener: (...args: never[]) => void): this;
+  removeListener(event: string, listener: (...args: never[]) => void): this;
+  once(event: string, listener: (...args: never[]) => void): this;
+  eval(...args: unknown[]): boolean;
+  del(...args: unknown[]): boolean;
+  hset(...args: unknown[]): boolean;
+  ping(callback: (error: Error | null, reply: string) => void): boolean;
+  client(...args: unknown[]): boolean;
+  quit(callback?: (error: Error | null, reply: unknown) => void): boolean;
+  end(flush: boolean): void;
+  duplicate(): RedisClientLike;
+}
+
+/** node-redis 3 client options, as the user passes them (`host`, `port`, `password`, `db`, `tls`, …). */
+export type RedisOptions = Record<string, unknown>;
+
+const require = createRequire(import.meta.url);
+// node-redis 3 as bee-queue resolves it, so clients handed to bee-queue are the ones it expects.
+const redis = require(require.resolve("redis", { paths: [require.resolve("bee-queue")] })) as {
+  createClient(options: RedisOptions): RedisClientLike;
+};
+
+/**
+ * Open a node-redis client named `name` (CLIENT SETNAME, again after each reconnect, so an
+ * operator — or a test — can find and kill exactly these connections) and resolve once it is ready.
+ * Rejects on the first error before that, closing the client.
+ */
+export function openClient(options: RedisOptions, name: string): Promise<RedisClientLike> {
+  const client = redis.createClient({ ...options });
+  nameClient(client, name);
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => {
+      client.removeListener("ready", onReady);
+      client.end(true);
+      reject(error);
+    };
+    const onReady = () => {
+      client.removeListener("error", onError);
+      resolve(client);
+    };
+    client.once("error", onError);
+    client.once("ready", onReady);
+  });
+}
+
+/** Name a client now and after every reconnect. */
+export function nameClient(client: RedisClientLike, name: string): void {
+  const set = () => void client.client("setname", name, () => {});
+  client.on("ready", set);
+  if (client.ready) set();
+}
+
+/** Run a command through node-redis's callback API. */
+export function call<T>(run: (callback: (error: Error | null, reply: T) => void) => unknown): Promise<T> {
+  return new Promise((resolve, reject) => {
+    run((error, reply) => (error ? reject(error) : resolve(reply)));
+  });
+}
+
+/** Connection failures worth a retry: the connection dropped while a command was in flight. */
+export function isTransient(error: unknown): boolean {
+  const e = error as { name?: string; code?: string; message?: string } | undefined;
+  return (
+    e?.name === "AbortError" ||
+    ["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "NR_CLOSED", "UNCERTAIN_STATE"].includes(e?.code ?? "") ||
+    /connection (lost|forcefully ended|is already closed)|Stream isn't writeable/i.test(e?.message ?? "")
+  );
+}
+
+/** A node-redis error as a named taskport error that says what to do; `secrets` never appear in it. */
+export function explainRedisError(error: unknown, where: string, secrets: readonly string[]): TaskportError {
+  const code = (error as { code?: string } | undefined)?.code ?? "";
+  const raw = redact(String((error as Error | undefined)?.message ?? error), secrets);
+  if (/WRONGPASS|NOAUTH|invalid password|invalid username-password/i.test(raw)) {
+    return new ConnectionError(
+      "bee-queue",
+      `Redis at ${where} refused the login (${raw}). Check the user and password in the URL or the redis options.`,
+      { cause: error },
+    );
+  }
+  if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH/.test(`${code} ${raw}`)) {
+    return new ConnectionError("bee-queue", `cannot reach Redis at ${where} (${raw}). Is the server running and the host and port right?`, {
+      cause: error,
+    });
+  }
+  return new ConnectionError("bee-queue", `Redis at ${where} failed: ${raw}`, { cause: error });
+}
+
+export function redact(message: string, secrets: readonly string[]): string {
+  let out = message;
+  for (const secret of secrets) if (secret) out = out.split(secret).join("***");
+  return out;
+}
