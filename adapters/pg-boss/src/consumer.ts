@@ -11,7 +11,6 @@ interface Held {
   readonly queue: string;
   readonly id: string;
   readonly retryCount: number;
-  readonly abort: AbortController;
 }
 
 interface Completion {
@@ -35,6 +34,7 @@ export class PgBossConsumer implements Consumer {
   readonly #held = new Map<string, Held>();
   readonly #completions: Completion[] = [];
   #flushing = false;
+  #flushQueued = false;
   #stopped = false;
   #abandoned = false;
   #backlog = false;
@@ -180,7 +180,7 @@ export class PgBossConsumer implements Consumer {
   }
 
   #deliver(queue: string, job: Job<JobData>): void {
-    const held: Held = { queue, id: job.id, retryCount: job.retryCount, abort: new AbortController() };
+    const held: Held = { queue, id: job.id, retryCount: job.retryCount };
     this.#held.set(job.id, held);
     const data = job.data;
     let delivery: Delivery;
@@ -196,7 +196,6 @@ export class PgBossConsumer implements Consumer {
         attempt: job.retryCount + 1,
         maxAttempts: data.maxAttempts,
         ...(data.timeoutMs !== undefined ? { timeoutMs: data.timeoutMs } : {}),
-        signal: held.abort.signal,
       };
     }
     this.#handler(delivery).then(
@@ -209,7 +208,14 @@ export class PgBossConsumer implements Consumer {
     if (this.#abandoned || this.#held.get(held.id) !== held) return;
     if (settlement.status === "succeeded") {
       this.#completions.push({ held, outputJson: `{"result":${settlement.resultJson}}`, done: () => this.#release(held) });
-      void this.#flush();
+      // Jobs of one fetched batch settle in the same turn: gather them into one statement.
+      if (!this.#flushQueued && !this.#flushing) {
+        this.#flushQueued = true;
+        setImmediate(() => {
+          this.#flushQueued = false;
+          void this.#flush();
+        });
+      }
       return;
     }
     void this.#persist(() => this.#engine.failJob(held.queue, held.id, held.retryCount, settlement.error, settlement.retryInMs)).then(() =>

@@ -14,12 +14,13 @@ import {
   type SerializedError,
   TaskportError,
 } from "@taskport/core";
-import type pg from "pg";
+import pg from "pg";
 import { type JobInsert, PgBoss } from "pg-boss";
 import { PgBossConsumer } from "./consumer.ts";
 import { Engine } from "./engine.ts";
 import { CRASH_REDELIVERIES, expireSecondsFor, isJobData, type JobData, singletonKeyFor } from "./job-data.ts";
 import { explainConnectError, isTransient } from "./pg-errors.ts";
+import { installedSchemaVersion, versionProblem } from "./schema-version.ts";
 import { type Executor, toExecutor } from "./transaction.ts";
 import { parseUrlOptions, validateSchemaName } from "./url-options.ts";
 
@@ -144,8 +145,14 @@ export class PgBossAdapter implements Adapter {
         await boss.start();
       } catch (error) {
         await boss.stop({ graceful: false, close: true }).catch(() => {});
-        throw error;
+        // A start that fails on a schema from a newer pg-boss says "relation … does not exist".
+        throw (await this.#diagnoseVersion().catch(() => undefined)) ?? error;
       }
+    }
+    const problem = versionProblem(this.#schema, await installedSchemaVersion(boss.getDb() as Executor, this.#schema));
+    if (problem) {
+      if (this.#ownsBoss) await boss.stop({ graceful: false, close: true }).catch(() => {});
+      throw problem;
     }
     const engine = new Engine(boss, this.#schema, {
       batchSize: o.batchSize ?? 50,
@@ -154,6 +161,19 @@ export class PgBossAdapter implements Adapter {
     });
     await engine.ensureDedupIndex();
     return engine;
+  }
+
+  async #diagnoseVersion(): Promise<TaskportError | undefined> {
+    const o = this.#options;
+    if (o.pool) return versionProblem(this.#schema, await installedSchemaVersion(toExecutor(o.pool), this.#schema));
+    if (!o.connectionString) return undefined;
+    const client = new pg.Client({ connectionString: o.connectionString, application_name: o.applicationName ?? "taskport" });
+    await client.connect();
+    try {
+      return versionProblem(this.#schema, await installedSchemaVersion(toExecutor(client), this.#schema));
+    } finally {
+      await client.end().catch(() => {});
+    }
   }
 
   /** pg-boss's own background errors: to the workers that can report them, else dropped (callers see theirs). */
@@ -188,6 +208,11 @@ export class PgBossAdapter implements Adapter {
   async enqueue(jobs: readonly NewJob[], context: EnqueueContext): Promise<EnqueueReceipt[]> {
     const engine = await this.#start();
     const db = context.transaction !== undefined ? toExecutor(context.transaction) : undefined;
+    if (jobs.length === 1) {
+      const job = jobs[0] as NewJob;
+      await this.#ensureQueue(engine, job.queue);
+      return this.#store(engine, job.queue, jobs, db);
+    }
     const byQueue = new Map<string, number[]>();
     for (let i = 0; i < jobs.length; i++) {
       const queue = (jobs[i] as NewJob).queue;
