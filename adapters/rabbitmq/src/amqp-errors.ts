@@ -24,10 +24,11 @@ export function explainConnectError(error: unknown, where: string): TaskportErro
       `RabbitMQ at ${where} refused the login. Check the user name and password in the URL or connection options.`,
     );
   }
-  if (/vhost .* not found|NOT_ALLOWED/i.test(message) || code === 530) {
+  // Refusing connection.open (an unknown vhost, or one the user may not use) shows up as an unexpected close.
+  if (/vhost .* not found|NOT_ALLOWED|Expected ConnectionOpenOk/i.test(message) || code === 530) {
     return new ConnectionError(
       ORIGIN,
-      `RabbitMQ at ${where} has no such virtual host, or the user may not use it (${firstLine(message)}). Create it with \`rabbitmqctl add_vhost\` and grant permissions, or fix the URL's path.`,
+      `RabbitMQ at ${where} has no such virtual host, or the user may not use it. Create it with \`rabbitmqctl add_vhost\` and grant permissions, or fix the URL's path.`,
     );
   }
   if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EHOSTUNREACH" || code === "ETIMEDOUT" || code === "ECONNRESET") {

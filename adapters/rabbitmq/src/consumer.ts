@@ -1,5 +1,13 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { ConnectionError, type ConsumeOptions, type Consumer, type Delivery, type DeliveryHandler, type Settlement } from "@taskport/core";
+import {
+  ConnectionError,
+  type ConsumeOptions,
+  type Consumer,
+  type Delivery,
+  type DeliveryHandler,
+  SerializationError,
+  type Settlement,
+} from "@taskport/core";
 import type { Channel, ConsumeMessage } from "amqplib";
 import type { AmqpConnection } from "./connection.ts";
 import { HEADER, type JobMessage, readMessage } from "./message-format.ts";
@@ -160,6 +168,13 @@ export class RabbitConsumer implements Consumer {
       payload = JSON.parse(received.msg.content.toString("utf8"));
     } catch (error) {
       // Not from taskport, or corrupted: running again cannot parse it either.
+      this.#options.onError?.(
+        new SerializationError(
+          "rabbitmq",
+          `message ${message.id || "(no messageId)"} on queue "${received.queue}" has a body that is not JSON; moved to its dead letters.`,
+          "$",
+        ),
+      );
       await this.#settle(received, message, {
         status: "failed",
         error: { name: "SerializationError", message: `message body is not JSON: ${(error as Error).message}` },

@@ -44,3 +44,15 @@ export async function deleteQueues(queues: readonly string[]): Promise<void> {
     await closeModel(model);
   }
 }
+
+/** Force-close, on the broker's side, the connections whose `connection_name` is `name` (ours only). */
+export async function closeConnectionsNamed(name: string): Promise<number> {
+  const { stdout } = await run("rabbitmqctl", ["list_connections", "pid", "client_properties", "-q"], { timeout: 30_000 });
+  const pids = stdout
+    .split("\n")
+    .filter((line) => line.includes(`{"connection_name","${name}"}`))
+    .map((line) => line.split("\t")[0] as string);
+  for (const pid of pids)
+    await run("rabbitmqctl", ["close_connection", pid, "taskport test: simulated connection loss"], { timeout: 30_000 });
+  return pids.length;
+}
