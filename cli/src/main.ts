@@ -5,7 +5,7 @@ import { exitAfterFlush } from "./output.ts";
 import { createProgram } from "./program.ts";
 
 const verbose = process.argv.includes("--verbose");
-const program = createProgram().exitOverride();
+const program = createProgram();
 
 // A worker runs until a signal; every other command is done when its action resolves, even if an
 // engine library left a timer or socket behind.

@@ -15,6 +15,8 @@ export function createProgram(): Command {
     .description("Run taskport workers, check configuration, enqueue and inspect jobs.")
     .version(version)
     .option("--verbose", "print stack traces with errors")
+    // Set before the subcommands are added, so they inherit it: main() maps commander's errors to exit codes.
+    .exitOverride()
     .showHelpAfterError("(add --help for usage)")
     .addHelpText(
       "after",

@@ -70,15 +70,22 @@ async function runConformanceCommand(flags: ConformanceFlags): Promise<void> {
   process.stderr.write(`running the conformance suite against ${redactUrl(url)} …\n`);
   const exitCodeBefore = process.exitCode;
   try {
-    const vitest = await vitestNode.startVitest("test", [], {
-      root: dir,
-      include: [file],
-      config: false,
-      watch: false,
-      testTimeout: 60_000,
-      hookTimeout: 60_000,
-      reporters: [["default", { summary: false }]],
-    });
+    const vitest = await vitestNode.startVitest(
+      "test",
+      [],
+      {
+        root: dir,
+        include: [file],
+        config: false,
+        watch: false,
+        testTimeout: 60_000,
+        hookTimeout: 60_000,
+        reporters: [["default", { summary: false }]],
+      },
+      {},
+      // vitest's progress goes to stderr: stdout carries only the report.
+      { stdout: process.stderr },
+    );
     await vitest.close();
     const vitestFailed = process.exitCode !== undefined && process.exitCode !== 0 && process.exitCode !== exitCodeBefore;
     process.exitCode = exitCodeBefore;
