@@ -1,4 +1,5 @@
 import {
+  ConnectionError,
   type ConsumeOptions,
   type Consumer,
   type Delivery,
@@ -78,6 +79,16 @@ export class BeeQueueConsumer implements Consumer {
   async start(client: RedisClientLike): Promise<void> {
     this.#client = client;
     client.on("error", this.#report);
+    this.#watch(client);
+    // bee-queue opens its blocking and pub/sub connections with client.duplicate(). Name them as
+    // they open: a subscribed connection can no longer take CLIENT SETNAME.
+    const duplicate = client.duplicate.bind(client);
+    (client as { duplicate: () => RedisClientLike }).duplicate = () => {
+      const copy = duplicate();
+      nameClient(copy, this.#env.clientName);
+      this.#watch(copy);
+      return copy;
+    };
     const shared = this.#options.queues.length > 1;
     for (const name of this.#options.queues) {
       const queue = this.#env.createWorkerQueue(name, client);
@@ -86,14 +97,27 @@ export class BeeQueueConsumer implements Consumer {
     }
     await Promise.all([...this.#queues.values()].map((queue) => queue.ready()));
     for (const queue of this.#queues.values()) {
-      const internal = queue as unknown as { bclient?: RedisClientLike; eclient?: RedisClientLike };
-      if (internal.bclient) nameClient(internal.bclient, this.#env.clientName);
-      if (internal.eclient) nameClient(internal.eclient, this.#env.clientName);
       queue.process(this.#options.concurrency, (job: BeeQueue.Job<unknown>) => this.#run(job as BeeJob, shared));
       // bee-queue only looks for stalled jobs (a dead worker's) when asked; its stallBlock key makes
       // every worker's checks together run once per interval.
       (queue.checkStalledJobs(this.#env.stallIntervalMs) as Promise<number>).catch(this.#report);
     }
+  }
+
+  /**
+   * node-redis reconnects by itself and fails only the commands that were in flight, which may be
+   * none: report every lost connection, so a worker's owner sees it.
+   */
+  #watch(client: RedisClientLike): void {
+    client.on("reconnecting", (info: { attempt?: number; error?: Error }) => {
+      const cause = info?.error?.message ? ` (${info.error.message})` : "";
+      this.#report(
+        new ConnectionError(
+          "bee-queue",
+          `a worker connection to Redis was lost${cause}; reconnecting (attempt ${info?.attempt ?? 1}). Jobs it held are delivered again by the stalled-job check.`,
+        ),
+      );
+    });
   }
 
   async #run(job: BeeJob, shared: boolean): Promise<unknown> {
@@ -113,11 +137,10 @@ export class BeeQueueConsumer implements Consumer {
     if (this.#abandoned) throw new HandBack("abandoned");
     const queue = (job.queue as unknown as { name: string }).name;
     const raw = job.data;
-    const data: JobData = isJobData(raw)
-      ? raw
-      : // Not written by taskport: let the worker fail it visibly rather than guess what it means.
-        { tp: 1, task: "(not a taskport job)", payload: raw, maxAttempts: 1, enqueuedAt: 0 };
-    if (!isJobData(raw)) job.data = data;
+    // Not written by taskport: the worker fails it visibly rather than guess what it means, and
+    // the record keeps what its producer wrote.
+    const own = isJobData(raw);
+    const data: JobData = own ? raw : { tp: 1, task: "(not a taskport job)", payload: raw, maxAttempts: 1, enqueuedAt: 0 };
     const attempt = (data.attempts ?? 0) + 1;
     const delivery: Delivery = {
       id: job.id,
@@ -138,6 +161,10 @@ export class BeeQueueConsumer implements Consumer {
         resolve({ status: "failed", error: { name: "Error", message: String(error) } }),
       );
     }).finally(() => this.#abandonWaiters.delete(onAbandon as (error: Error) => void));
+    if (!own) {
+      job.options.retries = 0;
+      throw toThrown(settlement.status === "failed" ? settlement.error : { name: "Error", message: "not a taskport job" });
+    }
     data.attempts = attempt;
     if (settlement.status === "succeeded") {
       if (this.#env.keepSucceeded) {

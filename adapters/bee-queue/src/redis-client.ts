@@ -7,7 +7,7 @@ import { ConnectionError, type TaskportError } from "@taskport/core";
  */
 export interface RedisClientLike {
   readonly connected: boolean;
-  readonly ready: boolean;
+  ready: boolean;
   on(event: string, listener: (...args: never[]) => void): this;
   removeListener(event: string, listener: (...args: never[]) => void): this;
   once(event: string, listener: (...args: never[]) => void): this;
@@ -41,7 +41,10 @@ export function openClient(options: RedisOptions, name: string): Promise<RedisCl
   return new Promise((resolve, reject) => {
     const onError = (error: Error) => {
       client.removeListener("ready", onReady);
-      client.end(true);
+      // end(true) fails pending commands (the ready check) with errors of their own; and ending
+      // inside node-redis's reply parsing breaks the replies still in the same chunk: end after it.
+      client.on("error", () => {});
+      setImmediate(() => client.end(true));
       reject(error);
     };
     const onReady = () => {
@@ -53,11 +56,20 @@ export function openClient(options: RedisOptions, name: string): Promise<RedisCl
   });
 }
 
-/** Name a client now and after every reconnect. */
+/**
+ * Name a client on every (re)connection, as its first command after AUTH. It must go first: a
+ * pub/sub connection that node-redis resubscribes on reconnect can no longer take CLIENT SETNAME.
+ * node-redis queues commands until the connection is ready; flipping `ready` for one command is
+ * how node-redis itself sends AUTH and its ready check ahead of that queue.
+ */
 export function nameClient(client: RedisClientLike, name: string): void {
-  const set = () => void client.client("setname", name, () => {});
-  client.on("ready", set);
-  if (client.ready) set();
+  const open = client as { ready: boolean };
+  client.on("connect", () => {
+    const ready = open.ready;
+    open.ready = true;
+    client.client("setname", name, () => {});
+    open.ready = ready;
+  });
 }
 
 /** Run a command through node-redis's callback API. */

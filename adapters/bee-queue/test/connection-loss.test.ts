@@ -1,0 +1,62 @@
+import { randomBytes } from "node:crypto";
+import { Backend, defineTask, startWorker } from "@taskport/core";
+import { afterAll, describe, expect, it } from "vitest";
+import { killClientsNamed, testAdapter } from "./support.ts";
+
+const id = `tpk${randomBytes(3).toString("hex")}`;
+const queue = `${id}-main`;
+
+afterAll(async () => {
+  const janitor = testAdapter(`${id}-janitor`);
+  await janitor.destroyQueue(queue);
+  await janitor.close();
+});
+
+async function until(condition: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe("bee-queue adapter: connection loss", () => {
+  it("killing the worker's own connections (CLIENT KILL ID) twice during a run of 1,000 jobs loses none", async () => {
+    // clientName names exactly this test's connections: `tp-<id>` enqueues, `tp-<id>-worker` works.
+    const adapter = testAdapter(id);
+    const backend = new Backend(id, adapter);
+    const seen = new Set<number>();
+    let runs = 0;
+    const job = defineTask(
+      "job",
+      async (p: { i: number }) => {
+        runs++;
+        seen.add(p.i);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      },
+      { queue },
+    );
+    const worker = await startWorker({ tasks: [job], backend, concurrency: 10 });
+    const errors: Error[] = [];
+    worker.on("error", (e) => errors.push(e.error));
+    try {
+      const count = 1_000;
+      const bound = job.using({ backend });
+      await bound.enqueueMany(Array.from({ length: count / 2 }, (_, i) => ({ i })));
+      await until(() => seen.size > 100, 30_000, "the run to be under way");
+      const killed = await killClientsNamed(`tp-${id}-worker`);
+      // The command client, the blocking client and the pub/sub client.
+      expect(killed).toBe(3);
+      await bound.enqueueMany(Array.from({ length: count / 2 }, (_, i) => ({ i: i + count / 2 })));
+      await until(() => seen.size > 600, 60_000, "the run to go on after the first kill");
+      expect(await killClientsNamed(`tp-${id}-worker`)).toBe(3);
+      await until(() => seen.size === count, 90_000, `all ${count} jobs (have ${seen.size})`);
+      expect(runs).toBeGreaterThanOrEqual(count);
+      // The loss was reported through the worker's error events, not swallowed.
+      expect(errors.some((e) => /connection to Redis was lost/.test(e.message))).toBe(true);
+    } finally {
+      await worker.close({ graceMs: 5_000 });
+      await adapter.close();
+    }
+  }, 180_000);
+});
