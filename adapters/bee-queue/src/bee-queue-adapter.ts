@@ -70,6 +70,7 @@ export class BeeQueueAdapter implements Adapter {
   readonly #secrets: string[];
   #client: Promise<RedisClientLike> | undefined;
   readonly #producers = new Map<string, Queue>();
+  readonly #ready = new Map<string, Queue>();
   readonly #consumers = new Set<BeeQueueConsumer>();
   #closed = false;
 
@@ -119,6 +120,8 @@ export class BeeQueueAdapter implements Adapter {
       (client) => {
         // Errors of an established connection reach callers as rejected commands; node-redis reconnects.
         client.on("error", () => {});
+        // Every producer queue (one per queue name) listens for the shared client's errors.
+        (client as unknown as { setMaxListeners(n: number): void }).setMaxListeners(0);
         return client;
       },
       (error: unknown) => {
@@ -129,7 +132,14 @@ export class BeeQueueAdapter implements Adapter {
     return this.#client;
   }
 
-  async #producer(name: string): Promise<Queue> {
+  #producer(name: string): Queue | Promise<Queue> {
+    // The common case, without a single await: a queue this adapter already opened.
+    const ready = this.#ready.get(name);
+    if (ready) return ready;
+    return this.#openProducer(name);
+  }
+
+  async #openProducer(name: string): Promise<Queue> {
     const client = await this.#connect();
     let queue = this.#producers.get(name);
     if (!queue) {
@@ -147,11 +157,22 @@ export class BeeQueueAdapter implements Adapter {
       queue.on("error", () => {});
       this.#producers.set(name, queue);
     }
-    await queue.ready();
+    try {
+      await queue.ready();
+    } catch (error) {
+      this.#producers.delete(name);
+      throw this.#wrap(error);
+    }
+    this.#ready.set(name, queue);
     return queue;
   }
 
   async enqueue(jobs: readonly NewJob[], _context: EnqueueContext): Promise<EnqueueReceipt[]> {
+    const first = jobs[0];
+    if (jobs.length === 1 && first) {
+      const queue = await this.#producer(first.queue);
+      return this.#store(queue, jobs);
+    }
     const byQueue = new Map<string, number[]>();
     for (let i = 0; i < jobs.length; i++) {
       const queue = (jobs[i] as NewJob).queue;
@@ -162,9 +183,7 @@ export class BeeQueueAdapter implements Adapter {
     const receipts: EnqueueReceipt[] = new Array(jobs.length);
     await Promise.all(
       [...byQueue].map(async ([name, indexes]) => {
-        const queue = await this.#producer(name).catch((error: unknown) => {
-          throw this.#wrap(error);
-        });
+        const queue = await this.#producer(name);
         const stored = await this.#store(
           queue,
           indexes.map((i) => jobs[i] as NewJob),
@@ -388,6 +407,7 @@ export class BeeQueueAdapter implements Adapter {
     this.#client = undefined;
     for (const queue of this.#producers.values()) await queue.close().catch(() => {});
     this.#producers.clear();
+    this.#ready.clear();
     if (client) await call<unknown>((done) => client.quit(done)).catch(() => client.end(true));
   }
 }

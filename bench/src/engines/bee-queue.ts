@@ -1,0 +1,318 @@
+/**
+ * taskport over bee-queue against plain bee-queue 2, same Redis, side by side. Both arms use the
+ * same bee-queue settings: no events, no job copies in the producer, delayed-job activation on
+ * workers, succeeded jobs kept (taskport's default, for results). Enqueue: `task.enqueue` /
+ * `enqueueMany` against `createJob().save()` / `saveAll`. Processing: a pre-loaded backlog drained
+ * at concurrency 50, and enqueue-to-start latency on an idle worker.
+ */
+import { BeeQueueAdapter } from "@taskport/bee-queue";
+import { Backend, defineTask, startWorker } from "@taskport/core";
+import Queue from "bee-queue";
+import type { Scenario } from "../harness.ts";
+import { percentile, perSecond } from "../harness.ts";
+
+export const title = "bee-queue 2: taskport vs plain bee-queue (same settings)";
+
+const HOST = process.env.TASKPORT_REDIS_HOST ?? "127.0.0.1";
+const PORT = Number(process.env.TASKPORT_REDIS_PORT ?? 6379);
+const PREFIX = "tpbench";
+const SEQUENTIAL = Number(process.env.BENCH_BQ_SEQUENTIAL ?? 5_000);
+const CONCURRENT = Number(process.env.BENCH_BQ_CONCURRENT ?? 20_000);
+const BULK = Number(process.env.BENCH_BQ_BULK ?? 50_000);
+const BACKLOG = Number(process.env.BENCH_BQ_BACKLOG ?? 20_000);
+const LATENCY_SAMPLES = Number(process.env.BENCH_BQ_LATENCY ?? 300);
+const CHUNK = 1_000;
+const CONCURRENCY = 50;
+
+/** The settings both arms share: only what the workload needs, as the adapter configures bee-queue. */
+const PRODUCER: Queue.QueueSettings = { isWorker: false, getEvents: false, sendEvents: false, storeJobs: false };
+const WORKER: Queue.QueueSettings = {
+  isWorker: true,
+  getEvents: false,
+  sendEvents: false,
+  storeJobs: false,
+  activateDelayedJobs: true,
+  delayedDebounce: 10,
+  removeOnSuccess: false,
+};
+
+let adapter: BeeQueueAdapter | undefined;
+let backend: Backend | undefined;
+let seq = 0;
+const producers = new Map<string, Queue>();
+
+function setup(): Backend {
+  adapter ??= new BeeQueueAdapter({ redis: { host: HOST, port: PORT }, prefix: PREFIX, clientName: "tp-bench-taskport" });
+  backend ??= new Backend("bench", adapter);
+  return backend;
+}
+
+function queueName(arm: string): string {
+  return `bench-${arm}-${process.pid}-${++seq}`;
+}
+
+function plainQueue(name: string, settings: Queue.QueueSettings): Queue {
+  const queue = new Queue(name, { prefix: PREFIX, redis: { host: HOST, port: PORT }, ...settings });
+  queue.on("error", () => {});
+  return queue;
+}
+
+async function plainProducer(name: string): Promise<Queue> {
+  let queue = producers.get(name);
+  if (!queue) {
+    queue = plainQueue(name, PRODUCER);
+    producers.set(name, queue);
+  }
+  await queue.ready();
+  return queue;
+}
+
+async function drop(name: string): Promise<void> {
+  const producer = producers.get(name);
+  producers.delete(name);
+  await producer?.close().catch(() => {});
+  await (adapter as BeeQueueAdapter).destroyQueue(name);
+}
+
+function noopTask(queue: string, onRun: (p: { i: number }) => void = () => {}) {
+  return defineTask("noop", async (p: { i: number }) => onRun(p), { queue }).using({ backend: setup() });
+}
+
+async function inParallel(count: number, width: number, one: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < count) await one(next++);
+    }),
+  );
+}
+
+// ── enqueue ──────────────────────────────────────────────────────────────────
+
+async function taskportSequential(): Promise<number> {
+  const queue = queueName("tp");
+  const task = noopTask(queue);
+  await task.enqueue({ i: -1 }); // connects, as an app's first enqueue does
+  const start = performance.now();
+  for (let i = 0; i < SEQUENTIAL; i++) await task.enqueue({ i });
+  const rate = perSecond(SEQUENTIAL, performance.now() - start);
+  await drop(queue);
+  return rate;
+}
+
+async function plainSequential(): Promise<number> {
+  setup();
+  const queue = queueName("raw");
+  const producer = await plainProducer(queue);
+  await producer.createJob({ i: -1 }).save();
+  const start = performance.now();
+  for (let i = 0; i < SEQUENTIAL; i++) await producer.createJob({ i }).save();
+  const rate = perSecond(SEQUENTIAL, performance.now() - start);
+  await drop(queue);
+  return rate;
+}
+
+async function taskportConcurrent(): Promise<number> {
+  const queue = queueName("tp");
+  const task = noopTask(queue);
+  await task.enqueue({ i: -1 });
+  const start = performance.now();
+  await inParallel(CONCURRENT, 50, (i) => task.enqueue({ i }));
+  const rate = perSecond(CONCURRENT, performance.now() - start);
+  await drop(queue);
+  return rate;
+}
+
+async function plainConcurrent(): Promise<number> {
+  setup();
+  const queue = queueName("raw");
+  const producer = await plainProducer(queue);
+  await producer.createJob({ i: -1 }).save();
+  const start = performance.now();
+  await inParallel(CONCURRENT, 50, (i) => producer.createJob({ i }).save());
+  const rate = perSecond(CONCURRENT, performance.now() - start);
+  await drop(queue);
+  return rate;
+}
+
+async function taskportLoad(queue: string, count: number): Promise<void> {
+  const task = noopTask(queue);
+  for (let i = 0; i < count; i += CHUNK) {
+    await task.enqueueMany(Array.from({ length: Math.min(CHUNK, count - i) }, (_, j) => ({ i: i + j })));
+  }
+}
+
+async function plainLoad(queue: string, count: number): Promise<void> {
+  const producer = await plainProducer(queue);
+  for (let i = 0; i < count; i += CHUNK) {
+    const errors = await producer.saveAll(Array.from({ length: Math.min(CHUNK, count - i) }, (_, j) => producer.createJob({ i: i + j })));
+    if (errors.size > 0) throw [...errors.values()][0];
+  }
+}
+
+async function taskportBulk(): Promise<number> {
+  const queue = queueName("tp");
+  await noopTask(queue).enqueue({ i: -1 });
+  const start = performance.now();
+  await taskportLoad(queue, BULK);
+  const rate = perSecond(BULK, performance.now() - start);
+  await drop(queue);
+  return rate;
+}
+
+async function plainBulk(): Promise<number> {
+  setup();
+  const queue = queueName("raw");
+  await (await plainProducer(queue)).createJob({ i: -1 }).save();
+  const start = performance.now();
+  await plainLoad(queue, BULK);
+  const rate = perSecond(BULK, performance.now() - start);
+  await drop(queue);
+  return rate;
+}
+
+// ── processing ───────────────────────────────────────────────────────────────
+
+async function taskportBacklog(): Promise<number> {
+  const backend = setup();
+  const queue = queueName("tp");
+  let done = 0;
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  const task = noopTask(queue, () => {
+    if (++done === BACKLOG) finish();
+  });
+  await taskportLoad(queue, BACKLOG);
+  const start = performance.now();
+  const worker = await startWorker({ tasks: [task], backend, concurrency: CONCURRENCY });
+  await finished;
+  const rate = perSecond(BACKLOG, performance.now() - start);
+  await worker.close();
+  await drop(queue);
+  return rate;
+}
+
+async function plainBacklog(): Promise<number> {
+  setup();
+  const queue = queueName("raw");
+  let done = 0;
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  await plainLoad(queue, BACKLOG);
+  const start = performance.now();
+  const worker = plainQueue(queue, WORKER);
+  worker.process(CONCURRENCY, async () => {
+    if (++done === BACKLOG) finish();
+    return null;
+  });
+  await finished;
+  const rate = perSecond(BACKLOG, performance.now() - start);
+  await worker.close();
+  await drop(queue);
+  return rate;
+}
+
+/** A pause between samples, so each job meets an idle worker blocked in BRPOPLPUSH. */
+function idleGap(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 10));
+}
+
+async function taskportLatency(): Promise<number> {
+  const backend = setup();
+  const queue = queueName("tp");
+  let started: ((at: number) => void) | undefined;
+  const task = noopTask(queue, () => started?.(performance.now()));
+  await task.enqueue({ i: -1 });
+  const worker = await startWorker({ tasks: [task], backend, concurrency: CONCURRENCY });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const samples: number[] = [];
+  for (let i = 0; i < LATENCY_SAMPLES; i++) {
+    const startedAt = new Promise<number>((resolve) => {
+      started = resolve;
+    });
+    const sent = performance.now();
+    await task.enqueue({ i });
+    samples.push((await startedAt) - sent);
+    await idleGap();
+  }
+  await worker.close();
+  await drop(queue);
+  return percentile(samples, 50);
+}
+
+async function plainLatency(): Promise<number> {
+  setup();
+  const queue = queueName("raw");
+  const producer = await plainProducer(queue);
+  let started: ((at: number) => void) | undefined;
+  const worker = plainQueue(queue, WORKER);
+  worker.process(CONCURRENCY, async () => {
+    started?.(performance.now());
+    return null;
+  });
+  await worker.ready();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const samples: number[] = [];
+  for (let i = 0; i < LATENCY_SAMPLES; i++) {
+    const startedAt = new Promise<number>((resolve) => {
+      started = resolve;
+    });
+    const sent = performance.now();
+    await producer.createJob({ i }).save();
+    samples.push((await startedAt) - sent);
+    await idleGap();
+  }
+  await worker.close();
+  await drop(queue);
+  return percentile(samples, 50);
+}
+
+export async function scenarios(): Promise<Scenario[]> {
+  const n = (x: number) => x.toLocaleString("en-US");
+  return [
+    {
+      name: `sequential enqueue (${n(SEQUENTIAL)}) vs save`,
+      unit: "jobs/s",
+      higherIsBetter: true,
+      taskport: taskportSequential,
+      raw: plainSequential,
+    },
+    {
+      name: `concurrent enqueue, 50 in flight (${n(CONCURRENT)}) vs save`,
+      unit: "jobs/s",
+      higherIsBetter: true,
+      taskport: taskportConcurrent,
+      raw: plainConcurrent,
+    },
+    {
+      name: `bulk enqueueMany by ${n(CHUNK)} (${n(BULK)}) vs saveAll`,
+      unit: "jobs/s",
+      higherIsBetter: true,
+      taskport: taskportBulk,
+      raw: plainBulk,
+    },
+    {
+      name: `backlog of ${n(BACKLOG)} at concurrency ${CONCURRENCY} vs process()`,
+      unit: "jobs/s",
+      higherIsBetter: true,
+      taskport: taskportBacklog,
+      raw: plainBacklog,
+    },
+    {
+      name: "enqueue-to-start p50, idle worker",
+      unit: "ms",
+      higherIsBetter: false,
+      taskport: taskportLatency,
+      raw: plainLatency,
+    },
+  ];
+}
+
+export async function teardown(): Promise<void> {
+  for (const queue of producers.values()) await queue.close().catch(() => {});
+  await adapter?.close();
+}
