@@ -1,32 +1,44 @@
 import type { Backend } from "@taskport/core";
 
 export interface WatchOptions {
-  /** Give up when the engine has not answered a check for this long. */
+  /** Give up when the engine has not come back for this long. */
   readonly giveUpAfterMs: number;
   readonly onRecovered: () => void;
   readonly onGiveUp: (lastProblem: string) => void;
 }
 
 /**
- * After a worker reports an out-of-job error (a lost connection, a failed poll), probe the engine
- * with `check()` until it answers again — the adapter reconnects on its own — or until the time is
- * up, so a worker that cannot get its connection back exits rather than idling silently.
+ * After a worker reports an out-of-job error (a lost connection, a failed poll), decide whether the
+ * adapter got its connection back on its own, or whether to give up so the worker exits rather than
+ * idling silently. The engine counts as back when `check()` finds nothing AND the worker has
+ * reported no error for a while: a `check()` alone can pass on a pooled connection while the
+ * consumer's own connections are still refused.
  */
 export class ConnectionWatch {
   readonly #backend: Backend;
   readonly #options: WatchOptions;
+  readonly #intervalMs: number;
+  /** How long without a new error before a passing check counts: client libraries retry with pauses of a second or two. */
+  readonly #quietMs: number;
   #since: number | undefined;
+  #lastErrorAt = 0;
+  #lastError = "";
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
 
   constructor(backend: Backend, options: WatchOptions) {
     this.#backend = backend;
     this.#options = options;
+    this.#intervalMs = Math.max(100, Math.min(2000, options.giveUpAfterMs / 5));
+    this.#quietMs = Math.max(2 * this.#intervalMs, Math.min(3000, options.giveUpAfterMs));
   }
 
-  /** Called on every worker error; starts probing unless it already is. */
-  trouble(): void {
-    if (this.#since !== undefined || this.#stopped) return;
+  /** Called on every worker error; starts watching unless it already is. */
+  trouble(error: Error): void {
+    if (this.#stopped) return;
+    this.#lastErrorAt = Date.now();
+    this.#lastError = error.message;
+    if (this.#since !== undefined) return;
     this.#since = Date.now();
     this.#schedule();
   }
@@ -37,22 +49,22 @@ export class ConnectionWatch {
   }
 
   #schedule(): void {
-    const interval = Math.max(100, Math.min(2000, this.#options.giveUpAfterMs / 5));
-    this.#timer = setTimeout(() => void this.#probe(), interval);
+    this.#timer = setTimeout(() => void this.#probe(), this.#intervalMs);
   }
 
   async #probe(): Promise<void> {
     if (this.#stopped || this.#since === undefined) return;
     const problems = await this.#backend.check();
     if (this.#stopped) return;
-    if (problems.length === 0) {
+    const quiet = Date.now() - this.#lastErrorAt >= this.#quietMs;
+    if (problems.length === 0 && quiet) {
       this.#since = undefined;
       this.#options.onRecovered();
       return;
     }
     if (Date.now() - this.#since >= this.#options.giveUpAfterMs) {
       this.stop();
-      this.#options.onGiveUp(problems.map((p) => p.message).join("; "));
+      this.#options.onGiveUp(problems.map((p) => p.message).join("; ") || this.#lastError);
       return;
     }
     this.#schedule();

@@ -93,7 +93,7 @@ async function runWorker(module: string, flags: WorkerFlags): Promise<void> {
   });
   worker.on("error", ({ error }) => {
     out.problem({ event: "error", error: error.message }, `${clock()} error    ${error.message}`);
-    watch.trouble();
+    watch.trouble(error);
   });
 
   let signals = 0;
