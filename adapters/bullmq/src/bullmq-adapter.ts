@@ -1,0 +1,364 @@
+import {
+  type Adapter,
+  type Capabilities,
+  type CheckProblem,
+  ConfigurationError,
+  type ConsumeOptions,
+  type Consumer,
+  type DeliveryHandler,
+  type EnqueueContext,
+  type EnqueueReceipt,
+  type JobInfo,
+  mapPriority,
+  type NewJob,
+  TaskportError,
+} from "@taskport/core";
+import { Job, type JobsOptions, Queue } from "bullmq";
+import { Redis, type RedisOptions } from "ioredis";
+import { BullMQConsumer, taskportBackoff } from "./consumer.ts";
+import { type JobData, toJobInfo, toStatus } from "./job-data.ts";
+import { explainRedisError } from "./redis-errors.ts";
+import { parseUrlOptions, validatePrefix, validateQueueName } from "./url-options.ts";
+
+export interface BullMQAdapterOptions {
+  /** ioredis options (`host`, `port`, `db`, `username`, `password`, `tls`, …). Default 127.0.0.1:6379, db 0. */
+  readonly redis?: RedisOptions;
+  /**
+   * Your own ioredis client for enqueueing and reading jobs; the adapter never closes it. Workers
+   * open their own connections from its options (they block, and need `maxRetriesPerRequest: null`).
+   */
+  readonly connection?: Redis;
+  /** BullMQ key prefix. Default `bull`, BullMQ's own, so plain BullMQ code sees the same queues. */
+  readonly prefix?: string;
+  /** How long a worker's lock on a job lasts without renewal (BullMQ `lockDuration`). Default 30000. */
+  readonly lockDurationMs?: number;
+  /** How often workers look for stalled jobs of crashed workers (BullMQ `stalledInterval`). Default 30000. */
+  readonly stalledIntervalMs?: number;
+  /** How many times a job may stall before BullMQ fails it (BullMQ `maxStalledCount`). Default 1. */
+  readonly maxStalledCount?: number;
+  /** CLIENT SETNAME of the producer connection; workers are named `<prefix>:<base64 queue>:w:<clientName>`. Default `taskport`. */
+  readonly clientName?: string;
+}
+
+/** How long check() waits for Redis to answer. */
+const CHECK_TIMEOUT_MS = 5_000;
+/** BullMQ's priorities run from 1 (first) up; taskport's 201 levels map onto 1…201. */
+const PRIORITY_LOWEST = 201;
+const CANCELLED_KEY = "tp-cancelled";
+
+/**
+ * taskport over BullMQ 6: a taskport job is an ordinary BullMQ job (name = task name, data
+ * `{ tp: 1, payload }`), so BullMQ's own tools and code see and share the queues. Nothing
+ * connects until the first call that needs Redis.
+ */
+export class BullMQAdapter implements Adapter {
+  readonly name = "bullmq";
+  readonly capabilities: Capabilities;
+  readonly #redis: RedisOptions;
+  readonly #ownClient: boolean;
+  readonly #prefix: string;
+  readonly #clientName: string;
+  readonly #lockDurationMs: number | undefined;
+  readonly #stalledIntervalMs: number | undefined;
+  readonly #maxStalledCount: number | undefined;
+  readonly #where: string;
+  readonly #secrets: string[];
+  #client: Redis | undefined;
+  #ready: Promise<Redis> | undefined;
+  readonly #queues = new Map<string, Queue>();
+  readonly #consumers = new Set<BullMQConsumer>();
+  #closed = false;
+
+  constructor(options: BullMQAdapterOptions = {}) {
+    this.#redis = { host: "127.0.0.1", port: 6379, ...(options.connection?.options ?? {}), ...options.redis };
+    this.#ownClient = options.connection === undefined;
+    if (options.connection) this.#client = options.connection;
+    this.#prefix = validatePrefix(options.prefix ?? "bull");
+    this.#clientName = options.clientName ?? "taskport";
+    if (!/^[!-~]+$/.test(this.#clientName)) {
+      throw new ConfigurationError("bullmq", `clientName "${this.#clientName}" may not contain spaces or non-ASCII characters.`);
+    }
+    this.#lockDurationMs = optionalPositive("lockDurationMs", options.lockDurationMs);
+    this.#stalledIntervalMs = optionalPositive("stalledIntervalMs", options.stalledIntervalMs);
+    this.#maxStalledCount = options.maxStalledCount;
+    const r = this.#redis;
+    this.#where = r.path ?? `${r.host}:${r.port}/${r.db ?? 0}`;
+    this.#secrets = [r.password].filter((s): s is string => typeof s === "string" && s !== "");
+    this.capabilities = Object.freeze({
+      delay: true,
+      priority: true,
+      results: true,
+      cancel: true,
+      deduplication: true,
+      nativeBulkEnqueue: true,
+      // Redis is not the application's database: there is no transaction to join.
+      transactions: false,
+      // One worker at concurrency 1 takes a queue's jobs of one priority in the order added (BullMQ
+      // numbers prioritized jobs with a counter to keep that order).
+      ordering: "fifo",
+      progress: true,
+      deadLetter: true,
+    });
+  }
+
+  get prefix(): string {
+    return this.#prefix;
+  }
+
+  #connect(): Promise<Redis> {
+    if (this.#closed) return Promise.reject(new TaskportError("bullmq", "this adapter was closed; create a new one."));
+    this.#ready ??= (async () => {
+      if (!this.#ownClient) return this.#client as Redis;
+      const client = new Redis({ ...this.#redis, lazyConnect: true, connectionName: this.#clientName });
+      // Errors of an established connection reach callers as rejected commands; ioredis reconnects.
+      client.on("error", () => {});
+      try {
+        await client.connect();
+        await client.ping();
+      } catch (error) {
+        client.disconnect();
+        this.#ready = undefined;
+        throw explainRedisError(error, this.#where, this.#secrets);
+      }
+      this.#client = client;
+      return client;
+    })();
+    return this.#ready;
+  }
+
+  async #queue(name: string): Promise<Queue> {
+    let queue = this.#queues.get(name);
+    if (!queue) {
+      validateQueueName(name);
+      const connection = await this.#connect();
+      queue = this.#queues.get(name);
+      if (!queue) {
+        queue = new Queue(name, { connection, prefix: this.#prefix });
+        queue.on("error", () => {});
+        this.#queues.set(name, queue);
+      }
+    }
+    return queue;
+  }
+
+  async enqueue(jobs: readonly NewJob[], _context: EnqueueContext): Promise<EnqueueReceipt[]> {
+    if (jobs.length === 1) {
+      const job = jobs[0] as NewJob;
+      const queue = await this.#queue(job.queue);
+      const added = await queue.add(job.name, data(job), options(job, Date.now())).catch((error: unknown) => {
+        throw this.#wrap(error);
+      });
+      return [receipt(job, added.id)];
+    }
+    const byQueue = new Map<string, number[]>();
+    for (let i = 0; i < jobs.length; i++) {
+      const queue = (jobs[i] as NewJob).queue;
+      const list = byQueue.get(queue);
+      if (list) list.push(i);
+      else byQueue.set(queue, [i]);
+    }
+    const receipts: EnqueueReceipt[] = new Array(jobs.length);
+    const now = Date.now();
+    await Promise.all(
+      [...byQueue].map(async ([name, indexes]) => {
+        const queue = await this.#queue(name);
+        const added = await queue
+          .addBulk(
+            indexes.map((i) => {
+              const job = jobs[i] as NewJob;
+              return { name: job.name, data: data(job), opts: options(job, now) };
+            }),
+          )
+          .catch((error: unknown) => {
+            // Ids are core's, so enqueueing the batch again cannot store a job twice.
+            throw this.#wrap(error, ` Some of the ${indexes.length} jobs may be stored; enqueue them again: their ids make that safe.`);
+          });
+        indexes.forEach((index, k) => {
+          receipts[index] = receipt(jobs[index] as NewJob, added[k]?.id);
+        });
+      }),
+    );
+    return receipts;
+  }
+
+  #wrap(error: unknown, extra = ""): TaskportError {
+    if (error instanceof TaskportError) return error;
+    const wrapped = explainRedisError(error, this.#where, this.#secrets);
+    return extra
+      ? new TaskportError("bullmq", `${wrapped.message.replace(/^\[taskport\] \[bullmq\] /, "")}${extra}`, { cause: error })
+      : wrapped;
+  }
+
+  async consume(options: ConsumeOptions, handler: DeliveryHandler): Promise<Consumer> {
+    if (this.#closed) throw new TaskportError("bullmq", "this adapter was closed; create a new one.");
+    for (const queue of options.queues) validateQueueName(queue);
+    // Fail fast with a clear message rather than a worker that retries a bad password forever.
+    await this.#connect();
+    const consumer = new BullMQConsumer(
+      {
+        connection: { ...this.#redis, maxRetriesPerRequest: null },
+        workerName: `${this.#clientName}-worker`,
+        workerOptions: {
+          prefix: this.#prefix,
+          ...(this.#lockDurationMs !== undefined ? { lockDuration: this.#lockDurationMs } : {}),
+          ...(this.#stalledIntervalMs !== undefined ? { stalledInterval: this.#stalledIntervalMs } : {}),
+          ...(this.#maxStalledCount !== undefined ? { maxStalledCount: this.#maxStalledCount } : {}),
+          settings: { backoffStrategy: taskportBackoff },
+        },
+      },
+      options,
+      handler,
+      () => this.#consumers.delete(consumer),
+    );
+    this.#consumers.add(consumer);
+    try {
+      await consumer.start();
+    } catch (error) {
+      await consumer.abandon();
+      throw this.#wrap(error);
+    }
+    return consumer;
+  }
+
+  async getJob(id: string, queue: string): Promise<JobInfo | null> {
+    const q = await this.#queue(queue);
+    try {
+      // State first, then the record: a job that finished in between is read with its result.
+      const status = toStatus(await q.getJobState(id));
+      const job = status ? await Job.fromId(q, id) : undefined;
+      if (job && status) return toJobInfo(job, queue, status);
+      const cancelled = await (this.#client as Redis).hget(this.#key(queue, CANCELLED_KEY), id);
+      return cancelled ? (JSON.parse(cancelled) as JobInfo) : null;
+    } catch (error) {
+      throw this.#wrap(error);
+    }
+  }
+
+  #key(queue: string, key: string): string {
+    return `${this.#prefix}:${queue}:${key}`;
+  }
+
+  async cancel(id: string, queue: string): Promise<boolean> {
+    const q = await this.#queue(queue);
+    try {
+      const job = await Job.fromId(q, id);
+      if (!job) return false;
+      const status = toStatus(await job.getState());
+      if (status !== "queued" && status !== "scheduled") return false;
+      // remove() refuses a job a worker has locked meanwhile: then it has started, and stays.
+      if ((await q.remove(id)) !== 1) return false;
+      // BullMQ keeps no record of a removed job; taskport's cancelled status lives beside its keys.
+      const info: JobInfo = { ...toJobInfo(job, queue, "cancelled"), finishedAt: Date.now() };
+      await (this.#client as Redis).hset(this.#key(queue, CANCELLED_KEY), id, JSON.stringify(info));
+      return true;
+    } catch (error) {
+      throw this.#wrap(error);
+    }
+  }
+
+  async listDeadLetters(queue: string, limit: number): Promise<JobInfo[]> {
+    const q = await this.#queue(queue);
+    const jobs = await q.getFailed(0, Math.max(0, limit - 1)).catch((error: unknown) => {
+      throw this.#wrap(error);
+    });
+    return jobs.filter((job) => job !== undefined).map((job) => toJobInfo(job, queue, "failed"));
+  }
+
+  /** Delete everything stored for `queue` (BullMQ's `obliterate`). For tests and operators; stop its workers first. */
+  async destroyQueue(queue: string): Promise<void> {
+    const q = await this.#queue(queue);
+    await q.obliterate({ force: true });
+  }
+
+  async check(): Promise<CheckProblem[]> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new TaskportError(
+                "bullmq",
+                `Redis at ${this.#where} did not answer within ${CHECK_TIMEOUT_MS / 1000} s. Is the host right and reachable from here?`,
+              ),
+            ),
+          CHECK_TIMEOUT_MS,
+        );
+      });
+      const info = await Promise.race([this.#connect().then((client) => client.info("memory")), timeout]);
+      const policy = /maxmemory_policy:(\S+)/.exec(info)?.[1];
+      if (policy !== undefined && policy !== "noeviction") {
+        return [
+          {
+            message: `[taskport] [bullmq] Redis at ${this.#where} has maxmemory-policy "${policy}": under memory pressure it would evict queue keys and lose jobs. BullMQ requires "noeviction": set it in redis.conf or run CONFIG SET maxmemory-policy noeviction.`,
+          },
+        ];
+      }
+      return [];
+    } catch (error) {
+      return [{ message: this.#wrap(error).message }];
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([...this.#consumers].map((consumer) => consumer.abandon()));
+    await Promise.all([...this.#queues.values()].map((queue) => queue.close().catch(() => {})));
+    this.#queues.clear();
+    const client = await this.#ready?.catch(() => undefined);
+    if (client && this.#ownClient) await client.quit().catch(() => client.disconnect());
+    this.#client = undefined;
+  }
+}
+
+function data(job: NewJob): JobData {
+  return job.timeoutMs === undefined ? { tp: 1, payload: job.payload } : { tp: 1, payload: job.payload, timeoutMs: job.timeoutMs };
+}
+
+function options(job: NewJob, now: number): JobsOptions {
+  const opts: JobsOptions = {
+    jobId: job.id,
+    timestamp: job.enqueuedAt,
+    priority: mapPriority(job.priority, 1, PRIORITY_LOWEST, true),
+  };
+  if (job.maxAttempts > 1) {
+    opts.attempts = job.maxAttempts;
+    opts.backoff = { type: "taskport" };
+  }
+  if (job.runAt !== undefined && job.runAt > now) opts.delay = job.runAt - now;
+  if (job.deduplicationKey !== undefined) opts.deduplication = { id: job.deduplicationKey };
+  return opts;
+}
+
+function receipt(job: NewJob, id: string | undefined): EnqueueReceipt {
+  if (id === undefined || id === job.id) return { id: job.id };
+  return { id, deduplicated: true };
+}
+
+function optionalPositive(name: string, value: number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isInteger(value) || value < 1) {
+    throw new ConfigurationError("bullmq", `option ${name} must be a whole number of ms ≥ 1, got ${value}.`);
+  }
+  return value;
+}
+
+/** Build an adapter from `bullmq://[[user]:password@]host:port/db?prefix=…` (core calls this by URL scheme). */
+export function createAdapter(url: URL): BullMQAdapter {
+  const o = parseUrlOptions(url);
+  return new BullMQAdapter({
+    redis: {
+      host: o.host,
+      port: o.port,
+      db: o.db,
+      ...(o.username !== undefined ? { username: o.username } : {}),
+      ...(o.password !== undefined ? { password: o.password } : {}),
+    },
+    ...(o.prefix !== undefined ? { prefix: o.prefix } : {}),
+    ...(o.lockDurationMs !== undefined ? { lockDurationMs: o.lockDurationMs } : {}),
+    ...(o.stalledIntervalMs !== undefined ? { stalledIntervalMs: o.stalledIntervalMs } : {}),
+  });
+}

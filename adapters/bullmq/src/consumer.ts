@@ -1,0 +1,156 @@
+import type { ConsumeOptions, Consumer, Delivery, DeliveryHandler, JsonValue, SerializedError, Settlement } from "@taskport/core";
+import { type Job, UnrecoverableError, Worker, type WorkerOptions } from "bullmq";
+import type { RedisOptions } from "ioredis";
+import { isJobData } from "./job-data.ts";
+
+/** What a consumer needs from its adapter. */
+export interface ConsumerEnvironment {
+  /**
+   * Options, not a client: each Worker then opens and owns its connections, so abandoning it
+   * drops exactly those, as a crash would.
+   */
+  readonly connection: RedisOptions;
+  readonly workerOptions: Omit<WorkerOptions, "connection" | "concurrency" | "autorun">;
+  /** BullMQ names a worker's connections `<prefix>:<base64 queue>:w:<name>`. */
+  readonly workerName: string;
+}
+
+/** The error BullMQ sees for a failed settlement: `retryInMs` feeds the `taskport` backoff strategy. */
+export class SettledFailure extends Error {
+  readonly retryInMs: number;
+  constructor(error: SerializedError, retryInMs: number) {
+    super(error.message);
+    this.name = error.name;
+    this.stack = error.stack ?? `${error.name}: ${error.message}`;
+    this.retryInMs = retryInMs;
+  }
+}
+
+/** Custom backoff: the exact delay core computed from the task's retry policy. */
+export function taskportBackoff(_attemptsMade: number, _type: string | undefined, error: Error | undefined): number {
+  return Math.max(0, Math.ceil((error as Partial<SettledFailure> | undefined)?.retryInMs ?? 0));
+}
+
+const NEVER = new Promise<never>(() => {});
+
+/**
+ * One `consume` call: a BullMQ Worker per taskport queue. With several queues a shared slot
+ * count keeps handler calls at `concurrency` in all.
+ */
+export class BullMQConsumer implements Consumer {
+  readonly #env: ConsumerEnvironment;
+  readonly #options: ConsumeOptions;
+  readonly #handler: DeliveryHandler;
+  readonly #workers: Worker[] = [];
+  #abandoned = false;
+  #stopping: Promise<void> | undefined;
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+  readonly #onClose: () => void;
+
+  constructor(env: ConsumerEnvironment, options: ConsumeOptions, handler: DeliveryHandler, onClose: () => void) {
+    this.#env = env;
+    this.#options = options;
+    this.#handler = handler;
+    this.#free = options.concurrency;
+    this.#onClose = onClose;
+  }
+
+  #report = (error: Error): void => {
+    if (this.#abandoned) return;
+    try {
+      this.#options.onError?.(error);
+    } catch {
+      // a listener that throws must not stop the worker
+    }
+  };
+
+  async start(): Promise<void> {
+    const shared = this.#options.queues.length > 1;
+    for (const queue of this.#options.queues) {
+      const worker = new Worker(queue, (job, _token, signal) => this.#run(job, queue, shared, signal), {
+        ...this.#env.workerOptions,
+        name: this.#env.workerName,
+        // ioredis options are what BullMQ passes to ioredis; its own type narrows a few fields.
+        connection: this.#env.connection as WorkerOptions["connection"],
+        concurrency: this.#options.concurrency,
+        autorun: false,
+      });
+      worker.on("error", this.#report);
+      this.#workers.push(worker);
+    }
+    for (const worker of this.#workers) {
+      worker.run().catch(this.#report);
+    }
+    await Promise.all(this.#workers.map((worker) => worker.waitUntilReady()));
+  }
+
+  async #run(job: Job, queue: string, shared: boolean, signal: AbortSignal | undefined): Promise<unknown> {
+    if (shared) await this.#acquire();
+    try {
+      if (this.#abandoned) return NEVER;
+      const data = job.data as unknown;
+      const own = isJobData(data);
+      const started = job.attemptsStarted ?? 0;
+      const delivery: Delivery = {
+        id: job.id as string,
+        name: job.name,
+        queue,
+        payload: own ? data.payload : data,
+        attempt: Math.max(started, (job.attemptsMade ?? 0) + 1),
+        maxAttempts: job.opts.attempts ?? 1,
+        ...(own && data.timeoutMs !== undefined ? { timeoutMs: data.timeoutMs } : {}),
+        ...(signal ? { signal } : {}),
+        progress: (value: JsonValue) => job.updateProgress(value as never),
+      };
+      const settlement: Settlement = await this.#handler(delivery);
+      // A crashed process settles nothing: after abandon() BullMQ must record nothing either.
+      if (this.#abandoned) return NEVER;
+      if (settlement.status === "succeeded") return settlement.result;
+      if (settlement.retryInMs === undefined) {
+        const error = new UnrecoverableError(settlement.error.message);
+        error.name = settlement.error.name;
+        error.stack = settlement.error.stack ?? `${settlement.error.name}: ${settlement.error.message}`;
+        throw error;
+      }
+      throw new SettledFailure(settlement.error, settlement.retryInMs);
+    } finally {
+      if (shared) this.#release();
+    }
+  }
+
+  #acquire(): Promise<void> {
+    if (this.#free > 0) {
+      this.#free--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  #release(): void {
+    const next = this.#waiting.shift();
+    if (next) next();
+    else this.#free++;
+  }
+
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    // close() stops fetching at once and waits for the jobs it handed out and their settling writes.
+    await Promise.all(this.#workers.map((worker) => worker.close().catch(this.#report)));
+    this.#onClose();
+  }
+
+  async abandon(): Promise<void> {
+    if (this.#abandoned) return;
+    this.#abandoned = true;
+    // Dropped like a crashed process's: the jobs stay active with their locks, which expire, and
+    // BullMQ's stalled-job check (in any worker) moves them back to wait.
+    await Promise.all(this.#workers.map((worker) => worker.disconnect().catch(() => {})));
+    for (const worker of this.#workers) worker.close(true).catch(() => {});
+    this.#onClose();
+  }
+}

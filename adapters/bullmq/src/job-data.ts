@@ -1,0 +1,72 @@
+import type { JobInfo, JobStatus, SerializedError } from "@taskport/core";
+import type { Job } from "bullmq";
+
+/**
+ * `job.data` of a job taskport enqueued: `{ "tp": 1, "payload": <the task's JSON payload> }`, plus
+ * `"timeoutMs"` when the call set one. Everything else lives in BullMQ's own fields (`name` is the
+ * task name, `opts.attempts` the attempts in all, `timestamp` when it was enqueued). A job whose
+ * data lacks `tp: 1` was added by other code: its whole `data` is the payload.
+ */
+export interface JobData {
+  readonly tp: 1;
+  readonly payload: unknown;
+  readonly timeoutMs?: number;
+}
+
+export function isJobData(data: unknown): data is JobData {
+  return typeof data === "object" && data !== null && (data as { tp?: unknown }).tp === 1 && "payload" in data;
+}
+
+export function payloadOf(data: unknown): unknown {
+  return isJobData(data) ? data.payload : data;
+}
+
+/** BullMQ's states as taskport's. */
+export function toStatus(state: string): JobStatus | null {
+  switch (state) {
+    case "completed":
+      return "succeeded";
+    case "failed":
+      return "failed";
+    case "delayed":
+      return "scheduled";
+    case "active":
+      return "running";
+    case "waiting":
+    case "prioritized":
+    case "waiting-children":
+      return "queued";
+    default:
+      return null;
+  }
+}
+
+/** BullMQ keeps an error's message and stack; its name is the stack's first word. */
+export function errorOf(job: Job): SerializedError | undefined {
+  if (!job.failedReason) return undefined;
+  const stack = job.stacktrace?.at(-1) ?? undefined;
+  const name = stack?.match(/^([A-Za-z_$][\w$]*)(?::|\n|$)/)?.[1] ?? "Error";
+  return { name, message: job.failedReason, ...(stack ? { stack } : {}) };
+}
+
+export function toJobInfo(job: Job, queue: string, status: JobStatus): JobInfo {
+  const started = job.attemptsStarted ?? 0;
+  const made = job.attemptsMade ?? 0;
+  const runAt = job.delay > 0 ? job.timestamp + job.delay : undefined;
+  const error = status !== "succeeded" ? errorOf(job) : undefined;
+  return {
+    id: job.id as string,
+    name: job.name,
+    queue,
+    status,
+    payload: payloadOf(job.data),
+    attempt: Math.max(started, made),
+    maxAttempts: job.opts.attempts ?? 1,
+    enqueuedAt: job.timestamp,
+    ...(status === "succeeded" ? { result: job.returnvalue ?? null } : {}),
+    ...(error ? { error } : {}),
+    ...(job.progress !== undefined && job.progress !== 0 ? { progress: job.progress } : {}),
+    ...(status === "scheduled" && runAt !== undefined ? { runAt } : {}),
+    ...(job.finishedOn !== undefined && (status === "succeeded" || status === "failed") ? { finishedAt: job.finishedOn } : {}),
+  };
+}

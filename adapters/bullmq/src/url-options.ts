@@ -1,0 +1,85 @@
+import { ConfigurationError, redactUrl } from "@taskport/core";
+
+/** What a `bullmq://` URL configures. */
+export interface UrlOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly db: number;
+  readonly username?: string;
+  readonly password?: string;
+  readonly prefix?: string;
+  readonly lockDurationMs?: number;
+  readonly stalledIntervalMs?: number;
+}
+
+const NUMBER_OPTIONS = ["lockDurationMs", "stalledIntervalMs"] as const;
+const KNOWN = ["prefix", ...NUMBER_OPTIONS];
+
+/**
+ * Read `bullmq://[[user]:password@]host:port/db?prefix=bull&lockDurationMs=30000&stalledIntervalMs=30000`.
+ * Port defaults to 6379, db to 0, prefix to BullMQ's own `bull`.
+ */
+export function parseUrlOptions(url: URL): UrlOptions {
+  if (url.protocol !== "bullmq:") {
+    throw new ConfigurationError("bullmq", `${redactUrl(url)} is not a bullmq:// URL. Write it as bullmq://127.0.0.1:6379/0?prefix=bull.`);
+  }
+  for (const key of url.searchParams.keys()) {
+    if (!KNOWN.includes(key)) {
+      throw new ConfigurationError("bullmq", `unknown option "${key}" in ${redactUrl(url)}. Known: ${KNOWN.join(", ")}.`);
+    }
+  }
+  const path = url.pathname.replace(/^\/+/, "");
+  const db = path === "" ? 0 : Number(path);
+  if (!Number.isInteger(db) || db < 0) {
+    throw new ConfigurationError("bullmq", `the database in ${redactUrl(url)} must be a whole number ≥ 0 (e.g. /0), got "${path}".`);
+  }
+  const port = url.port === "" ? 6379 : Number(url.port);
+  const options: {
+    host: string;
+    port: number;
+    db: number;
+    username?: string;
+    password?: string;
+    prefix?: string;
+    lockDurationMs?: number;
+    stalledIntervalMs?: number;
+  } = { host: url.hostname.replace(/^\[|\]$/g, "") || "127.0.0.1", port, db };
+  if (url.username) options.username = decodeURIComponent(url.username);
+  if (url.password) options.password = decodeURIComponent(url.password);
+  const prefix = url.searchParams.get("prefix");
+  if (prefix !== null) options.prefix = validatePrefix(prefix);
+  for (const key of NUMBER_OPTIONS) {
+    const value = url.searchParams.get(key);
+    if (value === null) continue;
+    const number = Number(value);
+    if (!Number.isInteger(number) || number < 1) {
+      throw new ConfigurationError("bullmq", `option ${key} in ${redactUrl(url)} must be a whole number ≥ 1, got "${value}".`);
+    }
+    options[key] = number;
+  }
+  return options;
+}
+
+/** Keys are `<prefix>:<queue>:…`; a prefix with a colon or spaces would make them ambiguous. */
+export function validatePrefix(prefix: string): string {
+  if (!/^[A-Za-z0-9_.-]{1,100}$/.test(prefix)) {
+    throw new ConfigurationError(
+      "bullmq",
+      `prefix "${prefix}" is not valid. Use 1–100 letters, digits, "_", "." or "-" (BullMQ's default is "bull").`,
+    );
+  }
+  return prefix;
+}
+
+/**
+ * BullMQ refuses queue names containing ":" (its key separator) when it builds keys; say so before
+ * anything is stored, with what to do.
+ */
+export function validateQueueName(queue: string): void {
+  if (queue.includes(":")) {
+    throw new ConfigurationError(
+      "bullmq",
+      `queue name "${queue}" contains ":", which BullMQ uses to build its keys. Use "-" or "." instead.`,
+    );
+  }
+}
