@@ -21,6 +21,7 @@ export class AmqpConnection {
   readonly settings: ConnectionSettings;
   #model: Promise<ChannelModel> | undefined;
   #publisher: Promise<ConfirmChannel> | undefined;
+  #publisherChannel: ConfirmChannel | undefined;
   #everConnected = false;
   #closed = false;
   /** Bumped on every new connection, so caches of declared queues know when to start over. */
@@ -29,6 +30,16 @@ export class AmqpConnection {
 
   constructor(settings: ConnectionSettings) {
     this.settings = settings;
+  }
+
+  /** True while a connection is open (a lost one clears this at once). */
+  get connected(): boolean {
+    return this.#model !== undefined && this.#everConnected;
+  }
+
+  /** The publishing channel when it is open already, to skip an await on the hot path. */
+  openPublisher(): ConfirmChannel | undefined {
+    return this.#publisherChannel;
   }
 
   get closed(): boolean {
@@ -69,6 +80,7 @@ export class AmqpConnection {
       if (this.#model === current) {
         this.#model = undefined;
         this.#publisher = undefined;
+        this.#publisherChannel = undefined;
       }
     });
     return model;
@@ -93,8 +105,10 @@ export class AmqpConnection {
         const channel = await model.createConfirmChannel();
         channel.on("error", () => {});
         channel.on("close", () => {
+          if (this.#publisherChannel === channel) this.#publisherChannel = undefined;
           if (this.#publisher === opening) this.#publisher = undefined;
         });
+        this.#publisherChannel = channel;
         return channel;
       })();
       this.#publisher = opening;
@@ -132,6 +146,7 @@ export class AmqpConnection {
     const opening = this.#model;
     this.#model = undefined;
     this.#publisher = undefined;
+    this.#publisherChannel = undefined;
     await opening?.catch(() => undefined);
     await Promise.allSettled([...this.#open].map((model) => closeModel(model)));
     this.#open.clear();

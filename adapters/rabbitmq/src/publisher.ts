@@ -34,15 +34,16 @@ export class Publisher {
   }
 
   async #sendOnce(items: readonly Outgoing[]): Promise<void> {
-    await this.#topology.ensureQueues([...new Set(items.map((item) => item.queue))]);
+    const queues = items.length === 1 ? [items[0]?.queue as string] : [...new Set(items.map((item) => item.queue))];
+    if (!this.#topology.ready(queues)) await this.#topology.ensureQueues(queues);
     const now = Date.now();
     const routes = items.map((item) => {
       const remaining = item.deadLetter ? 0 : (item.message.runAt ?? 0) - now;
       return remaining > 0 ? chooseBucket(remaining, this.#maxBucketMs) : undefined;
     });
     const buckets = [...new Set(routes.filter((ttl) => ttl !== undefined))];
-    await Promise.all(buckets.map((ttl) => this.#topology.ensureBucket(ttl)));
-    const channel = await this.#connection.publisher();
+    if (buckets.length > 0) await Promise.all(buckets.map((ttl) => this.#topology.ensureBucket(ttl)));
+    const channel = this.#connection.openPublisher() ?? (await this.#connection.publisher());
     const confirms: Promise<void>[] = [];
     for (const [i, item] of items.entries()) {
       const ttl = routes[i];
@@ -59,7 +60,7 @@ export class Publisher {
       if (!ok) await drained(channel);
     }
     try {
-      await Promise.all(confirms);
+      await (confirms.length === 1 ? confirms[0] : Promise.all(confirms));
     } catch (error) {
       throw tooLarge(error) ?? error;
     }

@@ -21,6 +21,7 @@ export class Topology {
   readonly #priorityLevels: number;
   #generation = -1;
   readonly #queues = new Map<string, Promise<void>>();
+  readonly #ready = new Set<string>();
   /** Bucket TTL → when it was last declared (ms), for the expiry rule in `delay-buckets.ts`. */
   readonly #buckets = new Map<number, { at: number; done: Promise<void> }>();
 
@@ -40,11 +41,20 @@ export class Topology {
     if (this.#generation !== this.#connection.generation) {
       this.#generation = this.#connection.generation;
       this.#queues.clear();
+      this.#ready.clear();
       this.#buckets.clear();
     }
   }
 
+  /** Declared on the current connection already: the enqueue hot path then awaits nothing here. */
+  ready(queues: readonly string[]): boolean {
+    if (this.#generation !== this.#connection.generation || !this.#connection.connected) return false;
+    for (const queue of queues) if (!this.#ready.has(queue)) return false;
+    return true;
+  }
+
   async ensureQueues(queues: readonly string[]): Promise<void> {
+    if (this.ready(queues)) return;
     await this.#connection.model();
     this.#sync();
     const missing = queues.filter((queue) => !this.#queues.has(queue));
@@ -53,6 +63,13 @@ export class Topology {
         for (const queue of missing) await this.#declareQueue(channel, queue);
       });
       for (const queue of missing) this.#queues.set(queue, declaring);
+      const generation = this.#generation;
+      declaring.then(
+        () => {
+          if (generation === this.#generation) for (const queue of missing) this.#ready.add(queue);
+        },
+        () => {},
+      );
       declaring.catch(() => {
         for (const queue of missing) if (this.#queues.get(queue) === declaring) this.#queues.delete(queue);
       });
