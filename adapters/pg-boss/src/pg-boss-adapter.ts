@@ -314,6 +314,15 @@ export class PgBossAdapter implements Adapter {
     }
   }
 
+  /** Run a read or a command; a driver error reaches the caller as a named taskport error. */
+  async #call<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw this.#wrap(error);
+    }
+  }
+
   #wrap(error: unknown): TaskportError {
     return error instanceof TaskportError ? error : explainConnectError(error, this.#where, this.#schema, this.#secrets);
   }
@@ -329,11 +338,12 @@ export class PgBossAdapter implements Adapter {
   }
 
   async getJob(id: string, queue: string): Promise<JobInfo | null> {
+    // pg-boss ids are UUIDs: any other id names no job (and would be a SQL error).
+    if (!UUID.test(id)) return null;
     const engine = await this.#start();
-    if (!(await this.#queueExists(engine, queue))) return null;
-    const job = await engine.boss.getJobById<JobData>(queue, id).catch((error: unknown) => {
-      throw this.#wrap(error);
-    });
+    const job = await this.#call(async () =>
+      (await this.#queueExists(engine, queue)) ? engine.boss.getJobById<JobData>(queue, id) : null,
+    );
     if (!job || !isJobData(job.data)) return null;
     const output = job.output as Record<string, unknown> | null | undefined;
     const status = statusOf(job.state, new Date(job.startAfter).getTime());
@@ -360,16 +370,19 @@ export class PgBossAdapter implements Adapter {
   }
 
   async cancel(id: string, queue: string): Promise<boolean> {
+    if (!UUID.test(id)) return false;
     const engine = await this.#start();
-    if (!(await this.#queueExists(engine, queue))) return false;
-    const response = (await engine.boss.cancel(queue, id)) as { affected?: number };
-    return (response.affected ?? 0) > 0;
+    return this.#call(async () => {
+      if (!(await this.#queueExists(engine, queue))) return false;
+      const response = (await engine.boss.cancel(queue, id)) as { affected?: number };
+      return (response.affected ?? 0) > 0;
+    });
   }
 
   /** Jobs of `queue` that failed for good, newest first. They stay in the queue's table, state `failed`; `boss.retry(queue, id)` replays one. */
   async listDeadLetters(queue: string, limit = 100): Promise<JobInfo[]> {
     const engine = await this.#start();
-    const rows = await engine.deadLetters(queue, limit);
+    const rows = await this.#call(() => engine.deadLetters(queue, limit));
     return rows.flatMap((row) => {
       const data = row.data;
       if (!isJobData(data)) return [];
@@ -410,6 +423,8 @@ export class PgBossAdapter implements Adapter {
     if (this.#ownsBoss) await engine.boss.stop({ graceful: false, close: true, timeout: 1_000 }).catch(() => {});
   }
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function toData(job: NewJob): JobData {
   return {

@@ -268,3 +268,30 @@ describe("pg-boss adapter: shutdown, interop, given pools", () => {
     expect(await boss.getQueue(queue)).not.toBeNull(); // the given instance is still usable
   });
 });
+
+describe("pg-boss adapter: reading and cancelling by id", () => {
+  it("an id that is not a UUID, or a queue never created, names no job", async () => {
+    const { queue, app } = names();
+    const a = adapter(app);
+    expect(await a.getJob("not-a-uuid", queue)).toBeNull();
+    expect(await a.cancel("not-a-uuid", queue)).toBe(false);
+    expect(await a.getJob("00000000-0000-4000-8000-000000000000", `${queue}-never`)).toBeNull();
+    expect(await a.cancel("00000000-0000-4000-8000-000000000000", `${queue}-never`)).toBe(false);
+    expect(await a.listDeadLetters(`${queue}-never`, 10)).toEqual([]);
+  });
+
+  it("a delayed job is stored with its due time and reads back as scheduled, then is cancelled", async () => {
+    const { queue, app } = names();
+    const a = adapter(app);
+    const task = defineTask("later", async () => {}, { queue }).using({ backend: new Backend("w", a) });
+    const runAt = Date.now() + 60_000;
+    const handle = await task.enqueue(undefined, { runAt: new Date(runAt), priority: 40 });
+    const info = await a.getJob(handle.id, queue);
+    expect(info).toMatchObject({ status: "scheduled", attempt: 0, maxAttempts: 1, name: "later" });
+    expect(Math.abs((info?.runAt ?? 0) - runAt)).toBeLessThan(5);
+    const stored = await (await a.pgBoss()).getJobById(queue, handle.id);
+    expect(stored?.priority).toBe(40);
+    expect(await handle.cancel()).toBe(true);
+    expect((await handle.refresh()).status).toBe("cancelled");
+  });
+});

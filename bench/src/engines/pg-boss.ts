@@ -289,6 +289,39 @@ async function plainLatency(options: WorkOptions, defaults = false): Promise<num
   return percentile(samples, 50);
 }
 
+const IDLE_MS = Number(process.env.BENCH_PG_IDLE_MS ?? 10_000);
+
+/** CPU time this process spends per second of wall time while one worker waits on an empty queue. */
+async function cpuWhileIdle(): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const before = process.cpuUsage();
+  const start = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1000 / ((performance.now() - start) / 1000);
+}
+
+async function taskportIdle(): Promise<number> {
+  const { backend } = await setup();
+  const queue = queueName("tp");
+  const task = noopTask(queue);
+  const worker = await startWorker({ tasks: [task], backend, concurrency: CONCURRENCY });
+  const cpu = await cpuWhileIdle();
+  await worker.close();
+  await dropQueue(queue);
+  return cpu;
+}
+
+async function plainIdle(): Promise<number> {
+  const { plain } = await setup();
+  const queue = await plainQueue(plain, "raw");
+  const id = await plain.work(queue, BEST, async () => {});
+  const cpu = await cpuWhileIdle();
+  await plain.offWork(queue, { id, wait: true });
+  await dropQueue(queue);
+  return cpu;
+}
+
 export async function scenarios(): Promise<Scenario[]> {
   const n = (x: number) => x.toLocaleString("en-US");
   return [
@@ -340,6 +373,13 @@ export async function scenarios(): Promise<Scenario[]> {
       higherIsBetter: false,
       taskport: taskportLatency,
       raw: () => plainLatency({}, true),
+    },
+    {
+      name: `CPU while idle, ms per s (one worker, ${IDLE_MS / 1000} s, both instances running)`,
+      unit: "ms",
+      higherIsBetter: false,
+      taskport: taskportIdle,
+      raw: plainIdle,
     },
   ];
 }
