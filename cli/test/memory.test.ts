@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { assertBuilt, CliProcess, CONFIGURED, FIXTURE, runCli, stackLines } from "./run-cli.ts";
+import { assertBuilt, CliProcess, CONFIGURED, FIXTURE, NO_RESULTS, runCli, stackLines } from "./run-cli.ts";
 
 // The CLI as a child process against the in-process memory engine: output, exit codes, signals.
 
@@ -104,6 +104,16 @@ describe("enqueue and status", () => {
     const { code, stderr } = await runCli(["enqueue", "nope", "--module", FIXTURE]);
     expect(code).toBe(2);
     expect(stderr).toContain('exports no task named "nope". It exports: explode, greet, slow');
+  });
+
+  it("status on an engine that stores no status says so, exit 6", async () => {
+    const { code, stderr } = await runCli(["status", "some-id", "--module", NO_RESULTS, "--url", "fire-and-forget://"]);
+    expect(code).toBe(6);
+    expect(stderr).toMatch(/^taskport: fire-and-forget:\/\/ does not store job status or results, so taskport cannot show job some-id\./);
+    expect(stderr.trim().split("\n")).toHaveLength(1);
+    const waited = await runCli(["enqueue", "ping", "--module", NO_RESULTS, "--url", "fire-and-forget://", "--wait"]);
+    expect(waited.code).toBe(6);
+    expect(waited.stdout).toMatch(/^enqueued ping as \S+ on queue default/);
   });
 
   it("status explains that the memory engine lives in one process, exit 8", async () => {

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 export const BIN = fileURLToPath(new URL("../bin/taskport.js", import.meta.url));
 export const FIXTURE = fileURLToPath(new URL("./fixtures/tasks.ts", import.meta.url));
 export const CONFIGURED = fileURLToPath(new URL("./fixtures/configured.ts", import.meta.url));
+export const NO_RESULTS = fileURLToPath(new URL("./fixtures/no-results.ts", import.meta.url));
 const DIST = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 
 /** The bin runs the compiled CLI, as when published: `npm test` builds it first (pretest: tsc -b). */
