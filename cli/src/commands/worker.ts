@@ -72,6 +72,12 @@ async function runWorker(module: string, flags: WorkerFlags): Promise<void> {
       { event: "stopping", reason: why, running: worker.active, graceMs },
       `${clock()} stopping (${why}): waiting up to ${graceMs} ms for ${worker.active} running job(s); send the signal again to force`,
     );
+    // Closing talks to the engine; if it is gone, do not hang past the grace period.
+    const deadline = setTimeout(() => {
+      out.problem({ event: "close-timeout" }, `${clock()} the engine did not confirm the shutdown in time; exiting anyway`);
+      void exitAfterFlush(code === EXIT.ok ? EXIT.error : code);
+    }, graceMs + 15_000);
+    deadline.unref();
     await worker.close();
     await backend.close().catch(() => undefined);
     await core.closeBackends().catch(() => undefined);
