@@ -24,10 +24,19 @@ export function chooseBucket(remainingMs: number, maxBucketMs: number): number {
 }
 
 /**
- * An unused bucket queue deletes itself after this long. It must outlive every message in it; the
- * adapter redeclares a bucket (which restarts this clock) before publishing to it once `ttl` has
- * passed since the last declaration, so `2 * ttl + 60 s` always leaves time to spare.
+ * An unused bucket queue deletes itself after this long (publishing does not count as use; a
+ * declaration does). It must outlive every message in it: see {@link redeclareAfterMs}.
  */
 export function bucketExpiresMs(ttlMs: number): number {
   return 2 * ttlMs + 60_000;
+}
+
+/**
+ * The adapter declares a bucket again before publishing to it once this long has passed since its
+ * last declaration. A message published then expires by `last + redeclareAfter + ttl`, which is
+ * 30 s before the queue could expire (`last + 2 ttl + 60 s`). Short buckets are thus redeclared
+ * every half minute, not on every publish.
+ */
+export function redeclareAfterMs(ttlMs: number): number {
+  return ttlMs + 30_000;
 }

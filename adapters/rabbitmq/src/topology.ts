@@ -1,7 +1,7 @@
 import { ConfigurationError } from "@taskport/core";
 import type { Channel, Options } from "amqplib";
 import type { AmqpConnection } from "./connection.ts";
-import { bucketExpiresMs, bucketQueueName, DELAY_EXCHANGE } from "./delay-buckets.ts";
+import { bucketExpiresMs, bucketQueueName, DELAY_EXCHANGE, redeclareAfterMs } from "./delay-buckets.ts";
 import { HEADER } from "./message-format.ts";
 import type { QueueType } from "./url-options.ts";
 
@@ -22,7 +22,7 @@ export class Topology {
   #generation = -1;
   readonly #queues = new Map<string, Promise<void>>();
   readonly #ready = new Set<string>();
-  /** Bucket TTL → when it was last declared (ms), for the expiry rule in `delay-buckets.ts`. */
+  /** Bucket TTL → when it was last declared (ms), for `redeclareAfterMs`. */
   readonly #buckets = new Map<number, { at: number; done: Promise<void> }>();
 
   constructor(connection: AmqpConnection, queueType: QueueType, priorityLevels: number) {
@@ -117,7 +117,7 @@ export class Topology {
     await this.#connection.model();
     this.#sync();
     const known = this.#buckets.get(ttlMs);
-    if (known && Date.now() - known.at < ttlMs) return known.done;
+    if (known && Date.now() - known.at < redeclareAfterMs(ttlMs)) return known.done;
     const done = this.#connection.withChannel(async (channel) => {
       await channel.assertExchange(DELAY_EXCHANGE, "headers", { durable: true });
       const name = bucketQueueName(ttlMs);
