@@ -111,14 +111,18 @@ export class BullMQAdapter implements Adapter {
       if (!this.#ownClient) return this.#client as Redis;
       const client = new Redis({ ...this.#redis, lazyConnect: true, connectionName: this.#clientName });
       // Errors of an established connection reach callers as rejected commands; ioredis reconnects.
-      client.on("error", () => {});
+      // While connecting, the event carries the reason (WRONGPASS) that connect() reduces to "Connection is closed".
+      let reason: unknown;
+      client.on("error", (error: unknown) => {
+        reason ??= error;
+      });
       try {
         await client.connect();
         await client.ping();
       } catch (error) {
         client.disconnect();
         this.#ready = undefined;
-        throw explainRedisError(error, this.#where, this.#secrets);
+        throw explainRedisError(reason ?? error, this.#where, this.#secrets);
       }
       this.#client = client;
       return client;
@@ -196,7 +200,8 @@ export class BullMQAdapter implements Adapter {
     await this.#connect();
     const consumer = new BullMQConsumer(
       {
-        connection: { ...this.#redis, maxRetriesPerRequest: null },
+        // BullMQ names only the blocking connection (`<prefix>:<base64 queue>:w:<name>`); this names the other.
+        connection: { ...this.#redis, maxRetriesPerRequest: null, connectionName: `${this.#clientName}-worker` },
         workerName: `${this.#clientName}-worker`,
         workerOptions: {
           prefix: this.#prefix,
@@ -286,14 +291,8 @@ export class BullMQAdapter implements Adapter {
         );
       });
       const info = await Promise.race([this.#connect().then((client) => client.info("memory")), timeout]);
-      const policy = /maxmemory_policy:(\S+)/.exec(info)?.[1];
-      if (policy !== undefined && policy !== "noeviction") {
-        return [
-          {
-            message: `[taskport] [bullmq] Redis at ${this.#where} has maxmemory-policy "${policy}": under memory pressure it would evict queue keys and lose jobs. BullMQ requires "noeviction": set it in redis.conf or run CONFIG SET maxmemory-policy noeviction.`,
-          },
-        ];
-      }
+      const problem = evictionProblem(info, this.#where);
+      if (problem) return [problem];
       return [];
     } catch (error) {
       return [{ message: this.#wrap(error).message }];
@@ -312,6 +311,18 @@ export class BullMQAdapter implements Adapter {
     if (client && this.#ownClient) await client.quit().catch(() => client.disconnect());
     this.#client = undefined;
   }
+}
+
+/**
+ * BullMQ's own requirement: under memory pressure any other policy evicts queue keys, losing
+ * jobs silently. `info` is the text of `INFO memory`.
+ */
+export function evictionProblem(info: string, where: string): CheckProblem | undefined {
+  const policy = /maxmemory_policy:(\S+)/.exec(info)?.[1];
+  if (policy === undefined || policy === "noeviction") return undefined;
+  return {
+    message: `[taskport] [bullmq] Redis at ${where} has maxmemory-policy "${policy}": under memory pressure it would evict queue keys and lose jobs. BullMQ requires "noeviction": set it in redis.conf or run CONFIG SET maxmemory-policy noeviction.`,
+  };
 }
 
 function data(job: NewJob): JobData {

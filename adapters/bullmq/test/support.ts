@@ -37,7 +37,9 @@ export async function killClients(matches: (name: string) => boolean): Promise<n
   const list = await redisCommand<string>("client", "list");
   const ids = list
     .split("\n")
-    .map((line) => Object.fromEntries(line.split(" ").map((field) => field.split("=", 2) as [string, string])))
+    .map((line) =>
+      Object.fromEntries(line.split(" ").map((field) => [field.slice(0, field.indexOf("=")), field.slice(field.indexOf("=") + 1)])),
+    )
     .filter((fields) => fields.name !== undefined && fields.name !== "" && matches(fields.name) && fields.id)
     .map((fields) => fields.id as string);
   for (const id of ids) await redisCommand("client", "kill", "id", id).catch(() => {});

@@ -1,0 +1,188 @@
+import { randomBytes } from "node:crypto";
+import { Backend, ConnectionError, defineTask, SerializationError, startWorker, TaskportError, type Worker } from "@taskport/core";
+import { Queue, QueueEvents } from "bullmq";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import type { BullMQAdapter, BullMQAdapterOptions } from "../src/index.ts";
+import { REDIS_HOST, REDIS_PORT, redisCommand, TEST_PREFIX, testAdapter } from "./support.ts";
+
+// Adapter-specific behaviour under the conformance prefix: queue names are unique per test.
+const RUN = randomBytes(3).toString("hex");
+let counter = 0;
+const opened: { close(): Promise<unknown> }[] = [];
+const queues: string[] = [];
+
+function names(): { id: string; queue: string } {
+  const id = `tpx${RUN}${++counter}`;
+  const queue = `${id}-main`;
+  queues.push(queue);
+  return { id, queue };
+}
+
+function adapter(id: string, options: BullMQAdapterOptions = {}): BullMQAdapter {
+  const a = testAdapter(id, options);
+  opened.push(a);
+  return a;
+}
+
+async function worker(options: Parameters<typeof startWorker>[0]): Promise<Worker> {
+  const w = await startWorker(options);
+  opened.push({ close: () => w.close({ graceMs: 0 }) });
+  return w;
+}
+
+/** A plain BullMQ queue, as an application without taskport would open one. */
+function plainQueue(queue: string): Queue {
+  const q = new Queue(queue, { prefix: TEST_PREFIX, connection: { host: REDIS_HOST, port: REDIS_PORT } });
+  q.on("error", () => {});
+  opened.push(q);
+  return q;
+}
+
+async function until(condition: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const keysOf = async (queue: string) => redisCommand<string[]>("keys", `${TEST_PREFIX}:${queue}:*`);
+
+afterEach(async () => {
+  for (const item of opened.splice(0).reverse()) await item.close().catch(() => {});
+});
+
+afterAll(async () => {
+  const janitor = testAdapter("tpx-janitor");
+  for (const queue of queues) await janitor.destroyQueue(queue);
+  await janitor.close();
+});
+
+describe("bullmq adapter: bad input and check()", () => {
+  it("a wrong password: check() explains, enqueue fails with ConnectionError, nothing is enqueued, no password anywhere", async () => {
+    const { id, queue } = names();
+    const user = `tp-bullmq-${RUN}`;
+    // A user of our own, so the password is really checked (the shared server has no default password).
+    await redisCommand("acl", "setuser", user, "on", ">right-password", "~*", "&*", "+@all");
+    try {
+      const a = adapter(id, { redis: { host: REDIS_HOST, port: REDIS_PORT, username: user, password: "hunter2pw" } });
+      const problems = await a.check();
+      expect(problems).toHaveLength(1);
+      expect(problems[0]?.message).toMatch(/^\[taskport\] \[bullmq\] Redis at .* refused the credentials/);
+      expect(problems[0]?.message).not.toContain("hunter2pw");
+      const job = defineTask("job", async () => {}, { queue }).using({ backend: new Backend("bad", a) });
+      const error = await job.enqueue(undefined).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConnectionError);
+      expect((error as Error).message).toContain("user and password");
+      expect((error as Error).message).not.toContain("hunter2pw");
+      expect(await keysOf(queue)).toEqual([]);
+    } finally {
+      await redisCommand("acl", "deluser", user);
+    }
+  });
+
+  it("an unreachable Redis: check() names the address", async () => {
+    const { id } = names();
+    const a = adapter(id, { redis: { host: "127.0.0.1", port: 1, retryStrategy: () => null } });
+    const problems = await a.check();
+    expect(problems).toHaveLength(1);
+    expect(problems[0]?.message).toMatch(/^\[taskport\] \[bullmq\] cannot reach Redis at 127\.0\.0\.1:1\/0 .*reachable/);
+  });
+
+  it("this server passes check() (its maxmemory-policy is noeviction)", async () => {
+    const { id } = names();
+    expect(await adapter(id).check()).toEqual([]);
+  });
+
+  it("a payload that is not JSON is a SerializationError and nothing is enqueued", async () => {
+    const { id, queue } = names();
+    const job = defineTask("job", async (_p: unknown) => {}, { queue }).using({ backend: new Backend(id, adapter(id)) });
+    await expect(job.enqueue({ when: new Date() } as never)).rejects.toBeInstanceOf(SerializationError);
+    await expect(job.enqueue({ n: 1n } as never)).rejects.toBeInstanceOf(SerializationError);
+    expect(await keysOf(queue)).toEqual([]);
+  });
+
+  it("a job id BullMQ would reject (':' in it) is refused before anything is stored", async () => {
+    // Core chooses UUIDs and rejects ':' in queue names itself; this guards the adapter's own path.
+    const { id, queue } = names();
+    const a = adapter(id);
+    const error = await a
+      .enqueue(
+        [{ id: "a:b", name: "job", queue, payload: null, payloadJson: "null", priority: 0, maxAttempts: 1, enqueuedAt: Date.now() }],
+        {},
+      )
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TaskportError);
+    expect((error as Error).message).toMatch(/^\[taskport\] \[bullmq\] .*cannot contain :/);
+    // Opening the Queue writes BullMQ's `meta` key; no job key exists.
+    expect((await keysOf(queue)).filter((key) => !key.endsWith(":meta"))).toEqual([]);
+  });
+});
+
+describe("bullmq adapter: interop with plain BullMQ", () => {
+  it("a taskport job is an ordinary BullMQ job: Queue.getJob reads it and QueueEvents reports its completion", async () => {
+    const { id, queue } = names();
+    const backend = new Backend(id, adapter(id));
+    const job = defineTask("greet", async (p: { who: string }) => ({ hello: p.who }), { queue });
+    const events = new QueueEvents(queue, { prefix: TEST_PREFIX, connection: { host: REDIS_HOST, port: REDIS_PORT } });
+    opened.push(events);
+    await events.waitUntilReady();
+    const completed: { jobId: string; returnvalue: unknown }[] = [];
+    events.on("completed", (e) => completed.push(e as never));
+    const handle = await job.using({ backend }).enqueue({ who: "ada" }, { priority: 10 });
+    const plain = await plainQueue(queue).getJob(handle.id);
+    expect(plain?.name).toBe("greet");
+    expect(plain?.data).toEqual({ tp: 1, payload: { who: "ada" } });
+    expect(plain?.opts.priority).toBe(91);
+    await worker({ tasks: [job], backend, concurrency: 1 });
+    await until(() => completed.length === 1, 10_000, "QueueEvents to see the completion");
+    expect(completed[0]?.jobId).toBe(handle.id);
+    expect(completed[0]?.returnvalue).toEqual({ hello: "ada" });
+  });
+
+  it("a job added by plain BullMQ with the task's name and JSON data is run by a taskport worker", async () => {
+    const { id, queue } = names();
+    const backend = new Backend(id, adapter(id));
+    const runs: unknown[] = [];
+    const job = defineTask(
+      "greet",
+      async (p: { who: string }, ctx) => {
+        runs.push({ payload: p, attempt: ctx.attempt });
+        return { hello: p.who };
+      },
+      { queue },
+    );
+    const added = await plainQueue(queue).add("greet", { who: "grace" });
+    await worker({ tasks: [job], backend, concurrency: 1 });
+    await until(() => runs.length === 1, 10_000, "the plain job to run");
+    expect(runs[0]).toEqual({ payload: { who: "grace" }, attempt: 1 });
+    await until(async () => (await plainQueue(queue).getJobState(added.id as string)) === "completed", 5_000, "completion");
+    expect((await plainQueue(queue).getJob(added.id as string))?.returnvalue).toEqual({ hello: "grace" });
+  });
+});
+
+describe("bullmq adapter: retries through BullMQ", () => {
+  it("a failed attempt is retried by BullMQ after the delay core computed", async () => {
+    const { id, queue } = names();
+    const backend = new Backend(id, adapter(id));
+    const starts: number[] = [];
+    const job = defineTask(
+      "flaky",
+      async () => {
+        starts.push(Date.now());
+        if (starts.length < 3) throw new Error("not yet");
+        return "ok";
+      },
+      { queue, retry: { maxAttempts: 3, backoff: "fixed", delayMs: 300, jitter: 0 } },
+    );
+    const handle = await job.using({ backend }).enqueue(undefined);
+    await worker({ tasks: [job], backend, concurrency: 1 });
+    expect(await handle.wait({ timeoutMs: 10_000 })).toBe("ok");
+    expect(starts).toHaveLength(3);
+    expect((starts[1] as number) - (starts[0] as number)).toBeGreaterThanOrEqual(290);
+    // BullMQ itself held the job in its delayed set with our backoff type between attempts.
+    const plain = await plainQueue(queue).getJob(handle.id);
+    expect(plain?.opts.backoff).toEqual({ type: "taskport" });
+    expect(plain?.attemptsMade).toBe(3);
+  });
+});
