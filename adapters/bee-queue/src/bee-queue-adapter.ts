@@ -71,6 +71,8 @@ export class BeeQueueAdapter implements Adapter {
   #client: Promise<RedisClientLike> | undefined;
   readonly #producers = new Map<string, Queue>();
   readonly #ready = new Map<string, Queue>();
+  readonly #pending = new Map<string, { job: NewJob; resolve: (receipt: EnqueueReceipt) => void; reject: (error: unknown) => void }[]>();
+  #flushScheduled = false;
   readonly #consumers = new Set<BeeQueueConsumer>();
   #closed = false;
 
@@ -169,10 +171,7 @@ export class BeeQueueAdapter implements Adapter {
 
   async enqueue(jobs: readonly NewJob[], _context: EnqueueContext): Promise<EnqueueReceipt[]> {
     const first = jobs[0];
-    if (jobs.length === 1 && first) {
-      const queue = await this.#producer(first.queue);
-      return this.#store(queue, jobs);
-    }
+    if (jobs.length === 1 && first) return [await this.#enqueueOne(first)];
     const byQueue = new Map<string, number[]>();
     for (let i = 0; i < jobs.length; i++) {
       const queue = (jobs[i] as NewJob).queue;
@@ -197,10 +196,53 @@ export class BeeQueueAdapter implements Adapter {
   }
 
   /**
+   * Single enqueues made in the same turn of the event loop (many callers, each awaiting its own)
+   * go to Redis as one pipeline per queue, as `saveAll` sends a batch: one socket write instead of
+   * one per job. The flush runs on the next tick, after the current microtasks, so a lone enqueue
+   * waits for nothing.
+   */
+  #enqueueOne(job: NewJob): Promise<EnqueueReceipt> {
+    return new Promise((resolve, reject) => {
+      let pending = this.#pending.get(job.queue);
+      if (!pending) {
+        pending = [];
+        this.#pending.set(job.queue, pending);
+      }
+      pending.push({ job, resolve, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        process.nextTick(this.#flush);
+      }
+    });
+  }
+
+  readonly #flush = (): void => {
+    this.#flushScheduled = false;
+    const all = [...this.#pending];
+    this.#pending.clear();
+    for (const [name, pending] of all) {
+      const store = async () =>
+        this.#store(
+          await this.#producer(name),
+          pending.map((p) => p.job),
+          false,
+        );
+      store().then(
+        (receipts) => {
+          for (let i = 0; i < pending.length; i++) pending[i]?.resolve(receipts[i] as EnqueueReceipt);
+        },
+        (error: unknown) => {
+          for (const p of pending) p.reject(error);
+        },
+      );
+    }
+  };
+
+  /**
    * Save one queue's jobs (one pipeline for a batch). Ids are set before saving, so a save retried
    * after a dropped connection cannot store a job twice: bee-queue refuses an id it already holds.
    */
-  async #store(queue: Queue, jobs: readonly NewJob[]): Promise<EnqueueReceipt[]> {
+  async #store(queue: Queue, jobs: readonly NewJob[], batch = true): Promise<EnqueueReceipt[]> {
     const ids = jobs.map((job) => (job.deduplicationKey === undefined ? job.id : dedupJobId(job.deduplicationKey)));
     const now = Date.now();
     for (let attempt = 1; ; attempt++) {
@@ -240,7 +282,7 @@ export class BeeQueueAdapter implements Adapter {
         if (!isTransient(error) || attempt >= 5) {
           throw this.#wrap(
             error,
-            jobs.length > 1 ? ` Some of the ${jobs.length} jobs may be stored; enqueue them again: their ids make that safe.` : "",
+            batch && jobs.length > 1 ? ` Some of the ${jobs.length} jobs may be stored; enqueue them again: their ids make that safe.` : "",
           );
         }
         await new Promise((resolve) => setTimeout(resolve, 100 * attempt));

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { Backend, ConnectionError, defineTask, SerializationError, startWorker, type Worker } from "@taskport/core";
 import Queue from "bee-queue";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { type BeeQueueAdapter, type BeeQueueAdapterOptions, type JobData } from "../src/index.ts";
+import type { BeeQueueAdapter, BeeQueueAdapterOptions, JobData } from "../src/index.ts";
 import { REDIS_HOST, REDIS_PORT, redisCommand, TEST_PREFIX, testAdapter } from "./support.ts";
 
 // Adapter-specific behaviour under the conformance prefix: queue names are unique per test.
