@@ -1,0 +1,269 @@
+/**
+ * taskport over BullMQ 6 against plain BullMQ, same Redis, same prefix, side by side. Both arms
+ * use BullMQ's defaults otherwise (completed jobs kept, events stream on) and the same worker
+ * concurrency. The plain arm adds jobs as a BullMQ user would (`add(name, data)`, `addBulk`);
+ * taskport's jobs also carry a job id and a priority (every taskport job is prioritized, so that
+ * priorities above the default order correctly). Processing: a pre-loaded backlog drained at
+ * concurrency 50; latency: enqueue-to-start on an idle worker.
+ */
+import { BullMQAdapter } from "@taskport/bullmq";
+import { Backend, defineTask, startWorker } from "@taskport/core";
+import { Queue, Worker } from "bullmq";
+import type { Scenario } from "../harness.ts";
+import { percentile, perSecond } from "../harness.ts";
+
+export const title = "BullMQ 6: taskport vs plain BullMQ (same Redis, same settings)";
+
+const HOST = process.env.TASKPORT_REDIS_HOST ?? "127.0.0.1";
+const PORT = Number(process.env.TASKPORT_REDIS_PORT ?? 6379);
+const PREFIX = "tpbench";
+const CONNECTION = { host: HOST, port: PORT };
+const SEQUENTIAL = Number(process.env.BENCH_BULLMQ_SEQUENTIAL ?? 3_000);
+const BULK = Number(process.env.BENCH_BULLMQ_BULK ?? 30_000);
+const BACKLOG = Number(process.env.BENCH_BULLMQ_BACKLOG ?? 10_000);
+const LATENCY_SAMPLES = Number(process.env.BENCH_BULLMQ_LATENCY ?? 300);
+const CHUNK = 1_000;
+const CONCURRENCY = 50;
+
+let adapter: BullMQAdapter | undefined;
+let backend: Backend | undefined;
+let seq = 0;
+const queues = new Map<string, Queue>();
+
+function setup(): Backend {
+  adapter ??= new BullMQAdapter({ redis: CONNECTION, prefix: PREFIX, clientName: "tp-bench-taskport" });
+  backend ??= new Backend("bench", adapter);
+  return backend;
+}
+
+function queueName(arm: string): string {
+  return `bench-${arm}-${process.pid}-${++seq}`;
+}
+
+function plainQueue(name: string): Queue {
+  let queue = queues.get(name);
+  if (!queue) {
+    queue = new Queue(name, { prefix: PREFIX, connection: CONNECTION });
+    queue.on("error", () => {});
+    queues.set(name, queue);
+  }
+  return queue;
+}
+
+async function drop(name: string): Promise<void> {
+  const queue = queues.get(name);
+  queues.delete(name);
+  await queue?.close().catch(() => {});
+  await (adapter as BullMQAdapter).destroyQueue(name);
+}
+
+function noopTask(queue: string, onRun: (p: { i: number }) => void = () => {}) {
+  return defineTask("noop", async (p: { i: number }) => onRun(p), { queue }).using({ backend: setup() });
+}
+
+async function taskportSequential(): Promise<number> {
+  const queue = queueName("tp");
+  const task = noopTask(queue);
+  await task.enqueue({ i: -1 }); // connects, as an app's first enqueue does
+  const start = performance.now();
+  for (let i = 0; i < SEQUENTIAL; i++) await task.enqueue({ i });
+  const rate = perSecond(SEQUENTIAL, performance.now() - start);
+  await drop(queue);
+  return rate;
+}
+
+async function plainSequential(): Promise<number> {
+  setup();
+  const queue = queueName("raw");
+  const producer = plainQueue(queue);
+  await producer.add("noop", { i: -1 });
+  const start = performance.now();
+  for (let i = 0; i < SEQUENTIAL; i++) await producer.add("noop", { i });
+  const rate = perSecond(SEQUENTIAL, performance.now() - start);
+  await drop(queue);
+  return rate;
+}
+
+async function taskportLoad(queue: string, count: number): Promise<void> {
+  const task = noopTask(queue);
+  for (let i = 0; i < count; i += CHUNK) {
+    await task.enqueueMany(Array.from({ length: Math.min(CHUNK, count - i) }, (_, j) => ({ i: i + j })));
+  }
+}
+
+async function plainLoad(queue: string, count: number): Promise<void> {
+  const producer = plainQueue(queue);
+  for (let i = 0; i < count; i += CHUNK) {
+    await producer.addBulk(Array.from({ length: Math.min(CHUNK, count - i) }, (_, j) => ({ name: "noop", data: { i: i + j } })));
+  }
+}
+
+async function taskportBulk(): Promise<number> {
+  const queue = queueName("tp");
+  await noopTask(queue).enqueue({ i: -1 });
+  const start = performance.now();
+  await taskportLoad(queue, BULK);
+  const rate = perSecond(BULK, performance.now() - start);
+  await drop(queue);
+  return rate;
+}
+
+async function plainBulk(): Promise<number> {
+  setup();
+  const queue = queueName("raw");
+  await plainQueue(queue).add("noop", { i: -1 });
+  const start = performance.now();
+  await plainLoad(queue, BULK);
+  const rate = perSecond(BULK, performance.now() - start);
+  await drop(queue);
+  return rate;
+}
+
+async function taskportBacklog(): Promise<number> {
+  const b = setup();
+  const queue = queueName("tp");
+  await taskportLoad(queue, BACKLOG);
+  let done = 0;
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  const task = noopTask(queue, () => {
+    if (++done === BACKLOG) finish();
+  });
+  const start = performance.now();
+  const worker = await startWorker({ tasks: [task], backend: b, concurrency: CONCURRENCY });
+  await finished;
+  const rate = perSecond(BACKLOG, performance.now() - start);
+  await worker.close();
+  await drop(queue);
+  return rate;
+}
+
+async function plainBacklog(): Promise<number> {
+  setup();
+  const queue = queueName("raw");
+  await plainLoad(queue, BACKLOG);
+  let done = 0;
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  const start = performance.now();
+  const worker = new Worker(
+    queue,
+    async () => {
+      if (++done === BACKLOG) finish();
+    },
+    { prefix: PREFIX, connection: { ...CONNECTION, maxRetriesPerRequest: null }, concurrency: CONCURRENCY },
+  );
+  worker.on("error", () => {});
+  await finished;
+  const rate = perSecond(BACKLOG, performance.now() - start);
+  await worker.close();
+  await drop(queue);
+  return rate;
+}
+
+function idleGap(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 10));
+}
+
+async function taskportLatency(p: number): Promise<number> {
+  const b = setup();
+  const queue = queueName("tp");
+  let started: ((at: number) => void) | undefined;
+  const task = noopTask(queue, () => started?.(performance.now()));
+  await task.enqueue({ i: -1 });
+  const worker = await startWorker({ tasks: [task], backend: b, concurrency: CONCURRENCY });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const samples: number[] = [];
+  for (let i = 0; i < LATENCY_SAMPLES; i++) {
+    const startedAt = new Promise<number>((resolve) => {
+      started = resolve;
+    });
+    const sent = performance.now();
+    await task.enqueue({ i });
+    samples.push((await startedAt) - sent);
+    await idleGap();
+  }
+  await worker.close();
+  await drop(queue);
+  return percentile(samples, p);
+}
+
+async function plainLatency(p: number): Promise<number> {
+  setup();
+  const queue = queueName("raw");
+  const producer = plainQueue(queue);
+  let started: ((at: number) => void) | undefined;
+  const worker = new Worker(
+    queue,
+    async () => {
+      started?.(performance.now());
+    },
+    { prefix: PREFIX, connection: { ...CONNECTION, maxRetriesPerRequest: null }, concurrency: CONCURRENCY },
+  );
+  worker.on("error", () => {});
+  await worker.waitUntilReady();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const samples: number[] = [];
+  for (let i = 0; i < LATENCY_SAMPLES; i++) {
+    const startedAt = new Promise<number>((resolve) => {
+      started = resolve;
+    });
+    const sent = performance.now();
+    await producer.add("noop", { i });
+    samples.push((await startedAt) - sent);
+    await idleGap();
+  }
+  await worker.close();
+  await drop(queue);
+  return percentile(samples, p);
+}
+
+export async function scenarios(): Promise<Scenario[]> {
+  const n = (x: number) => x.toLocaleString("en-US");
+  return [
+    {
+      name: `sequential enqueue (${n(SEQUENTIAL)}) vs add`,
+      unit: "jobs/s",
+      higherIsBetter: true,
+      taskport: taskportSequential,
+      raw: plainSequential,
+    },
+    {
+      name: `bulk enqueueMany by ${n(CHUNK)} (${n(BULK)}) vs addBulk`,
+      unit: "jobs/s",
+      higherIsBetter: true,
+      taskport: taskportBulk,
+      raw: plainBulk,
+    },
+    {
+      name: `backlog of ${n(BACKLOG)} no-op jobs at concurrency ${CONCURRENCY}`,
+      unit: "jobs/s",
+      higherIsBetter: true,
+      taskport: taskportBacklog,
+      raw: plainBacklog,
+    },
+    {
+      name: "enqueue-to-start p50, idle worker",
+      unit: "ms",
+      higherIsBetter: false,
+      taskport: () => taskportLatency(50),
+      raw: () => plainLatency(50),
+    },
+    {
+      name: "enqueue-to-start p99, idle worker",
+      unit: "ms",
+      higherIsBetter: false,
+      taskport: () => taskportLatency(99),
+      raw: () => plainLatency(99),
+    },
+  ];
+}
+
+export async function teardown(): Promise<void> {
+  for (const queue of queues.values()) await queue.close().catch(() => {});
+  await adapter?.close();
+}
