@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { Backend, defineTask, startWorker } from "@taskport/core";
 import { afterAll, describe, expect, it } from "vitest";
-import { killClientsNamed, testAdapter } from "./support.ts";
+import { killClientsNamed, redisCommand, TEST_PREFIX, testAdapter } from "./support.ts";
 
 const id = `tpk${randomBytes(3).toString("hex")}`;
 const queue = `${id}-main`;
@@ -59,4 +59,35 @@ describe("bee-queue adapter: connection loss", () => {
       await adapter.close();
     }
   }, 180_000);
+
+  it("killing the enqueueing connection while 50 enqueues are in flight fails none and stores each job once", async () => {
+    const producerId = `${id}p`;
+    const producerQueue = `${producerId}-main`;
+    const adapter = testAdapter(producerId);
+    const backend = new Backend(producerId, adapter);
+    const job = defineTask("job", async (_: { i: number }) => {}, { queue: producerQueue }).using({ backend });
+    try {
+      await job.enqueue({ i: -1 });
+      const count = 2_000;
+      let next = 0;
+      let killed = 0;
+      const enqueuers = Array.from({ length: 50 }, async () => {
+        while (next < count) await job.enqueue({ i: next++ });
+      });
+      const killer = (async () => {
+        for (let round = 0; round < 3; round++) {
+          await until(() => next > (round + 1) * 400, 30_000, "enqueues to go on");
+          killed += await killClientsNamed(`tp-${producerId}`);
+        }
+      })();
+      await Promise.all([...enqueuers, killer]);
+      expect(killed).toBeGreaterThanOrEqual(3);
+      // The jobs' ids make a save retried after a lost reply a no-op, never a duplicate.
+      expect(await redisCommand("hlen", `${TEST_PREFIX}:${producerQueue}:jobs`)).toBe(count + 1);
+      expect(await redisCommand("llen", `${TEST_PREFIX}:${producerQueue}:waiting`)).toBe(count + 1);
+    } finally {
+      await adapter.destroyQueue(producerQueue).catch(() => {});
+      await adapter.close();
+    }
+  }, 120_000);
 });
