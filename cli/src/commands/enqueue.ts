@@ -78,6 +78,12 @@ async function runEnqueue(name: string, payloadText: string | undefined, flags: 
     });
   }
   const backend = selectBackend(core, { url: flags.url, backend: flags.backend });
+  const inProcess = (await backend.adapter()).name === "memory";
+  if (inProcess && flags.wait) {
+    throw new CliError(
+      `--wait cannot work with ${backend.description}: the in-process engine lives only as long as this command, and no worker can see its jobs. Use a server engine (--url or TASKPORT_URL).`,
+    );
+  }
   try {
     const [handle] = await backend.enqueue(task, [payload], options);
     if (!handle) throw new CliError("the engine returned no job for the enqueue.", EXIT.error);
@@ -85,6 +91,11 @@ async function runEnqueue(name: string, payloadText: string | undefined, flags: 
       { event: "enqueued", id: handle.id, task: name, queue: handle.queue, status: handle.status, deduplicated: handle.deduplicated },
       `enqueued ${name} as ${handle.id} on queue ${handle.queue} (${handle.deduplicated ? "deduplicated: an existing job has this key" : handle.status})`,
     );
+    if (inProcess) {
+      process.stderr.write(
+        `taskport: warning: ${backend.description} is the in-process engine; this job is gone when the command exits. Use a server engine (--url or TASKPORT_URL) to reach a worker.\n`,
+      );
+    }
     if (flags.wait) {
       const timeoutMs = flags.waitTimeout === undefined ? undefined : parseDuration(flags.waitTimeout, "--wait-timeout");
       const info = await waitForJob(backend, handle.id, handle.queue, timeoutMs);
