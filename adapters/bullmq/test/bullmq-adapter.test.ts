@@ -186,3 +186,35 @@ describe("bullmq adapter: retries through BullMQ", () => {
     expect(plain?.attemptsMade).toBe(3);
   });
 });
+
+describe("bullmq adapter: at-least-once", () => {
+  it("a job whose worker is abandoned mid-job comes back through BullMQ's stalled check, its attempt counted", async () => {
+    const { id, queue } = names();
+    const backend = new Backend(id, adapter(id));
+    const runs: { worker: string; attempt: number }[] = [];
+    let hold: (() => void) | undefined;
+    const make = (name: string) =>
+      defineTask(
+        "work",
+        async (_: null, ctx) => {
+          runs.push({ worker: name, attempt: ctx.attempt });
+          if (name === "doomed") await new Promise<void>((resolve) => (hold = resolve));
+          return "done";
+        },
+        { queue },
+      );
+    const handle = await make("doomed").using({ backend }).enqueue(null);
+    const doomed = await worker({ tasks: [make("doomed")], backend, concurrency: 1 });
+    await until(() => runs.length === 1, 10_000, "the first delivery");
+    await doomed.consumer?.abandon();
+    hold?.();
+    await worker({ tasks: [make("survivor")], backend: new Backend(`${id}-2`, adapter(`${id}-2`)), concurrency: 1 });
+    expect(await handle.wait({ timeoutMs: 30_000 })).toBe("done");
+    expect(runs).toEqual([
+      { worker: "doomed", attempt: 1 },
+      { worker: "survivor", attempt: 2 },
+    ]);
+    // The doomed worker settled nothing after it was abandoned.
+    expect((await plainQueue(queue).getJob(handle.id))?.attemptsStarted).toBe(2);
+  }, 40_000);
+});
