@@ -25,7 +25,7 @@ suite("the CLI on BullMQ", () => {
   let worker: CliProcess;
 
   beforeAll(async () => {
-    assertBuilt();
+    assertBuilt("bullmq");
     if (!reachable) throw new Error(`Redis is not reachable (required in CI): ${problems.map((p) => p.message).join("; ")}`);
     worker = new CliProcess(["worker", FIXTURE, "--url", URL]);
     await worker.waitFor(/ready: 3 task\(s\)/, 30_000);

@@ -29,7 +29,7 @@ suite("the CLI on pg-boss", () => {
   let worker: CliProcess;
 
   beforeAll(async () => {
-    assertBuilt();
+    assertBuilt("pg-boss");
     if (!reachable) throw new Error(`PostgreSQL is not reachable (required in CI): ${problems.map((p) => p.message).join("; ")}`);
     worker = new CliProcess(["worker", FIXTURE, "--url", URL, "--concurrency", "4"]);
     await worker.waitFor(/ready: 3 task\(s\)/, 60_000);

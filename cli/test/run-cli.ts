@@ -9,8 +9,12 @@ export const NO_RESULTS = fileURLToPath(new URL("./fixtures/no-results.ts", impo
 const DIST = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 
 /** The bin runs the compiled CLI, as when published: `npm test` builds it first (pretest: tsc -b). */
-export function assertBuilt(): void {
-  if (!existsSync(DIST)) throw new Error(`${DIST} is missing: run \`npx tsc -b\` before the CLI tests (npm test does it).`);
+export function assertBuilt(adapter?: string): void {
+  // Core loads an adapter package by URL scheme; outside vitest that is its compiled dist/ as well.
+  const needed = [DIST, ...(adapter ? [fileURLToPath(new URL(`../../adapters/${adapter}/dist/index.js`, import.meta.url))] : [])];
+  for (const file of needed) {
+    if (!existsSync(file)) throw new Error(`${file} is missing: run \`npx tsc -b\` before the CLI tests (npm test does it).`);
+  }
 }
 
 export interface Result {
