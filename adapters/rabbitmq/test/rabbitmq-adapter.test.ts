@@ -1,5 +1,14 @@
 import { randomBytes } from "node:crypto";
-import { Backend, ConnectionError, defineTask, PayloadTooLargeError, SerializationError, startWorker, type Worker } from "@taskport/core";
+import {
+  Backend,
+  ConnectionError,
+  defineTask,
+  PayloadTooLargeError,
+  SerializationError,
+  startWorker,
+  UnsupportedFeatureError,
+  type Worker,
+} from "@taskport/core";
 import { connect } from "amqplib";
 import { afterEach, describe, expect, it } from "vitest";
 import { closeModel } from "../src/connection.ts";
@@ -234,5 +243,33 @@ describe("at-least-once", () => {
     const { messageCount } = await channel.checkQueue(queue);
     await closeModel(model);
     expect(messageCount).toBe(4);
+  });
+});
+
+describe("quorum queues", () => {
+  it("run delayed and retried jobs; priority is refused rather than ignored", async () => {
+    const { queue, backend, adapter } = setup({ queueType: "quorum" });
+    expect(adapter.capabilities.priority).toBe(false);
+    const attempts: number[] = [];
+    const job = defineTask(
+      "flaky",
+      async (_: unknown, ctx) => {
+        attempts.push(ctx.attempt);
+        if (ctx.attempt === 1) throw new Error("once");
+      },
+      { queue, retry: { maxAttempts: 2, delayMs: 50, jitter: 0 } },
+    ).using({ backend });
+    await expect(job.enqueue(undefined, { priority: 10 })).rejects.toBeInstanceOf(UnsupportedFeatureError);
+    await worker({ tasks: [job], backend });
+    const start = Date.now();
+    await job.enqueue(undefined, { delayMs: 200 });
+    await until(() => attempts.length === 2, 10_000);
+    expect(attempts).toEqual([1, 2]);
+    expect(Date.now() - start).toBeGreaterThanOrEqual(250);
+    const model = await connect(AMQP_URL);
+    const channel = await model.createChannel();
+    // Declared as taskport declares it: a redeclaration with quorum arguments succeeds.
+    await channel.assertQueue(queue, { durable: true, arguments: { "x-queue-type": "quorum" } });
+    await closeModel(model);
   });
 });
