@@ -6,7 +6,7 @@ import { assertBuilt, CliProcess, CONFIGURED, FIXTURE, NO_RESULTS, runCli, stack
 
 // The CLI as a child process against the in-process memory engine: output, exit codes, signals.
 
-beforeAll(assertBuilt);
+beforeAll(() => assertBuilt());
 
 const enqueueOnLoad = (jobs: [string, unknown][]) => ({ FIXTURE_ENQUEUE: JSON.stringify(jobs) });
 
