@@ -89,6 +89,25 @@ suite("the CLI on pg-boss", () => {
     expect(waited.stderr).toContain(`job ${id} is still scheduled after 1000 ms`);
   });
 
+  it("SIGTERM lets the running job finish, then the worker exits 0", { timeout: 60_000 }, async () => {
+    const own = new CliProcess(["worker", FIXTURE, "--url", URL, "--queues", "term", "--grace", "20s"]);
+    try {
+      await own.waitFor(/ready: /, 30_000);
+      await runCli(["enqueue", "slow", '{"ms":1500}', "--url", URL, "--queue", "term"]);
+      await own.waitFor(/start {4}slow /, 20_000);
+      own.kill("SIGTERM");
+      const { code, stdout } = await own.done;
+      expect(code).toBe(0);
+      const stopping = stdout.indexOf("stopping (SIGTERM): waiting up to 20000 ms for 1 running job(s)");
+      const done = stdout.search(/done {5}slow /);
+      expect(stopping).toBeGreaterThan(-1);
+      expect(done).toBeGreaterThan(stopping);
+      expect(stdout.indexOf("stopped", done)).toBeGreaterThan(done);
+    } finally {
+      own.kill("SIGKILL");
+    }
+  });
+
   it("a worker reports a lost connection and goes on once the engine answers again", { timeout: 60_000 }, async () => {
     const proxy = new TcpProxy(5432);
     const port = await proxy.listen();
