@@ -1,8 +1,10 @@
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
 import { Backend } from "@taskport/core";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertBuilt, CliProcess, FIXTURE, runCli } from "./run-cli.ts";
+import { assertBuilt, BIN, CliProcess, FIXTURE, runCli } from "./run-cli.ts";
 
 // The CLI on BullMQ, an engine that stores progress: the live display of `--wait`. Keys live under
 // a prefix of this run's own, deleted afterwards (never FLUSHDB: the server is shared).
@@ -55,6 +57,27 @@ suite("the CLI on BullMQ", () => {
     // (The maximum is not pinned: the BullMQ adapter reports maxAttempts 0 for a one-attempt job.)
     expect(stderr).toMatch(/slow \S+: running \(attempt 1\/\d\) \[#{5,15}-{5,15}\] (25|50|75)%\n/);
     expect(stderr).toMatch(/slow \S+: succeeded \(attempt 1\/\d\) \[####################\] 100%\n$/);
+  });
+
+  // `script` gives the CLI a pseudo-terminal, where the display redraws one line in place.
+  it.skipIf(!existsSync("/usr/bin/script"))("on a terminal, --wait redraws one live line", { timeout: 30_000 }, async () => {
+    const command = [
+      process.execPath,
+      BIN,
+      "enqueue",
+      "slow",
+      "'{\"ms\":1200}'",
+      "--url",
+      `'${URL}'`,
+      "--wait",
+      "--wait-timeout",
+      "20s",
+    ].join(" ");
+    const { status, stdout } = spawnSync("/usr/bin/script", ["-qec", command, "/dev/null"], { encoding: "utf8", timeout: 25_000 });
+    expect(status).toBe(0);
+    expect(stdout).toMatch(/\r\x1b\[2Kslow \S+: running \(attempt 1\/\d\) \[#{5,15}-{5,15}\] (25|50|75)%/);
+    expect(stdout).toMatch(/\r\x1b\[2Kslow \S+: succeeded \(attempt 1\/\d\) \[#{20}\] 100%\r?\n/);
+    expect(stdout).toContain('{"sleptMs":1200}');
   });
 
   it("status --json shows the stored progress and result", async () => {
