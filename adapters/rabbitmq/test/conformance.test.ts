@@ -1,6 +1,10 @@
 import { runConformance } from "@taskport/conformance";
 import { RabbitMQAdapter } from "../src/index.ts";
 import { AMQP_URL, deleteQueues, restartRabbit } from "./support.ts";
+// The adapter's own broker tests (delays, bad input, interop, connection loss, broker restart)
+// register in this file rather than in one of their own: vitest runs files in
+// parallel, and a broker restart from one file would cut into the timing tests of the other.
+import "./adapter-behaviour.ts";
 
 await runConformance({
   name: "rabbitmq",
