@@ -9,7 +9,8 @@ export function registerConnection(s: SuiteContext): void {
       const before = sockets();
       const adapter = await f.adapter();
       await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(sockets(), "sockets opened by createAdapter()").toBe(before);
+      // At most as many as before: another test's socket may close meanwhile (the count is process-wide).
+      expect(sockets(), "sockets opened by createAdapter()").toBeLessThanOrEqual(before);
       expect(adapter.name).toBeTruthy();
     });
 
