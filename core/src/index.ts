@@ -1,7 +1,15 @@
 export type { BackendOptions, BackendSpec } from "./backends/backend.ts";
 export { Backend } from "./backends/backend.ts";
 export { redactUrl } from "./backends/redact.ts";
-export { closeBackends, configure, DEFAULT_URL, getBackend, type TaskportConfig, URL_ENV } from "./backends/registry.ts";
+export {
+  closeBackends,
+  configure,
+  configuredBackends,
+  DEFAULT_URL,
+  getBackend,
+  type TaskportConfig,
+  URL_ENV,
+} from "./backends/registry.ts";
 export { parseBackendUrl, registerScheme } from "./backends/schemes.ts";
 export {
   ALL_CAPABILITIES,

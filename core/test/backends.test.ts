@@ -6,6 +6,7 @@ import {
   ConfigurationError,
   closeBackends,
   configure,
+  configuredBackends,
   defineTask,
   getBackend,
   redactUrl,
@@ -41,6 +42,11 @@ describe("configuring backends", () => {
     await job.using({ backend: "reports", queue: "slow", priority: 5 }).enqueue({ id: 1 });
     expect(reports.jobs).toMatchObject([{ name: "report", queue: "slow", priority: 5, payload: { id: 1 } }]);
     expect((await getBackend().adapter()).name).toBe("memory");
+  });
+
+  it("lists the configured backends, for health checks", () => {
+    configure({ backends: { default: "memory://", reports: "memory://?retainFinished=5" } });
+    expect(configuredBackends().map((b) => b.name)).toEqual(["default", "reports"]);
   });
 
   it("names the backends it knows when asked for an unknown one", () => {

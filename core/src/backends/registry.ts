@@ -37,6 +37,12 @@ export function getBackend(name = "default"): Backend {
   return backend;
 }
 
+/** Every configured backend (with nothing configured, the default one): for health checks and tools. */
+export function configuredBackends(): Backend[] {
+  backends ??= new Map([["default", defaultBackend()]]);
+  return [...backends.values()];
+}
+
 /** Close every configured backend's connections, and forget the configuration. */
 export async function closeBackends(): Promise<void> {
   const current = backends;
