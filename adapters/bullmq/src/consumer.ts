@@ -1,5 +1,5 @@
 import type { ConsumeOptions, Consumer, Delivery, DeliveryHandler, JsonValue, SerializedError, Settlement } from "@taskport/core";
-import { type Job, UnrecoverableError, Worker, type WorkerOptions } from "bullmq";
+import { type Job, UnrecoverableError, WaitingError, Worker, type WorkerOptions } from "bullmq";
 import type { RedisOptions } from "ioredis";
 import { isJobData } from "./job-data.ts";
 
@@ -45,7 +45,8 @@ export class BullMQConsumer implements Consumer {
   #abandoned = false;
   #stopping: Promise<void> | undefined;
   #free: number;
-  readonly #waiting: (() => void)[] = [];
+  readonly #waiting: ((granted: boolean) => void)[] = [];
+  #stopped = false;
   readonly #onClose: () => void;
 
   constructor(env: ConsumerEnvironment, options: ConsumeOptions, handler: DeliveryHandler, onClose: () => void) {
@@ -68,7 +69,7 @@ export class BullMQConsumer implements Consumer {
   async start(): Promise<void> {
     const shared = this.#options.queues.length > 1;
     for (const queue of this.#options.queues) {
-      const worker = new Worker(queue, (job, _token, signal) => this.#run(job, queue, shared, signal), {
+      const worker = new Worker(queue, (job, token, signal) => this.#run(job, queue, shared, token, signal), {
         ...this.#env.workerOptions,
         name: this.#env.workerName,
         // ioredis options are what BullMQ passes to ioredis; its own type narrows a few fields.
@@ -85,8 +86,13 @@ export class BullMQConsumer implements Consumer {
     await Promise.all(this.#workers.map((worker) => worker.waitUntilReady()));
   }
 
-  async #run(job: Job, queue: string, shared: boolean, signal: AbortSignal | undefined): Promise<unknown> {
-    if (shared) await this.#acquire();
+  async #run(job: Job, queue: string, shared: boolean, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {
+    if (shared && !(await this.#acquire())) {
+      if (this.#abandoned) return NEVER;
+      // Fetched while every slot was busy and the worker is stopping: back to wait, unrun.
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
     try {
       if (this.#abandoned) return NEVER;
       const data = job.data as unknown;
@@ -119,18 +125,22 @@ export class BullMQConsumer implements Consumer {
     }
   }
 
-  #acquire(): Promise<void> {
+  #acquire(): Promise<boolean> {
+    if (this.#stopped) return Promise.resolve(false);
     if (this.#free > 0) {
       this.#free--;
-      return Promise.resolve();
+      return Promise.resolve(true);
     }
     return new Promise((resolve) => this.#waiting.push(resolve));
   }
 
   #release(): void {
     const next = this.#waiting.shift();
-    if (next) next();
-    else this.#free++;
+    if (next && !this.#stopped) next(true);
+    else {
+      next?.(false);
+      this.#free++;
+    }
   }
 
   stop(): Promise<void> {
@@ -139,6 +149,8 @@ export class BullMQConsumer implements Consumer {
   }
 
   async #stop(): Promise<void> {
+    this.#stopped = true;
+    for (const waiter of this.#waiting.splice(0)) waiter(false);
     // close() stops fetching at once and waits for the jobs it handed out and their settling writes.
     await Promise.all(this.#workers.map((worker) => worker.close().catch(this.#report)));
     this.#onClose();
@@ -147,6 +159,8 @@ export class BullMQConsumer implements Consumer {
   async abandon(): Promise<void> {
     if (this.#abandoned) return;
     this.#abandoned = true;
+    this.#stopped = true;
+    for (const waiter of this.#waiting.splice(0)) waiter(false);
     // Dropped like a crashed process's: the jobs stay active with their locks, which expire, and
     // BullMQ's stalled-job check (in any worker) moves them back to wait.
     await Promise.all(this.#workers.map((worker) => worker.disconnect().catch(() => {})));

@@ -218,3 +218,42 @@ describe("bullmq adapter: at-least-once", () => {
     expect((await plainQueue(queue).getJob(handle.id))?.attemptsStarted).toBe(2);
   }, 40_000);
 });
+
+describe("bullmq adapter: graceful shutdown over several queues", () => {
+  it("a job fetched while every shared slot was busy goes back to wait at close(), unrun", async () => {
+    const { id, queue } = names();
+    const other = `${queue}-b`;
+    queues.push(other);
+    const backend = new Backend(id, adapter(id));
+    const ran: string[] = [];
+    let release: (() => void) | undefined;
+    const slow = defineTask(
+      "slow",
+      async () => {
+        ran.push("slow");
+        await new Promise<void>((resolve) => (release = resolve));
+      },
+      { queue },
+    );
+    const quick = defineTask(
+      "quick",
+      async () => {
+        ran.push("quick");
+      },
+      { queue: other },
+    );
+    const w = await worker({ tasks: [slow, quick], backend, concurrency: 1 });
+    await slow.using({ backend }).enqueue(undefined);
+    await until(() => ran.length === 1, 10_000, "the slow job to start");
+    const waiting = await quick.using({ backend }).enqueue(undefined);
+    // BullMQ's worker for the other queue fetches the job and holds it for the one shared slot.
+    await until(async () => (await plainQueue(other).getJobState(waiting.id)) === "active", 10_000, "the quick job to be fetched");
+    const closing = w.close({ graceMs: 10_000 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    release?.();
+    await closing;
+    expect(ran).toEqual(["slow"]);
+    const state = await plainQueue(other).getJobState(waiting.id);
+    expect(["waiting", "prioritized"]).toContain(state);
+  });
+});
