@@ -42,14 +42,19 @@ export async function redisCommand<T = unknown>(command: string, ...args: unknow
   }
 }
 
-/** Kill the connections named exactly `name` (ours only: never by type or address), returning how many. */
-export async function killClientsNamed(name: string): Promise<number> {
+/** Ids of the connections named exactly `name`. */
+export async function clientsNamed(name: string): Promise<string[]> {
   const list = await redisCommand<string>("client", "list");
-  const ids = list
+  return list
     .split("\n")
     .map((line) => Object.fromEntries(line.split(" ").map((field) => field.split("=", 2) as [string, string])))
     .filter((fields) => fields.name === name && fields.id)
     .map((fields) => fields.id as string);
+}
+
+/** Kill the connections named exactly `name` (ours only: never by type or address), returning how many. */
+export async function killClientsNamed(name: string): Promise<number> {
+  const ids = await clientsNamed(name);
   for (const id of ids) await redisCommand("client", "kill", "id", id).catch(() => {});
   return ids.length;
 }
