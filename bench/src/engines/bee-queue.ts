@@ -15,7 +15,7 @@ export const title = "bee-queue 2: taskport vs plain bee-queue (same settings)";
 
 const HOST = process.env.TASKPORT_REDIS_HOST ?? "127.0.0.1";
 const PORT = Number(process.env.TASKPORT_REDIS_PORT ?? 6379);
-const PREFIX = "tpbench";
+const PREFIX = "tpbqbench";
 const SEQUENTIAL = Number(process.env.BENCH_BQ_SEQUENTIAL ?? 5_000);
 const CONCURRENT = Number(process.env.BENCH_BQ_CONCURRENT ?? 20_000);
 const BULK = Number(process.env.BENCH_BQ_BULK ?? 50_000);
