@@ -18,7 +18,7 @@ export function registerCheck(program: Command): void {
     .description("check that every configured backend is reachable and configured well; exit 3 when a problem is found")
     .option("-m, --module <file>", "module that calls configure() (and exports tasks): its backends are checked")
     .option("-u, --url <url>", "check this engine URL instead of the configured backends")
-    .option("-b, --backend <name...>", "backend names to check (default: default, and every backend the module's tasks name)")
+    .option("-b, --backend <name...>", "backend names to check (default: every backend the module configures, and any its tasks name)")
     .option("--json", "print the result as JSON")
     .addHelpText(
       "after",
@@ -49,8 +49,8 @@ async function runCheck(flags: CheckFlags): Promise<void> {
     const { path, tasks } = await loadTasks(flags.module);
     core = await loadCore(path);
     if (!flags.backend) {
-      names.add("default");
-      // Core has no list of configured backends; the ones the app's tasks use are the ones that matter.
+      // Every backend the app configured, and any its tasks name (an unconfigured name is a problem to report).
+      for (const backend of core.configuredBackends()) names.add(backend.name);
       for (const task of tasks) if (typeof task.defaults.backend === "string") names.add(task.defaults.backend);
     }
   } else {
