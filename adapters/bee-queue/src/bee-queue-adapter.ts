@@ -102,8 +102,8 @@ export class BeeQueueAdapter implements Adapter {
       // Retries, stalled jobs and delayed jobs re-enter at either end of the list.
       ordering: "none",
       progress: true,
-      // Failed jobs stay in bee-queue's `failed` set, but it is unordered: "newest first" would mean reading them all.
-      deadLetter: false,
+      // Failed jobs stay in bee-queue's `failed` set (removeOnFailure: false); `job.retry()` replays one.
+      deadLetter: true,
     });
   }
 
@@ -353,37 +353,29 @@ export class BeeQueueAdapter implements Adapter {
       throw this.#wrap(error);
     });
     if (!reply) return null;
-    const [text, state] = reply;
-    const record = JSON.parse(text) as { data: unknown; status: string; progress?: unknown };
-    const data = record.data;
-    if (!isJobData(data)) return null;
-    let status: JobStatus;
-    let runAt: number | undefined;
-    if (state === "cancelled") status = "cancelled";
-    else if (state.startsWith("delayed:")) {
-      status = "scheduled";
-      runAt = Number(state.slice("delayed:".length));
-    } else if (state === "active") status = "running";
-    else if (record.status === "succeeded") status = "succeeded";
-    else if (record.status === "failed") status = "failed";
-    else status = "queued";
-    const settled = data.attempts ?? 0;
-    return {
-      id,
-      name: data.task,
-      queue,
-      status,
-      payload: data.payload,
-      attempt: status === "running" ? settled + 1 : settled,
-      maxAttempts: data.maxAttempts,
-      enqueuedAt: data.enqueuedAt,
-      ...(status === "succeeded" ? { result: data.result ?? null } : {}),
-      ...(data.error && status !== "succeeded" ? { error: data.error } : {}),
-      // bee-queue starts every job at progress 0; only a reported value is taskport's.
-      ...(record.progress !== undefined && record.progress !== 0 ? { progress: record.progress } : {}),
-      ...(runAt !== undefined ? { runAt } : {}),
-      ...(data.finishedAt !== undefined && (status === "succeeded" || status === "failed") ? { finishedAt: data.finishedAt } : {}),
-    };
+    return toInfo(id, queue, reply[0], reply[1]);
+  }
+
+  /**
+   * Jobs of `queue` that failed for good, newest first: bee-queue's `failed` set, where
+   * `job.retry()` (plain bee-queue) replays one. The set is unordered, so this reads every failed
+   * record of the queue to sort them: an operator's tool, not a hot path.
+   */
+  async listDeadLetters(queue: string, limit = 100): Promise<JobInfo[]> {
+    const client = await this.#connect();
+    const ids = await call<string[]>((done) => client.smembers(this.toKey(queue, "failed"), done)).catch((error: unknown) => {
+      throw this.#wrap(error);
+    });
+    const infos: JobInfo[] = [];
+    for (let i = 0; i < ids.length; i += 1_000) {
+      const chunk = ids.slice(i, i + 1_000);
+      const records = await call<(string | null)[]>((done) => client.hmget(this.toKey(queue, "jobs"), ...chunk, done));
+      records.forEach((text, k) => {
+        const info = text ? toInfo(chunk[k] as string, queue, text, "stored") : null;
+        if (info?.status === "failed") infos.push(info);
+      });
+    }
+    return infos.sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0)).slice(0, limit);
   }
 
   async cancel(id: string, queue: string): Promise<boolean> {
@@ -452,6 +444,40 @@ export class BeeQueueAdapter implements Adapter {
     this.#ready.clear();
     if (client) await call<unknown>((done) => client.quit(done)).catch(() => client.end(true));
   }
+}
+
+/** A job record (bee-queue's JSON) and where the STATUS script found it, as taskport's JobInfo; null when not taskport's. */
+function toInfo(id: string, queue: string, text: string, state: string): JobInfo | null {
+  const record = JSON.parse(text) as { data: unknown; status: string; progress?: unknown };
+  const data = record.data;
+  if (!isJobData(data)) return null;
+  let status: JobStatus;
+  let runAt: number | undefined;
+  if (state === "cancelled") status = "cancelled";
+  else if (state.startsWith("delayed:")) {
+    status = "scheduled";
+    runAt = Number(state.slice("delayed:".length));
+  } else if (state === "active") status = "running";
+  else if (record.status === "succeeded") status = "succeeded";
+  else if (record.status === "failed") status = "failed";
+  else status = "queued";
+  const settled = data.attempts ?? 0;
+  return {
+    id,
+    name: data.task,
+    queue,
+    status,
+    payload: data.payload,
+    attempt: status === "running" ? settled + 1 : settled,
+    maxAttempts: data.maxAttempts,
+    enqueuedAt: data.enqueuedAt,
+    ...(status === "succeeded" ? { result: data.result ?? null } : {}),
+    ...(data.error && status !== "succeeded" ? { error: data.error } : {}),
+    // bee-queue starts every job at progress 0; only a reported value is taskport's.
+    ...(record.progress !== undefined && record.progress !== 0 ? { progress: record.progress } : {}),
+    ...(runAt !== undefined ? { runAt } : {}),
+    ...(data.finishedAt !== undefined && (status === "succeeded" || status === "failed") ? { finishedAt: data.finishedAt } : {}),
+  };
 }
 
 function positive(name: string, value: number): number {

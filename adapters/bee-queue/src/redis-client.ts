@@ -14,6 +14,8 @@ export interface RedisClientLike {
   eval(...args: unknown[]): boolean;
   del(...args: unknown[]): boolean;
   hset(...args: unknown[]): boolean;
+  hmget(...args: unknown[]): boolean;
+  smembers(...args: unknown[]): boolean;
   ping(callback: (error: Error | null, reply: string) => void): boolean;
   client(...args: unknown[]): boolean;
   quit(callback?: (error: Error | null, reply: unknown) => void): boolean;

@@ -22,7 +22,7 @@ await runConformance({
     transactions: false,
     ordering: "none",
     progress: true,
-    deadLetter: false,
+    deadLetter: true,
   },
   harness: {
     unreachableAdapter: () => new BeeQueueAdapter({ redis: { host: "127.0.0.1", port: 1 }, prefix: TEST_PREFIX }),
