@@ -72,18 +72,26 @@ export class RabbitConsumer implements Consumer {
     const channel = await model.createChannel();
     channel.on("error", () => {});
     channel.on("close", () => {
-      if (this.#channel === channel) this.#channel = undefined;
+      // Only the established channel resubscribes; a failed attempt's is retried by its caller.
+      if (this.#channel !== channel) return;
+      this.#channel = undefined;
       if (this.#active) this.#resubscribe(new ConnectionError("rabbitmq", "lost the consumer channel; reconnecting."));
     });
     this.#channel = channel;
-    // Per consumer (global=false) works on classic and quorum queues alike.
-    await channel.prefetch(this.#prefetch, false);
-    const tags: string[] = [];
-    for (const queue of this.#options.queues) {
-      const { consumerTag } = await channel.consume(queue, (msg) => this.#onMessage(channel, queue, msg), { noAck: false });
-      tags.push(consumerTag);
+    try {
+      // Per consumer (global=false) works on classic and quorum queues alike.
+      await channel.prefetch(this.#prefetch, false);
+      const tags: string[] = [];
+      for (const queue of this.#options.queues) {
+        const { consumerTag } = await channel.consume(queue, (msg) => this.#onMessage(channel, queue, msg), { noAck: false });
+        tags.push(consumerTag);
+      }
+      this.#tags = tags;
+    } catch (error) {
+      if (this.#channel === channel) this.#channel = undefined;
+      await channel.close().catch(() => {});
+      throw error;
     }
-    this.#tags = tags;
   }
 
   #resubscribe(reason: Error): void {
@@ -110,9 +118,8 @@ export class RabbitConsumer implements Consumer {
   #onMessage(channel: Channel, queue: string, msg: ConsumeMessage | null): void {
     if (msg === null) {
       // The server cancelled the consumer (the queue was deleted): declare it again and resume.
-      if (this.#active) {
-        void channel.close().catch(() => {});
-      }
+      this.#topology.forget(queue);
+      if (this.#active) void channel.close().catch(() => {});
       return;
     }
     const received = { channel, queue, msg };

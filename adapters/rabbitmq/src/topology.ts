@@ -53,6 +53,12 @@ export class Topology {
     return true;
   }
 
+  /** The queue is gone (its consumer was cancelled by the server): declare it again on next use. */
+  forget(queue: string): void {
+    this.#queues.delete(queue);
+    this.#ready.delete(queue);
+  }
+
   async ensureQueues(queues: readonly string[]): Promise<void> {
     if (this.ready(queues)) return;
     await this.#connection.model();

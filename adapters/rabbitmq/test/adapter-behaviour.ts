@@ -276,6 +276,30 @@ describe("rabbitmq adapter", () => {
     });
   });
 
+  describe("a queue deleted under a worker", () => {
+    it("the server cancels the consumer; the worker declares the queue again and resumes", async () => {
+      const { queue, backend } = setup();
+      const seen: number[] = [];
+      const job = defineTask("job", async (p: { n: number }) => void seen.push(p.n), { queue }).using({ backend });
+      const w = await worker({ tasks: [job], backend });
+      const errors: Error[] = [];
+      w.on("error", (e) => errors.push(e.error));
+      await job.enqueue({ n: 1 });
+      await until(() => seen.length === 1, 10_000);
+      const model = await connect(AMQP_URL);
+      const channel = await model.createChannel();
+      await channel.deleteQueue(queue);
+      await closeModel(model);
+      await until(() => errors.length > 0, 10_000);
+      // Give the worker time to redeclare the queue and consume again; without that, the job below
+      // would sit in a queue nobody consumes.
+      await new Promise((r) => setTimeout(r, 500));
+      await job.enqueue({ n: 2 });
+      await until(() => seen.length === 2, 10_000);
+      expect(seen).toEqual([1, 2]);
+    });
+  });
+
   describe("broker restart", () => {
     it("enqueues made while the broker is down wait for it, and every job runs", async () => {
       const { queue, backend } = setup();
