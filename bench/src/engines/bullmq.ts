@@ -3,9 +3,11 @@
  * use BullMQ's defaults otherwise (completed jobs kept, events stream on) and the same worker
  * concurrency. The plain arm adds jobs as a BullMQ user would (`add(name, data)`, `addBulk`);
  * taskport's jobs also carry a job id and a priority (every taskport job is prioritized, so that
- * priorities above the default order correctly). Processing: a pre-loaded backlog drained at
+ * priorities above the default order correctly); two more scenarios give the plain arm those same
+ * job options, to separate their cost from taskport's own. Processing: a pre-loaded backlog drained at
  * concurrency 50; latency: enqueue-to-start on an idle worker.
  */
+import { randomUUID } from "node:crypto";
 import { BullMQAdapter } from "@taskport/bullmq";
 import { Backend, defineTask, startWorker } from "@taskport/core";
 import { Queue, Worker } from "bullmq";
@@ -91,10 +93,21 @@ async function taskportLoad(queue: string, count: number): Promise<void> {
   }
 }
 
-async function plainLoad(queue: string, count: number): Promise<void> {
+/** The job options every taskport job carries at the default priority: its own id and a priority. */
+function sameOptions(): { jobId: string; priority: number } {
+  return { jobId: randomUUID(), priority: 101 };
+}
+
+async function plainLoad(queue: string, count: number, same = false): Promise<void> {
   const producer = plainQueue(queue);
   for (let i = 0; i < count; i += CHUNK) {
-    await producer.addBulk(Array.from({ length: Math.min(CHUNK, count - i) }, (_, j) => ({ name: "noop", data: { i: i + j } })));
+    await producer.addBulk(
+      Array.from({ length: Math.min(CHUNK, count - i) }, (_, j) => ({
+        name: "noop",
+        data: { i: i + j },
+        ...(same ? { opts: sameOptions() } : {}),
+      })),
+    );
   }
 }
 
@@ -108,12 +121,12 @@ async function taskportBulk(): Promise<number> {
   return rate;
 }
 
-async function plainBulk(): Promise<number> {
+async function plainBulk(same = false): Promise<number> {
   setup();
   const queue = queueName("raw");
   await plainQueue(queue).add("noop", { i: -1 });
   const start = performance.now();
-  await plainLoad(queue, BULK);
+  await plainLoad(queue, BULK, same);
   const rate = perSecond(BULK, performance.now() - start);
   await drop(queue);
   return rate;
@@ -140,10 +153,10 @@ async function taskportBacklog(): Promise<number> {
   return rate;
 }
 
-async function plainBacklog(): Promise<number> {
+async function plainBacklog(same = false): Promise<number> {
   setup();
   const queue = queueName("raw");
-  await plainLoad(queue, BACKLOG);
+  await plainLoad(queue, BACKLOG, same);
   let done = 0;
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => {
@@ -244,7 +257,21 @@ export async function scenarios(): Promise<Scenario[]> {
       unit: "jobs/s",
       higherIsBetter: true,
       taskport: taskportBacklog,
-      raw: plainBacklog,
+      raw: () => plainBacklog(),
+    },
+    {
+      name: `bulk enqueue (${n(BULK)}) vs addBulk with taskport's job options (jobId, priority)`,
+      unit: "jobs/s",
+      higherIsBetter: true,
+      taskport: taskportBulk,
+      raw: () => plainBulk(true),
+    },
+    {
+      name: `backlog of ${n(BACKLOG)} at concurrency ${CONCURRENCY}, plain jobs with taskport's job options`,
+      unit: "jobs/s",
+      higherIsBetter: true,
+      taskport: taskportBacklog,
+      raw: () => plainBacklog(true),
     },
     {
       name: "enqueue-to-start p50, idle worker",
