@@ -255,11 +255,12 @@ export class BeeQueueAdapter implements Adapter {
           ...(job.timeoutMs !== undefined ? { timeoutMs: job.timeoutMs } : {}),
           enqueuedAt: job.enqueuedAt,
         };
-        const beeJob = queue
-          .createJob(data)
-          .setId(ids[i] as string)
-          .retries(job.maxAttempts - 1);
+        const beeJob = queue.createJob(data).setId(ids[i] as string);
+        if (job.maxAttempts > 1) beeJob.retries(job.maxAttempts - 1);
         if (job.runAt !== undefined && job.runAt > now) beeJob.delayUntil(job.runAt);
+        // bee-queue's record, written as its toData() would, with the payload's JSON that core
+        // already computed instead of serializing the payload a second time.
+        (beeJob as unknown as { toData: () => string }).toData = () => recordJson(job, beeJob.options);
         return beeJob;
       });
       try {
@@ -444,6 +445,15 @@ export class BeeQueueAdapter implements Adapter {
     this.#ready.clear();
     if (client) await call<unknown>((done) => client.quit(done)).catch(() => client.end(true));
   }
+}
+
+/** bee-queue's `Job#toData()` for a new taskport job: `{"data":…,"options":…,"status":"created","progress":0}`. */
+function recordJson(job: NewJob, options: unknown): string {
+  const timeout = job.timeoutMs !== undefined ? `,"timeoutMs":${job.timeoutMs}` : "";
+  return (
+    `{"data":{"tp":1,"task":${JSON.stringify(job.name)},"payload":${job.payloadJson},"maxAttempts":${job.maxAttempts}${timeout},` +
+    `"enqueuedAt":${job.enqueuedAt}},"options":${JSON.stringify(options)},"status":"created","progress":0}`
+  );
 }
 
 /** A job record (bee-queue's JSON) and where the STATUS script found it, as taskport's JobInfo; null when not taskport's. */
