@@ -1,4 +1,13 @@
-import type { ConsumeOptions, Consumer, Delivery, DeliveryHandler, JsonValue, SerializedError, Settlement } from "@taskport/core";
+import {
+  ConnectionError,
+  type ConsumeOptions,
+  type Consumer,
+  type Delivery,
+  type DeliveryHandler,
+  type JsonValue,
+  type SerializedError,
+  type Settlement,
+} from "@taskport/core";
 import { type Job, UnrecoverableError, WaitingError, Worker, type WorkerOptions } from "bullmq";
 import type { RedisOptions } from "ioredis";
 import { isJobData } from "./job-data.ts";
@@ -84,6 +93,30 @@ export class BullMQConsumer implements Consumer {
       worker.run().catch(this.#report);
     }
     await Promise.all(this.#workers.map((worker) => worker.waitUntilReady()));
+    await Promise.all(this.#workers.map((worker) => this.#watch(worker)));
+  }
+
+  /**
+   * ioredis reconnects by itself and BullMQ retries quietly, so a lost connection would go
+   * unseen: report each one, so a worker's owner sees it. BullMQ exposes its clients only
+   * through its backend (an escape hatch it documents as Redis-specific).
+   */
+  async #watch(worker: Worker): Promise<void> {
+    type Emitter = { on?: (event: string, listener: (...args: unknown[]) => void) => unknown };
+    const backend = (
+      worker as unknown as { backend?: { client?: Promise<Emitter> | Emitter; blockingClient?: Promise<Emitter> | Emitter } }
+    ).backend;
+    const clients = await Promise.all([backend?.client, backend?.blockingClient].map((c) => Promise.resolve(c).catch(() => undefined)));
+    for (const client of clients) {
+      client?.on?.("reconnecting", () =>
+        this.#report(
+          new ConnectionError(
+            "bullmq",
+            `a worker connection to Redis (queue "${worker.name}") was lost; reconnecting. Jobs it held are delivered again by BullMQ's stalled-job check.`,
+          ),
+        ),
+      );
+    }
   }
 
   async #run(job: Job, queue: string, shared: boolean, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {

@@ -38,6 +38,8 @@ describe("bullmq adapter: connection loss", () => {
       { queue },
     );
     const worker = await startWorker({ tasks: [job], backend, concurrency: 10 });
+    const errors: Error[] = [];
+    worker.on("error", (e) => errors.push(e.error));
     try {
       const count = 1_000;
       const bound = job.using({ backend });
@@ -53,6 +55,8 @@ describe("bullmq adapter: connection loss", () => {
       // jobs in flight, which BullMQ's stalled check may run again; nothing else runs twice.
       const twice = [...runs.values()].filter((n) => n > 1).length;
       expect(twice).toBeLessThanOrEqual(20);
+      // The loss was reported through the worker's error events, not swallowed.
+      expect(errors.some((e) => /worker connection to Redis .* was lost/.test(e.message))).toBe(true);
     } finally {
       await worker.close({ graceMs: 5_000 });
       await adapter.close();
