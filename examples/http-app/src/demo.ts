@@ -31,7 +31,12 @@ const requests: [string, unknown][] = [
 const jobs: { jobId: string; queue: string }[] = [];
 for (const [path, body] of requests) {
   const res = await fetch(base + path, { method: "POST", body: JSON.stringify(body) });
-  const answer = (await res.json()) as { jobId: string; queue: string };
+  const answer = (await res.json()) as { jobId: string; queue: string; error?: string };
+  if (res.status !== 202) {
+    console.error(`→ POST ${path} ${JSON.stringify(body)}  ← ${res.status} ${answer.error}`);
+    process.exitCode = 1;
+    continue;
+  }
   console.log(`→ POST ${path} ${JSON.stringify(body)}  ← ${res.status} job ${short(answer.jobId)} on "${answer.queue}"`);
   jobs.push(answer);
 }
