@@ -16,7 +16,15 @@ import {
 import Queue from "bee-queue";
 import { BeeQueueConsumer, type ConsumerEnvironment } from "./consumer.ts";
 import { dedupJobId, isJobData, type JobData } from "./job-data.ts";
-import { call, explainRedisError, isTransient, openClient, type RedisClientLike, type RedisOptions } from "./redis-client.ts";
+import {
+  call,
+  explainRedisError,
+  isTransient,
+  openClient,
+  type RedisClientLike,
+  type RedisOptions,
+  reloadScriptsOnReconnect,
+} from "./redis-client.ts";
 import { CANCEL, STATUS } from "./scripts.ts";
 import { parseUrlOptions, validatePrefix } from "./url-options.ts";
 
@@ -124,6 +132,7 @@ export class BeeQueueAdapter implements Adapter {
         client.on("error", () => {});
         // Every producer queue (one per queue name) listens for the shared client's errors.
         (client as unknown as { setMaxListeners(n: number): void }).setMaxListeners(0);
+        reloadScriptsOnReconnect(client, () => {});
         return client;
       },
       (error: unknown) => {

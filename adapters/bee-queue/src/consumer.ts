@@ -11,7 +11,7 @@ import {
 } from "@taskport/core";
 import type BeeQueue from "bee-queue";
 import { isJobData, type JobData } from "./job-data.ts";
-import { call, nameClient, type RedisClientLike } from "./redis-client.ts";
+import { call, nameClient, type RedisClientLike, reloadScriptsOnReconnect } from "./redis-client.ts";
 
 /** What a consumer needs from its adapter. */
 export interface ConsumerEnvironment {
@@ -80,6 +80,7 @@ export class BeeQueueConsumer implements Consumer {
     this.#client = client;
     client.on("error", this.#report);
     this.#watch(client);
+    reloadScriptsOnReconnect(client, this.#report);
     // bee-queue opens its blocking and pub/sub connections with client.duplicate(). Name them as
     // they open: a subscribed connection can no longer take CLIENT SETNAME.
     const duplicate = client.duplicate.bind(client);

@@ -74,6 +74,23 @@ export function nameClient(client: RedisClientLike, name: string): void {
   });
 }
 
+const lua = require(require.resolve("bee-queue/lib/lua", { paths: [require.resolve("bee-queue")] })) as {
+  buildCache(client: RedisClientLike): Promise<unknown>;
+};
+
+/**
+ * bee-queue loads its Lua scripts once, when a queue connects; a restarted Redis has forgotten
+ * them and every EVALSHA would fail with NOSCRIPT. Load them again after each reconnect of a
+ * command connection (a no-op when the server still has them).
+ */
+export function reloadScriptsOnReconnect(client: RedisClientLike, onError: (error: Error) => void): void {
+  let connections = 0;
+  client.on("ready", () => {
+    if (++connections > 1) lua.buildCache(client).catch(onError);
+  });
+  if (client.ready) connections = 1;
+}
+
 /** Run a command through node-redis's callback API. */
 export function call<T>(run: (callback: (error: Error | null, reply: T) => void) => unknown): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -87,7 +104,7 @@ export function isTransient(error: unknown): boolean {
   return (
     e?.name === "AbortError" ||
     ["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "NR_CLOSED", "UNCERTAIN_STATE"].includes(e?.code ?? "") ||
-    /connection (lost|forcefully ended|is already closed)|Stream isn't writeable/i.test(e?.message ?? "")
+    /connection (lost|forcefully ended|is already closed)|Stream isn.t writeable|NOSCRIPT/i.test(e?.message ?? "")
   );
 }
 
