@@ -1,6 +1,6 @@
 export type { BackendOptions, BackendSpec } from "./backends/backend.ts";
 export { Backend } from "./backends/backend.ts";
-export { redactUrl } from "./backends/redact.ts";
+export { redactSecrets, redactUrl } from "./backends/redact.ts";
 export {
   closeBackends,
   configure,
