@@ -1,4 +1,4 @@
-import { mapPriority, type NewJob, PRIORITY_MAX, PRIORITY_MIN, type SerializedError } from "@taskport/core";
+import { mapPriority, type NewJob, type SerializedError } from "@taskport/core";
 import type { ConsumeMessage, Options } from "amqplib";
 
 /**
@@ -107,11 +107,6 @@ export function readError(headers: Record<string, unknown> | undefined): Seriali
   } catch {
     return { name: "Error", message: text };
   }
-}
-
-/** Taskport's priority back from an AMQP priority, for `listDeadLetters`. */
-export function taskportPriority(level: number, levels: number): number {
-  return Math.round(PRIORITY_MIN + (level / levels) * (PRIORITY_MAX - PRIORITY_MIN));
 }
 
 function num(value: unknown): number | undefined {

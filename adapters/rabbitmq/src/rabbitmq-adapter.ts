@@ -62,6 +62,8 @@ export class RabbitMQAdapter implements Adapter {
   readonly #publisher: Publisher;
   readonly #options: RabbitMQAdapterOptions;
   readonly #prefetch: number | undefined;
+  /** AMQP priority levels of work queues (0…n); 0 when they have none. */
+  readonly #priorityLevels: number;
   readonly #usedQueues = new Set<string>();
   readonly #consumers = new Set<RabbitConsumer>();
 
@@ -87,6 +89,7 @@ export class RabbitMQAdapter implements Adapter {
     }
     const priorityLevels = queueType === "classic" ? maxPriority : 0;
     this.#options = options;
+    this.#priorityLevels = priorityLevels;
     this.#prefetch = options.prefetch ?? parsed?.prefetch;
     this.capabilities = Object.freeze({
       delay: true,
@@ -128,9 +131,8 @@ export class RabbitMQAdapter implements Adapter {
 
   async enqueue(jobs: readonly NewJob[]): Promise<EnqueueReceipt[]> {
     if (jobs.length === 0) return [];
-    const levels = this.capabilities.priority ? (this.#options.maxPriority ?? 10) : 0;
     for (const job of jobs) this.#usedQueues.add(job.queue);
-    await this.#publisher.send(jobs.map((job) => ({ queue: job.queue, message: jobToMessage(job, levels) })));
+    await this.#publisher.send(jobs.map((job) => ({ queue: job.queue, message: jobToMessage(job, this.#priorityLevels) })));
     return jobs.map((job) => ({ id: job.id }));
   }
 

@@ -191,6 +191,26 @@ describe("rabbitmq adapter", () => {
     });
   });
 
+  describe("priority levels", () => {
+    it("maxPriority from the URL sets both the queue's x-max-priority and the messages' range", async () => {
+      const { adapter, queue } = setup({ url: `${AMQP_URL}?maxPriority=5` });
+      await adapter.enqueue(
+        [
+          { ...sample(queue), priority: 100 },
+          { ...sample(queue), priority: -100 },
+        ],
+        {},
+      );
+      const model = await connect(AMQP_URL);
+      const channel = await model.createChannel();
+      const first = await channel.get(queue, { noAck: true });
+      const second = await channel.get(queue, { noAck: true });
+      await closeModel(model);
+      expect(first).toMatchObject({ properties: { priority: 5 } });
+      expect(second).toMatchObject({ properties: { priority: 0 } });
+    });
+  });
+
   describe("at-least-once", () => {
     it("a connection that dies mid-job has its job delivered again, and the worker resumes by itself", async () => {
       const { id, queue, backend } = setup();
