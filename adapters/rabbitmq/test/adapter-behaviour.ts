@@ -85,7 +85,7 @@ describe("rabbitmq adapter", () => {
       // The conflict closed only a throwaway channel: the same adapter still enqueues elsewhere.
       const job = defineTask("job", async () => {}, { queue }).using({ backend });
       await expect(job.enqueue(undefined)).resolves.toBeDefined();
-      await expect(checker.enqueue([{ ...sample(other.queue) }], {})).rejects.toThrow(/already exists with other arguments/);
+      await expect(checker.enqueue([{ ...sample(other.queue) }])).rejects.toThrow(/already exists with other arguments/);
       expect(await adapter.check()).toEqual([]);
     });
   });
@@ -137,7 +137,7 @@ describe("rabbitmq adapter", () => {
 
     it("a payload over the declared limit raises PayloadTooLargeError", async () => {
       const { queue, backend } = setup({ maxPayloadBytes: 1000 });
-      const job = defineTask("job", async () => {}, { queue }).using({ backend });
+      const job = defineTask("job", async (_: { text: string }) => {}, { queue }).using({ backend });
       await expect(job.enqueue({ text: "x".repeat(2000) })).rejects.toBeInstanceOf(PayloadTooLargeError);
     });
 
@@ -178,7 +178,7 @@ describe("rabbitmq adapter", () => {
   describe("interop", () => {
     it("a job is a plain AMQP message: JSON body, messageId, type, attempt headers, persistent", async () => {
       const { adapter, queue } = setup();
-      await adapter.enqueue([{ ...sample(queue), payload: { a: 1 }, payloadJson: '{"a":1}', maxAttempts: 3, priority: 100 }], {});
+      await adapter.enqueue([{ ...sample(queue), payload: { a: 1 }, payloadJson: '{"a":1}', maxAttempts: 3, priority: 100 }]);
       const model = await connect(AMQP_URL);
       const channel = await model.createChannel();
       const msg = await channel.get(queue, { noAck: true });
@@ -194,13 +194,10 @@ describe("rabbitmq adapter", () => {
   describe("priority levels", () => {
     it("maxPriority from the URL sets both the queue's x-max-priority and the messages' range", async () => {
       const { adapter, queue } = setup({ url: `${AMQP_URL}?maxPriority=5` });
-      await adapter.enqueue(
-        [
-          { ...sample(queue), priority: 100 },
-          { ...sample(queue), priority: -100 },
-        ],
-        {},
-      );
+      await adapter.enqueue([
+        { ...sample(queue), priority: 100 },
+        { ...sample(queue), priority: -100 },
+      ]);
       const model = await connect(AMQP_URL);
       const channel = await model.createChannel();
       const first = await channel.get(queue, { noAck: true });

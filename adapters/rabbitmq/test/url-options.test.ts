@@ -24,9 +24,9 @@ describe("amqp:// URLs", () => {
     expect(() => parseUrlOptions(new URL("redis://h"))).toThrow(/amqp:\/\//);
   });
 
-  it("a quorum queue type declares priority unsupported; classic declares it", () => {
-    expect(createAdapter(new URL("amqp://127.0.0.1?queueType=quorum")).capabilities.priority).toBe(false);
-    expect(createAdapter(new URL("amqps://127.0.0.1")).capabilities.priority).toBe(true);
+  it("a quorum queue type declares priority unsupported; classic declares it", async () => {
+    expect((await createAdapter(new URL("amqp://127.0.0.1?queueType=quorum"))).capabilities.priority).toBe(false);
+    expect((await createAdapter(new URL("amqps://127.0.0.1"))).capabilities.priority).toBe(true);
     expect(new RabbitMQAdapter({ url: "amqp://127.0.0.1", maxPriority: 0 }).capabilities.priority).toBe(false);
   });
 
