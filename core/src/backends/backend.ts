@@ -5,7 +5,7 @@ import { ConfigurationError, PayloadTooLargeError, UnsupportedFeatureError } fro
 import { Emitter, type TaskportEvents } from "../events.ts";
 import { JobHandle } from "../job-handle.ts";
 import { byteLength, encodeJson, type JsonValue } from "../json.ts";
-import { resolveRetryPolicy } from "../retry-policy.ts";
+import { DEFAULT_RETRY } from "../retry-policy.ts";
 import type { AnyTask } from "../task.ts";
 import { newJobId } from "./job-id.ts";
 import { redactSecrets, redactUrl } from "./redact.ts";
@@ -86,7 +86,8 @@ export class Backend extends Emitter<BackendEvents> {
 
   async enqueue(task: AnyTask, payloads: readonly JsonValue[], options: EnqueueOptions = {}): Promise<JobHandle<unknown>[]> {
     validateEnqueueOptions(options, `enqueue "${task.name}"`);
-    const adapter = await this.adapter();
+    // Once resolved, skip the extra await: this runs once per enqueue call.
+    const adapter = this.#adapter ?? (await this.adapter());
     const caps = adapter.capabilities;
     const defaults = task.defaults;
     const now = Date.now();
@@ -96,7 +97,7 @@ export class Backend extends Emitter<BackendEvents> {
     let runAt = resolveRunAt(options, defaults.delayMs, now);
     let deduplicationKey = options.deduplicationKey;
     let transaction = options.transaction;
-    const maxAttempts = options.attempts ?? defaults.attempts ?? resolveRetryPolicy(task.options.retry, task.name).maxAttempts;
+    const maxAttempts = options.attempts ?? defaults.attempts ?? task.options.retry?.maxAttempts ?? DEFAULT_RETRY.maxAttempts;
     const timeoutMs = options.timeoutMs ?? defaults.timeoutMs ?? task.options.timeoutMs;
 
     if (runAt !== undefined && !caps.delay) runAt = this.#unsupported(adapter, "delay", "delays");
