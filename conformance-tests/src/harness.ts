@@ -21,8 +21,11 @@ export interface ConformanceHarness {
    * drops the worker's connections without settling anything.
    */
   crash?(worker: Worker): Promise<void>;
-  /** Restart the engine's server (or cut every connection to it) and resolve once it is back. */
-  restartServer?(): Promise<void>;
+  /**
+   * Restart the engine's server (or cut every connection of the test `testId` to it, when the
+   * server is shared) and resolve once it is back.
+   */
+  restartServer?(testId: string): Promise<void>;
   /**
    * Run `work` inside a transaction of the engine's database, then commit or roll back.
    * Required when the adapter declares `transactions`.

@@ -51,7 +51,11 @@ export interface Delivery {
   readonly queue: string;
   /** Parsed payload; core checks it is JSON before the handler sees it. */
   readonly payload: unknown;
-  /** 1 for the first run, 2 for the first retry, … */
+  /**
+   * 1 for the first run, 2 for the first retry, … A redelivery after a crash counts as an attempt
+   * where the engine can count it; where it cannot, say so in the adapter's README (a job that
+   * kills its worker every time is then redelivered until the engine's own limit).
+   */
   readonly attempt: number;
   readonly maxAttempts: number;
   readonly timeoutMs?: number;

@@ -168,7 +168,7 @@ export function registerWorkers(s: SuiteContext): void {
         const count = 1000;
         await job.enqueueMany(Array.from({ length: count / 2 }, (_, i) => ({ i })));
         await waitFor(() => seen.size > 50, s.late(30_000), "the run to be under way");
-        await (restart as () => Promise<void>)();
+        await (restart as (testId: string) => Promise<void>)(f.testId);
         await job.enqueueMany(Array.from({ length: count / 2 }, (_, i) => ({ i: i + count / 2 })));
         await waitFor(() => seen.size === count, s.late(120_000), `all ${count} jobs (have ${seen.size})`);
       },
