@@ -30,9 +30,8 @@ await runConformance({
     deadLetter: true,
   },
   harness: {
-    // Redis here is shared with other engineers' test runs, so it is not ours to restart: this cuts
-    // every connection of the running test instead (CLIENT KILL ID, found by name), which the
-    // harness allows. node-redis reconnects by itself.
+    // The Redis server is shared by the whole test run, so this cuts every connection of the running
+    // test instead (CLIENT KILL ID, found by name), which the harness allows. node-redis reconnects.
     async restartServer() {
       const killed = (await killClientsNamed(`tp-${currentTestId}`)) + (await killClientsNamed(`tp-${currentTestId}-worker`));
       if (killed === 0) throw new Error(`no connection named tp-${currentTestId} to cut`);
