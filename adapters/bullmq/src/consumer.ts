@@ -137,7 +137,7 @@ export class BullMQConsumer implements Consumer {
         queue,
         payload: own ? data.payload : data,
         attempt: Math.max(started, (job.attemptsMade ?? 0) + 1),
-        maxAttempts: job.opts.attempts ?? 1,
+        maxAttempts: Math.max(1, job.opts.attempts ?? 1), // BullMQ stores 0 when the job gave no attempts
         ...(own && data.timeoutMs !== undefined ? { timeoutMs: data.timeoutMs } : {}),
         ...(signal ? { signal } : {}),
         progress: (value: JsonValue) => job.updateProgress(value as never),

@@ -61,7 +61,7 @@ export function toJobInfo(job: Job, queue: string, status: JobStatus): JobInfo {
     status,
     payload: payloadOf(job.data),
     attempt: Math.max(started, made),
-    maxAttempts: job.opts.attempts ?? 1,
+    maxAttempts: Math.max(1, job.opts.attempts ?? 1), // BullMQ stores 0 when the job gave no attempts
     enqueuedAt: job.timestamp,
     ...(status === "succeeded" ? { result: job.returnvalue ?? null } : {}),
     ...(error ? { error } : {}),
