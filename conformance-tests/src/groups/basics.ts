@@ -9,15 +9,29 @@ export function registerBasics(s: SuiteContext): void {
 
   s.group("roundTrip", true, () => {
     s.test("roundTrip", "a job runs once with its payload and context", async (f) => {
-      const seen = new Recorder<{ payload: unknown; jobId: string; attempt: number; taskName: string; queue: string }>();
+      const seen = new Recorder<{
+        payload: unknown;
+        jobId: string;
+        attempt: number;
+        maxAttempts: number;
+        taskName: string;
+        queue: string;
+      }>();
       const echo = await f.task("echo", async (payload: { n: number }, ctx) => {
-        seen.push({ payload, jobId: ctx.jobId, attempt: ctx.attempt, taskName: ctx.taskName, queue: ctx.queue });
+        seen.push({
+          payload,
+          jobId: ctx.jobId,
+          attempt: ctx.attempt,
+          maxAttempts: ctx.maxAttempts,
+          taskName: ctx.taskName,
+          queue: ctx.queue,
+        });
         return { doubled: payload.n * 2 };
       });
       await f.worker({ tasks: [echo] });
       const handle = await echo.enqueue({ n: 21 });
       const [got] = await seen.until(1, s.late(10_000), "deliveries");
-      expect(got).toEqual({ payload: { n: 21 }, jobId: handle.id, attempt: 1, taskName: "echo", queue: f.queue() });
+      expect(got).toEqual({ payload: { n: 21 }, jobId: handle.id, attempt: 1, maxAttempts: 1, taskName: "echo", queue: f.queue() });
       expect(handle.taskName).toBe("echo");
       expect(handle.queue).toBe(f.queue());
       await sleep(100);

@@ -12,11 +12,11 @@ export function registerFailures(s: SuiteContext): void {
       "retries",
       "a failing job is retried with increasing attempt numbers until it succeeds",
       async (f) => {
-        const attempts = new Recorder<{ attempt: number; at: number }>();
+        const attempts = new Recorder<{ attempt: number; maxAttempts: number; at: number }>();
         const job = await f.task(
           "flaky",
           async (_: unknown, ctx) => {
-            attempts.push({ attempt: ctx.attempt, at: Date.now() });
+            attempts.push({ attempt: ctx.attempt, maxAttempts: ctx.maxAttempts, at: Date.now() });
             if (ctx.attempt < 3) throw new Error(`boom ${ctx.attempt}`);
             return "ok";
           },
@@ -28,6 +28,7 @@ export function registerFailures(s: SuiteContext): void {
         const handle = await job.enqueue(undefined);
         await succeeded.until(1, s.late(20_000), "success");
         expect(attempts.items.map((a) => a.attempt)).toEqual([1, 2, 3]);
+        expect(attempts.items.map((a) => a.maxAttempts)).toEqual([3, 3, 3]);
         if (caps.delay) {
           // Backoff lower bound: never early (5 ms slack for clock granularity).
           for (let i = 1; i < attempts.length; i++) {
@@ -35,7 +36,10 @@ export function registerFailures(s: SuiteContext): void {
             expect(gap).toBeGreaterThanOrEqual(295);
           }
         }
-        if (caps.results) expect(await handle.wait({ timeoutMs: s.late(10_000) })).toBe("ok");
+        if (caps.results) {
+          expect(await handle.wait({ timeoutMs: s.late(10_000) })).toBe("ok");
+          expect(await handle.refresh()).toMatchObject({ status: "succeeded", attempt: 3, maxAttempts: 3 });
+        }
       },
       60_000,
     );

@@ -33,6 +33,8 @@ export function registerState(s: SuiteContext): void {
         status: "succeeded",
         result: { square: 144, label: "ü" },
         payload: { x: 12 },
+        attempt: 1,
+        maxAttempts: 1,
       });
     });
 
@@ -52,6 +54,7 @@ export function registerState(s: SuiteContext): void {
       const error = await handle.wait({ timeoutMs: s.late(10_000) }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(JobFailedError);
       expect((error as JobFailedError).error).toMatchObject({ name: "RangeError", message: "out of range" });
+      expect(await handle.refresh()).toMatchObject({ status: "failed", attempt: 1, maxAttempts: 1 });
     });
 
     s.test("results", "a delayed job is reported as scheduled", async (f) => {
