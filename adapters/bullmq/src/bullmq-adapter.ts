@@ -36,6 +36,14 @@ export interface BullMQAdapterOptions {
   readonly stalledIntervalMs?: number;
   /** How many times a job may stall before BullMQ fails it (BullMQ `maxStalledCount`). Default 1. */
   readonly maxStalledCount?: number;
+  /**
+   * Give every job a BullMQ priority, so that taskport priorities order jobs (default true). BullMQ
+   * keeps prioritized jobs in a sorted set, slower to add to and take from than its plain wait list,
+   * and runs jobs without a priority before all prioritized ones — so it is all or nothing. `false`:
+   * jobs go to the wait list, in order, and an enqueue with a priority is refused
+   * (`UnsupportedFeatureError`); for apps that never use priority.
+   */
+  readonly priorities?: boolean;
   /** CLIENT SETNAME of the producer connection; workers are named `<prefix>:<base64 queue>:w:<clientName>`. Default `taskport`. */
   readonly clientName?: string;
 }
@@ -61,6 +69,7 @@ export class BullMQAdapter implements Adapter {
   readonly #lockDurationMs: number | undefined;
   readonly #stalledIntervalMs: number | undefined;
   readonly #maxStalledCount: number | undefined;
+  readonly #priorities: boolean;
   readonly #where: string;
   readonly #secrets: string[];
   #client: Redis | undefined;
@@ -81,12 +90,13 @@ export class BullMQAdapter implements Adapter {
     this.#lockDurationMs = optionalPositive("lockDurationMs", options.lockDurationMs);
     this.#stalledIntervalMs = optionalPositive("stalledIntervalMs", options.stalledIntervalMs);
     this.#maxStalledCount = options.maxStalledCount;
+    this.#priorities = options.priorities ?? true;
     const r = this.#redis;
     this.#where = r.path ?? `${r.host}:${r.port}/${r.db ?? 0}`;
     this.#secrets = [r.password].filter((s): s is string => typeof s === "string" && s !== "");
     this.capabilities = Object.freeze({
       delay: true,
-      priority: true,
+      priority: this.#priorities,
       results: true,
       cancel: true,
       deduplication: true,
@@ -94,7 +104,7 @@ export class BullMQAdapter implements Adapter {
       // Redis is not the application's database: there is no transaction to join.
       transactions: false,
       // One worker at concurrency 1 takes a queue's jobs of one priority in the order added (BullMQ
-      // numbers prioritized jobs with a counter to keep that order).
+      // numbers prioritized jobs with a counter to keep that order; the wait list is a list).
       ordering: "fifo",
       progress: true,
       deadLetter: true,
@@ -149,7 +159,7 @@ export class BullMQAdapter implements Adapter {
     if (jobs.length === 1) {
       const job = jobs[0] as NewJob;
       const queue = await this.#queue(job.queue);
-      const added = await queue.add(job.name, data(job), options(job, Date.now())).catch((error: unknown) => {
+      const added = await queue.add(job.name, data(job), options(job, Date.now(), this.#priorities)).catch((error: unknown) => {
         throw this.#wrap(error);
       });
       return [receipt(job, added.id)];
@@ -170,7 +180,7 @@ export class BullMQAdapter implements Adapter {
           .addBulk(
             indexes.map((i) => {
               const job = jobs[i] as NewJob;
-              return { name: job.name, data: data(job), opts: options(job, now) };
+              return { name: job.name, data: data(job), opts: options(job, now, this.#priorities) };
             }),
           )
           .catch((error: unknown) => {
@@ -329,12 +339,9 @@ function data(job: NewJob): JobData {
   return job.timeoutMs === undefined ? { tp: 1, payload: job.payload } : { tp: 1, payload: job.payload, timeoutMs: job.timeoutMs };
 }
 
-function options(job: NewJob, now: number): JobsOptions {
-  const opts: JobsOptions = {
-    jobId: job.id,
-    timestamp: job.enqueuedAt,
-    priority: mapPriority(job.priority, 1, PRIORITY_LOWEST, true),
-  };
+function options(job: NewJob, now: number, priorities: boolean): JobsOptions {
+  const opts: JobsOptions = { jobId: job.id, timestamp: job.enqueuedAt };
+  if (priorities) opts.priority = mapPriority(job.priority, 1, PRIORITY_LOWEST, true);
   if (job.maxAttempts > 1) {
     opts.attempts = job.maxAttempts;
     opts.backoff = { type: "taskport" };
@@ -371,5 +378,6 @@ export function createAdapter(url: URL): BullMQAdapter {
     ...(o.prefix !== undefined ? { prefix: o.prefix } : {}),
     ...(o.lockDurationMs !== undefined ? { lockDurationMs: o.lockDurationMs } : {}),
     ...(o.stalledIntervalMs !== undefined ? { stalledIntervalMs: o.stalledIntervalMs } : {}),
+    ...(o.priorities !== undefined ? { priorities: o.priorities } : {}),
   });
 }

@@ -10,13 +10,14 @@ export interface UrlOptions {
   readonly prefix?: string;
   readonly lockDurationMs?: number;
   readonly stalledIntervalMs?: number;
+  readonly priorities?: boolean;
 }
 
 const NUMBER_OPTIONS = ["lockDurationMs", "stalledIntervalMs"] as const;
-const KNOWN = ["prefix", ...NUMBER_OPTIONS];
+const KNOWN = ["prefix", "priorities", ...NUMBER_OPTIONS];
 
 /**
- * Read `bullmq://[[user]:password@]host:port/db?prefix=bull&lockDurationMs=30000&stalledIntervalMs=30000`.
+ * Read `bullmq://[[user]:password@]host:port/db?prefix=bull&lockDurationMs=30000&stalledIntervalMs=30000&priorities=false`.
  * Port defaults to 6379, db to 0, prefix to BullMQ's own `bull`.
  */
 export function parseUrlOptions(url: URL): UrlOptions {
@@ -43,11 +44,19 @@ export function parseUrlOptions(url: URL): UrlOptions {
     prefix?: string;
     lockDurationMs?: number;
     stalledIntervalMs?: number;
+    priorities?: boolean;
   } = { host: url.hostname.replace(/^\[|\]$/g, "") || "127.0.0.1", port, db };
   if (url.username) options.username = decodeURIComponent(url.username);
   if (url.password) options.password = decodeURIComponent(url.password);
   const prefix = url.searchParams.get("prefix");
   if (prefix !== null) options.prefix = validatePrefix(prefix);
+  const priorities = url.searchParams.get("priorities");
+  if (priorities !== null) {
+    if (priorities !== "true" && priorities !== "false") {
+      throw new ConfigurationError("bullmq", `option priorities in ${redactUrl(url)} must be true or false, got "${priorities}".`);
+    }
+    options.priorities = priorities === "true";
+  }
   for (const key of NUMBER_OPTIONS) {
     const value = url.searchParams.get(key);
     if (value === null) continue;

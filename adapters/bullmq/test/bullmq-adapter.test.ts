@@ -1,5 +1,14 @@
 import { randomBytes } from "node:crypto";
-import { Backend, ConnectionError, defineTask, SerializationError, startWorker, TaskportError, type Worker } from "@taskport/core";
+import {
+  Backend,
+  ConnectionError,
+  defineTask,
+  SerializationError,
+  startWorker,
+  TaskportError,
+  UnsupportedFeatureError,
+  type Worker,
+} from "@taskport/core";
 import { Queue, QueueEvents } from "bullmq";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { BullMQAdapter, BullMQAdapterOptions } from "../src/index.ts";
@@ -158,6 +167,36 @@ describe("bullmq adapter: interop with plain BullMQ", () => {
     expect(runs[0]).toEqual({ payload: { who: "grace" }, attempt: 1 });
     await until(async () => (await plainQueue(queue).getJobState(added.id as string)) === "completed", 5_000, "completion");
     expect((await plainQueue(queue).getJob(added.id as string))?.returnvalue).toEqual({ hello: "grace" });
+  });
+});
+
+describe("bullmq adapter: priorities: false", () => {
+  it("jobs go to BullMQ's plain wait list, in order, and a priority is refused with nothing stored", async () => {
+    const { id, queue } = names();
+    const plainList = adapter(id, { priorities: false });
+    expect(plainList.capabilities.priority).toBe(false);
+    const backend = new Backend(id, plainList);
+    const runs: number[] = [];
+    const job = defineTask("step", async (p: { n: number }) => void runs.push(p.n), { queue }).using({ backend });
+    const error = await job.enqueue({ n: 0 }, { priority: 10 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnsupportedFeatureError);
+    expect((error as Error).message).toMatch(/priority/);
+    expect((await keysOf(queue)).filter((key) => !key.endsWith(":meta"))).toEqual([]);
+    const handles = await job.enqueueMany([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    const plain = plainQueue(queue);
+    expect(await plain.getJobState(handles[0]?.id as string)).toBe("waiting");
+    expect((await plain.getJob(handles[0]?.id as string))?.opts.priority ?? 0).toBe(0);
+    await worker({ tasks: [job], backend, concurrency: 1 });
+    await until(() => runs.length === 3, 10_000, "the three jobs to run");
+    expect(runs).toEqual([1, 2, 3]);
+  });
+
+  it("by default every job is prioritized, so that higher priorities overtake it", async () => {
+    const { id, queue } = names();
+    const handle = await defineTask("step", async () => {}, { queue })
+      .using({ backend: new Backend(id, adapter(id)) })
+      .enqueue(undefined);
+    expect(await plainQueue(queue).getJobState(handle.id)).toBe("prioritized");
   });
 });
 

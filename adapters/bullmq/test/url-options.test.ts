@@ -18,6 +18,13 @@ describe("bullmq:// URLs", () => {
     });
   });
 
+  it("priorities=false turns BullMQ priorities off, and with them the priority capability", () => {
+    const url = new URL("bullmq://127.0.0.1/0?priorities=false");
+    expect(parseUrlOptions(url)).toMatchObject({ priorities: false });
+    expect(createAdapter(url).capabilities.priority).toBe(false);
+    expect(createAdapter(new URL("bullmq://127.0.0.1/0")).capabilities.priority).toBe(true);
+  });
+
   it("defaults port 6379 and db 0", () => {
     expect(parseUrlOptions(new URL("bullmq://127.0.0.1"))).toEqual({ host: "127.0.0.1", port: 6379, db: 0 });
   });
@@ -27,6 +34,7 @@ describe("bullmq:// URLs", () => {
     ["bullmq://h/0?colour=red", /unknown option "colour"/],
     ["bullmq://h/0?prefix=a:b", /prefix "a:b" is not valid/],
     ["bullmq://h/0?lockDurationMs=-1", /lockDurationMs .* whole number ≥ 1/],
+    ["bullmq://h/0?priorities=no", /priorities .* must be true or false/],
     ["redis://h/0", /is not a bullmq:\/\/ URL/],
   ])("%s is a ConfigurationError saying what to do", (url, message) => {
     expect(() => parseUrlOptions(new URL(url))).toThrow(ConfigurationError);

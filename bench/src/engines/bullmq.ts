@@ -4,8 +4,9 @@
  * concurrency. The plain arm adds jobs as a BullMQ user would (`add(name, data)`, `addBulk`);
  * taskport's jobs also carry a job id and a priority (every taskport job is prioritized, so that
  * priorities above the default order correctly); two more scenarios give the plain arm those same
- * job options, to separate their cost from taskport's own. Processing: a pre-loaded backlog drained at
- * concurrency 50; latency: enqueue-to-start on an idle worker.
+ * job options, to separate their cost from taskport's own, and two run taskport with
+ * `priorities: false` (jobs in BullMQ's plain wait list) against the option-less plain arm.
+ * Processing: a pre-loaded backlog drained at concurrency 50; latency: enqueue-to-start on an idle worker.
  */
 import { randomUUID } from "node:crypto";
 import { BullMQAdapter } from "@taskport/bullmq";
@@ -29,13 +30,19 @@ const CONCURRENCY = 50;
 
 let adapter: BullMQAdapter | undefined;
 let backend: Backend | undefined;
+let unprioritized: Backend | undefined;
 let seq = 0;
 const queues = new Map<string, Queue>();
 
-function setup(): Backend {
+function setup(priorities = true): Backend {
   adapter ??= new BullMQAdapter({ redis: CONNECTION, prefix: PREFIX, clientName: "tp-bench-taskport" });
   backend ??= new Backend("bench", adapter);
-  return backend;
+  if (priorities) return backend;
+  unprioritized ??= new Backend(
+    "bench-unprioritized",
+    new BullMQAdapter({ redis: CONNECTION, prefix: PREFIX, clientName: "tp-bench-taskport-unprioritized", priorities: false }),
+  );
+  return unprioritized;
 }
 
 function queueName(arm: string): string {
@@ -59,8 +66,8 @@ async function drop(name: string): Promise<void> {
   await (adapter as BullMQAdapter).destroyQueue(name);
 }
 
-function noopTask(queue: string, onRun: (p: { i: number }) => void = () => {}) {
-  return defineTask("noop", async (p: { i: number }) => onRun(p), { queue }).using({ backend: setup() });
+function noopTask(queue: string, onRun: (p: { i: number }) => void = () => {}, priorities = true) {
+  return defineTask("noop", async (p: { i: number }) => onRun(p), { queue }).using({ backend: setup(priorities) });
 }
 
 async function taskportSequential(): Promise<number> {
@@ -86,8 +93,8 @@ async function plainSequential(): Promise<number> {
   return rate;
 }
 
-async function taskportLoad(queue: string, count: number): Promise<void> {
-  const task = noopTask(queue);
+async function taskportLoad(queue: string, count: number, priorities = true): Promise<void> {
+  const task = noopTask(queue, undefined, priorities);
   for (let i = 0; i < count; i += CHUNK) {
     await task.enqueueMany(Array.from({ length: Math.min(CHUNK, count - i) }, (_, j) => ({ i: i + j })));
   }
@@ -111,11 +118,11 @@ async function plainLoad(queue: string, count: number, same = false): Promise<vo
   }
 }
 
-async function taskportBulk(): Promise<number> {
+async function taskportBulk(priorities = true): Promise<number> {
   const queue = queueName("tp");
-  await noopTask(queue).enqueue({ i: -1 });
+  await noopTask(queue, undefined, priorities).enqueue({ i: -1 });
   const start = performance.now();
-  await taskportLoad(queue, BULK);
+  await taskportLoad(queue, BULK, priorities);
   const rate = perSecond(BULK, performance.now() - start);
   await drop(queue);
   return rate;
@@ -132,18 +139,22 @@ async function plainBulk(same = false): Promise<number> {
   return rate;
 }
 
-async function taskportBacklog(): Promise<number> {
-  const b = setup();
+async function taskportBacklog(priorities = true): Promise<number> {
+  const b = setup(priorities);
   const queue = queueName("tp");
-  await taskportLoad(queue, BACKLOG);
+  await taskportLoad(queue, BACKLOG, priorities);
   let done = 0;
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => {
     finish = resolve;
   });
-  const task = noopTask(queue, () => {
-    if (++done === BACKLOG) finish();
-  });
+  const task = noopTask(
+    queue,
+    () => {
+      if (++done === BACKLOG) finish();
+    },
+    priorities,
+  );
   const start = performance.now();
   const worker = await startWorker({ tasks: [task], backend: b, concurrency: CONCURRENCY });
   await finished;
@@ -249,29 +260,43 @@ export async function scenarios(): Promise<Scenario[]> {
       name: `bulk enqueueMany by ${n(CHUNK)} (${n(BULK)}) vs addBulk`,
       unit: "jobs/s",
       higherIsBetter: true,
-      taskport: taskportBulk,
-      raw: plainBulk,
+      taskport: () => taskportBulk(),
+      raw: () => plainBulk(),
     },
     {
       name: `backlog of ${n(BACKLOG)} no-op jobs at concurrency ${CONCURRENCY}`,
       unit: "jobs/s",
       higherIsBetter: true,
-      taskport: taskportBacklog,
+      taskport: () => taskportBacklog(),
       raw: () => plainBacklog(),
     },
     {
       name: `bulk enqueue (${n(BULK)}) vs addBulk with taskport's job options (jobId, priority)`,
       unit: "jobs/s",
       higherIsBetter: true,
-      taskport: taskportBulk,
+      taskport: () => taskportBulk(),
       raw: () => plainBulk(true),
     },
     {
       name: `backlog of ${n(BACKLOG)} at concurrency ${CONCURRENCY}, plain jobs with taskport's job options`,
       unit: "jobs/s",
       higherIsBetter: true,
-      taskport: taskportBacklog,
+      taskport: () => taskportBacklog(),
       raw: () => plainBacklog(true),
+    },
+    {
+      name: `bulk enqueue (${n(BULK)}) with priorities: false vs addBulk`,
+      unit: "jobs/s",
+      higherIsBetter: true,
+      taskport: () => taskportBulk(false),
+      raw: () => plainBulk(),
+    },
+    {
+      name: `backlog of ${n(BACKLOG)} at concurrency ${CONCURRENCY} with priorities: false`,
+      unit: "jobs/s",
+      higherIsBetter: true,
+      taskport: () => taskportBacklog(false),
+      raw: () => plainBacklog(),
     },
     {
       name: "enqueue-to-start p50, idle worker",
@@ -293,4 +318,5 @@ export async function scenarios(): Promise<Scenario[]> {
 export async function teardown(): Promise<void> {
   for (const queue of queues.values()) await queue.close().catch(() => {});
   await adapter?.close();
+  await unprioritized?.close();
 }
