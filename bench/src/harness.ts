@@ -108,3 +108,58 @@ function format(value: number, unit: string): string {
 function signed(value: number): string {
   return `${value >= 0 ? "+" : ""}${value.toFixed(2)}`;
 }
+
+/** Counts finished jobs: `done` resolves at the `count`-th `tick()`, the end of a drained backlog. */
+export function countdown(count: number): { tick(by?: number): void; readonly done: Promise<void> } {
+  let left = count;
+  let finish!: () => void;
+  const done = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  return {
+    tick(by = 1) {
+      left -= by;
+      if (left <= 0) finish();
+    },
+    done,
+  };
+}
+
+/** Marks job starts for {@link enqueueToStart}: handlers call `started()`. */
+export class StartSignal {
+  #resolve: ((at: number) => void) | undefined;
+
+  readonly started = (): void => {
+    this.#resolve?.(performance.now());
+    this.#resolve = undefined;
+  };
+
+  /** The time of the next `started()`. */
+  next(): Promise<number> {
+    return new Promise((resolve) => {
+      this.#resolve = resolve;
+    });
+  }
+}
+
+/**
+ * Enqueue-to-start latency samples in ms: `count` jobs sent one at a time by `send(i)`, each waited
+ * for until its handler calls `signal.started()`, with `pause()` between so that every job meets an
+ * idle worker.
+ */
+export async function enqueueToStart(
+  count: number,
+  signal: StartSignal,
+  send: (i: number) => Promise<unknown>,
+  pause: () => Promise<void>,
+): Promise<number[]> {
+  const samples: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const startedAt = signal.next();
+    const sent = performance.now();
+    await send(i);
+    samples.push((await startedAt) - sent);
+    await pause();
+  }
+  return samples;
+}

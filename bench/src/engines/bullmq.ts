@@ -13,7 +13,7 @@ import { BullMQAdapter } from "@taskport/bullmq";
 import { Backend, defineTask, startWorker } from "@taskport/core";
 import { Queue, Worker } from "bullmq";
 import type { Scenario } from "../harness.ts";
-import { percentile, perSecond } from "../harness.ts";
+import { countdown, enqueueToStart, percentile, perSecond, StartSignal } from "../harness.ts";
 
 export const title = "BullMQ 6: taskport vs plain BullMQ (same Redis, same settings)";
 
@@ -143,21 +143,11 @@ async function taskportBacklog(priorities = true): Promise<number> {
   const b = setup(priorities);
   const queue = queueName("tp");
   await taskportLoad(queue, BACKLOG, priorities);
-  let done = 0;
-  let finish!: () => void;
-  const finished = new Promise<void>((resolve) => {
-    finish = resolve;
-  });
-  const task = noopTask(
-    queue,
-    () => {
-      if (++done === BACKLOG) finish();
-    },
-    priorities,
-  );
+  const finished = countdown(BACKLOG);
+  const task = noopTask(queue, () => finished.tick(), priorities);
   const start = performance.now();
   const worker = await startWorker({ tasks: [task], backend: b, concurrency: CONCURRENCY });
-  await finished;
+  await finished.done;
   const rate = perSecond(BACKLOG, performance.now() - start);
   await worker.close();
   await drop(queue);
@@ -168,25 +158,24 @@ async function plainBacklog(same = false): Promise<number> {
   setup();
   const queue = queueName("raw");
   await plainLoad(queue, BACKLOG, same);
-  let done = 0;
-  let finish!: () => void;
-  const finished = new Promise<void>((resolve) => {
-    finish = resolve;
-  });
+  const finished = countdown(BACKLOG);
   const start = performance.now();
-  const worker = new Worker(
-    queue,
-    async () => {
-      if (++done === BACKLOG) finish();
-    },
-    { prefix: PREFIX, connection: { ...CONNECTION, maxRetriesPerRequest: null }, concurrency: CONCURRENCY },
-  );
-  worker.on("error", () => {});
-  await finished;
+  const worker = plainWorker(queue, async () => finished.tick());
+  await finished.done;
   const rate = perSecond(BACKLOG, performance.now() - start);
   await worker.close();
   await drop(queue);
   return rate;
+}
+
+function plainWorker(queue: string, handler: () => Promise<void>): Worker {
+  const worker = new Worker(queue, handler, {
+    prefix: PREFIX,
+    connection: { ...CONNECTION, maxRetriesPerRequest: null },
+    concurrency: CONCURRENCY,
+  });
+  worker.on("error", () => {});
+  return worker;
 }
 
 function idleGap(): Promise<void> {
@@ -196,21 +185,12 @@ function idleGap(): Promise<void> {
 async function taskportLatency(p: number): Promise<number> {
   const b = setup();
   const queue = queueName("tp");
-  let started: ((at: number) => void) | undefined;
-  const task = noopTask(queue, () => started?.(performance.now()));
+  const signal = new StartSignal();
+  const task = noopTask(queue, signal.started);
   await task.enqueue({ i: -1 });
   const worker = await startWorker({ tasks: [task], backend: b, concurrency: CONCURRENCY });
   await new Promise((resolve) => setTimeout(resolve, 300));
-  const samples: number[] = [];
-  for (let i = 0; i < LATENCY_SAMPLES; i++) {
-    const startedAt = new Promise<number>((resolve) => {
-      started = resolve;
-    });
-    const sent = performance.now();
-    await task.enqueue({ i });
-    samples.push((await startedAt) - sent);
-    await idleGap();
-  }
+  const samples = await enqueueToStart(LATENCY_SAMPLES, signal, (i) => task.enqueue({ i }), idleGap);
   await worker.close();
   await drop(queue);
   return percentile(samples, p);
@@ -220,27 +200,11 @@ async function plainLatency(p: number): Promise<number> {
   setup();
   const queue = queueName("raw");
   const producer = plainQueue(queue);
-  let started: ((at: number) => void) | undefined;
-  const worker = new Worker(
-    queue,
-    async () => {
-      started?.(performance.now());
-    },
-    { prefix: PREFIX, connection: { ...CONNECTION, maxRetriesPerRequest: null }, concurrency: CONCURRENCY },
-  );
-  worker.on("error", () => {});
+  const signal = new StartSignal();
+  const worker = plainWorker(queue, async () => signal.started());
   await worker.waitUntilReady();
   await new Promise((resolve) => setTimeout(resolve, 300));
-  const samples: number[] = [];
-  for (let i = 0; i < LATENCY_SAMPLES; i++) {
-    const startedAt = new Promise<number>((resolve) => {
-      started = resolve;
-    });
-    const sent = performance.now();
-    await producer.add("noop", { i });
-    samples.push((await startedAt) - sent);
-    await idleGap();
-  }
+  const samples = await enqueueToStart(LATENCY_SAMPLES, signal, (i) => producer.add("noop", { i }), idleGap);
   await worker.close();
   await drop(queue);
   return percentile(samples, p);

@@ -5,7 +5,7 @@
 import { Backend, defineTask, MemoryAdapter, startWorker } from "@taskport/core";
 import fastq from "fastq";
 import type { Scenario } from "../harness.ts";
-import { perSecond } from "../harness.ts";
+import { countdown, perSecond } from "../harness.ts";
 
 export const title = "memory engine vs fastq (in-process)";
 
@@ -14,20 +14,14 @@ const CHUNK = 1_000;
 
 async function taskportEndToEnd(concurrency: number): Promise<number> {
   const backend = new Backend("bench", new MemoryAdapter({ retainFinished: 1_000 }));
-  let done = 0;
-  let finish!: () => void;
-  const finished = new Promise<void>((resolve) => {
-    finish = resolve;
-  });
-  const noop = defineTask("noop", async (_: { i: number }) => {
-    if (++done === JOBS) finish();
-  }).using({ backend });
+  const finished = countdown(JOBS);
+  const noop = defineTask("noop", async (_: { i: number }) => finished.tick()).using({ backend });
   const worker = await startWorker({ tasks: [noop], backend, concurrency });
   const start = performance.now();
   for (let i = 0; i < JOBS; i += CHUNK) {
     await noop.enqueueMany(Array.from({ length: CHUNK }, (_, j) => ({ i: i + j })));
   }
-  await finished;
+  await finished.done;
   const elapsed = performance.now() - start;
   await worker.close();
   await backend.close();

@@ -11,7 +11,7 @@ import { PgBossAdapter } from "@taskport/pg-boss";
 import pg from "pg";
 import { PgBoss, type WorkOptions } from "pg-boss";
 import type { Scenario } from "../harness.ts";
-import { percentile, perSecond } from "../harness.ts";
+import { countdown, enqueueToStart, percentile, perSecond, StartSignal } from "../harness.ts";
 
 export const title = "pg-boss 12: taskport (adapter defaults) vs plain pg-boss";
 
@@ -187,19 +187,13 @@ async function analyze(): Promise<void> {
 async function taskportBacklog(count: number): Promise<number> {
   const { backend } = await setup();
   const queue = queueName("tp");
-  let done = 0;
-  let finish!: () => void;
-  const finished = new Promise<void>((resolve) => {
-    finish = resolve;
-  });
-  const task = noopTask(queue, () => {
-    if (++done === count) finish();
-  });
+  const finished = countdown(count);
+  const task = noopTask(queue, () => finished.tick());
   await taskportLoad(queue, count);
   await analyze();
   const start = performance.now();
   const worker = await startWorker({ tasks: [task], backend, concurrency: CONCURRENCY });
-  await finished;
+  await finished.done;
   const rate = perSecond(count, performance.now() - start);
   await worker.close();
   await dropQueue(queue);
@@ -211,19 +205,12 @@ async function plainBacklog(count: number, options: WorkOptions, defaults = fals
   const plain = defaults ? (stock as PgBoss) : best;
   const queue = defaults ? queueName("stock") : await plainQueue(plain, "raw");
   if (defaults) await plain.createQueue(queue);
-  let done = 0;
-  let finish!: () => void;
-  const finished = new Promise<void>((resolve) => {
-    finish = resolve;
-  });
+  const finished = countdown(count);
   await plainLoad(plain, queue, count);
   await analyze();
   const start = performance.now();
-  const id = await plain.work(queue, options, async (jobs) => {
-    done += jobs.length;
-    if (done >= count) finish();
-  });
-  await finished;
+  const id = await plain.work(queue, options, async (jobs) => finished.tick(jobs.length));
+  await finished.done;
   const rate = perSecond(count, performance.now() - start);
   await plain.offWork(queue, { id, wait: true });
   await dropQueue(queue);
@@ -242,21 +229,12 @@ function idleGap(): Promise<void> {
 async function taskportLatency(): Promise<number> {
   const { backend } = await setup();
   const queue = queueName("tp");
-  let started: ((at: number) => void) | undefined;
-  const task = noopTask(queue, () => started?.(performance.now()));
+  const signal = new StartSignal();
+  const task = noopTask(queue, signal.started);
   await task.enqueue({ i: -1 });
   const worker = await startWorker({ tasks: [task], backend, concurrency: CONCURRENCY });
   await new Promise((resolve) => setTimeout(resolve, 300));
-  const samples: number[] = [];
-  for (let i = 0; i < LATENCY_SAMPLES; i++) {
-    const startedAt = new Promise<number>((resolve) => {
-      started = resolve;
-    });
-    const sent = performance.now();
-    await task.enqueue({ i });
-    samples.push((await startedAt) - sent);
-    await idleGap();
-  }
+  const samples = await enqueueToStart(LATENCY_SAMPLES, signal, (i) => task.enqueue({ i }), idleGap);
   await worker.close();
   await dropQueue(queue);
   return percentile(samples, 50);
@@ -267,23 +245,12 @@ async function plainLatency(options: WorkOptions, defaults = false): Promise<num
   const plain = defaults ? (stock as PgBoss) : best;
   const queue = defaults ? queueName("stock") : await plainQueue(plain, "raw");
   if (defaults) await plain.createQueue(queue);
-  let started: ((at: number) => void) | undefined;
-  const id = await plain.work(queue, options, async () => {
-    started?.(performance.now());
-  });
+  const signal = new StartSignal();
+  const id = await plain.work(queue, options, async () => signal.started());
   await new Promise((resolve) => setTimeout(resolve, 300));
-  const samples: number[] = [];
   // pg-boss's defaults start a job about a second after it is sent: a few samples tell.
   const count = defaults ? Math.min(LATENCY_SAMPLES, 10) : LATENCY_SAMPLES;
-  for (let i = 0; i < count; i++) {
-    const startedAt = new Promise<number>((resolve) => {
-      started = resolve;
-    });
-    const sent = performance.now();
-    await plain.send(queue, { i });
-    samples.push((await startedAt) - sent);
-    await idleGap();
-  }
+  const samples = await enqueueToStart(count, signal, (i) => plain.send(queue, { i }), idleGap);
   await plain.offWork(queue, { id, wait: true });
   await dropQueue(queue);
   return percentile(samples, 50);
