@@ -1,5 +1,5 @@
-import { execFileSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { execSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
 import pg from "pg";
 
 export const DATABASE_URL = process.env.TASKPORT_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -7,10 +7,22 @@ export const DATABASE_URL = process.env.TASKPORT_PG_URL ?? "postgres://postgres@
 /** One schema for all conformance runs: pg-boss installs ~20 indexes per schema, too slow per test. */
 export const CONFORMANCE_SCHEMA = "taskport_conformance";
 
-/** Restart the local PostgreSQL cluster and resolve once it answers again. Always leaves it running. */
+/**
+ * How to restart the server: `TASKPORT_PG_RESTART` (a shell command) if set; a Debian cluster
+ * (`pg_ctlcluster`) where there is one; otherwise the repository's docker-compose service.
+ */
+function restartCommand(): string {
+  if (process.env.TASKPORT_PG_RESTART) return process.env.TASKPORT_PG_RESTART;
+  if (existsSync("/etc/postgresql")) {
+    const version = readdirSync("/etc/postgresql")[0] as string;
+    return `pg_ctlcluster --skip-systemctl-redirect ${version} main restart`;
+  }
+  return "docker compose restart postgres";
+}
+
+/** Restart PostgreSQL and resolve once it answers again. Always leaves it running. */
 export async function restartPostgres(): Promise<void> {
-  const version = readdirSync("/etc/postgresql")[0] as string;
-  execFileSync("pg_ctlcluster", ["--skip-systemctl-redirect", version, "main", "restart"], { stdio: "ignore", timeout: 60_000 });
+  execSync(restartCommand(), { stdio: "ignore", timeout: 60_000 });
   const deadline = Date.now() + 60_000;
   for (;;) {
     const client = new pg.Client({ connectionString: DATABASE_URL });
