@@ -1,0 +1,336 @@
+import {
+  ChangeMessageVisibilityBatchCommand,
+  ChangeMessageVisibilityCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import type { ConsumeOptions, Consumer, Delivery, DeliveryHandler, SerializedError, Settlement } from "@taskport/core";
+import type { AckBatcher } from "./ack-batcher.ts";
+import { deadLetterAttributes } from "./dead-letters.ts";
+import { LeaseKeeper } from "./lease-keeper.ts";
+import { type MessageFacts, messageBytes, parseBody, readFacts, resendAttributes } from "./message-format.ts";
+import type { QueueRegistry } from "./queue-registry.ts";
+import type { Sender } from "./sender.ts";
+import { explainSqsError, isQueueMissing } from "./sqs-errors.ts";
+
+/** SQS's ceiling on a message's visibility, counted from when it was received: 12 hours. */
+const MAX_VISIBILITY_SECONDS = 43_200;
+/** Longest pause between failed polls. */
+const MAX_POLL_BACKOFF_MS = 5_000;
+
+export interface ConsumerSettings {
+  readonly visibilityTimeout: number;
+  /** Extend the visibility of held messages while they run. */
+  readonly heartbeat: boolean;
+  readonly waitTimeSeconds: number;
+  /** Concurrent ReceiveMessage loops per queue; undefined picks from the concurrency. */
+  readonly pollers: number | undefined;
+  readonly fifo: boolean;
+  readonly deadLetter: boolean;
+  /** Longest single `DelaySeconds`, in seconds (900 on SQS; lowered by tests). */
+  readonly hopSeconds: number;
+  readonly maxMessageBytes: number;
+  /** Where SQS is, for messages. */
+  readonly where: string;
+}
+
+export interface ConsumerParts {
+  readonly client: () => SQSClient;
+  readonly queues: QueueRegistry;
+  readonly sender: Sender;
+  readonly acks: AckBatcher;
+}
+
+/** A received message waiting for a free slot, or running. */
+interface Held {
+  readonly queue: string;
+  readonly url: string;
+  readonly message: Message;
+  readonly receivedAt: number;
+  readonly lost: AbortController;
+}
+
+/**
+ * Consumes SQS queues: several long-polling ReceiveMessage loops per queue, each asking for at
+ * most as many messages as there are free slots (up to 10); a heartbeat extends what is held;
+ * settled messages are deleted in batches, retried with ChangeMessageVisibility, or dead-lettered.
+ */
+export class SqsConsumer implements Consumer {
+  readonly #parts: ConsumerParts;
+  readonly #settings: ConsumerSettings;
+  readonly #options: ConsumeOptions;
+  readonly #handler: DeliveryHandler;
+  readonly #lease: LeaseKeeper;
+  readonly #buffer: Held[] = [];
+  /** Messages asked for by polls in flight, per queue: pollers of one queue do not over-fetch. */
+  readonly #asked = new Map<string, number>();
+  readonly #polls = new Set<AbortController>();
+  readonly #running = new Set<Promise<void>>();
+  readonly #loops: Promise<void>[] = [];
+  #active = 0;
+  #wake: (() => void) | undefined;
+  #stopping = false;
+  #abandoned = false;
+  #stopped: Promise<void> | undefined;
+
+  constructor(parts: ConsumerParts, settings: ConsumerSettings, options: ConsumeOptions, handler: DeliveryHandler) {
+    this.#parts = parts;
+    this.#settings = settings;
+    this.#options = options;
+    this.#handler = handler;
+    this.#lease = new LeaseKeeper(parts.client, settings.visibilityTimeout, settings.heartbeat, (error) =>
+      this.#report(error, "extending visibility"),
+    );
+  }
+
+  /** Resolve every queue's URL (creating queues when allowed), then start polling. */
+  async start(): Promise<void> {
+    await Promise.all(this.#options.queues.map((queue) => this.#parts.queues.url(queue)));
+    const pollers = this.#settings.pollers ?? Math.min(10, Math.max(1, Math.ceil(this.#options.concurrency / 10)));
+    for (const queue of this.#options.queues) {
+      for (let i = 0; i < pollers; i++) this.#loops.push(this.#poll(queue));
+    }
+  }
+
+  stop(): Promise<void> {
+    this.#stopped ??= this.#stop();
+    return this.#stopped;
+  }
+
+  async abandon(): Promise<void> {
+    // As a crashed process: nothing is settled, released or extended; SQS redelivers when visibility runs out.
+    this.#abandoned = true;
+    this.#stopping = true;
+    for (const poll of this.#polls) poll.abort();
+    this.#notify();
+    this.#lease.stop();
+    this.#buffer.length = 0;
+  }
+
+  async #stop(): Promise<void> {
+    this.#stopping = true;
+    for (const poll of this.#polls) poll.abort();
+    this.#notify();
+    await Promise.allSettled(this.#loops);
+    await this.#releaseBuffered();
+    while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
+    this.#lease.stop();
+  }
+
+  #free(queue: string): number {
+    return this.#options.concurrency - this.#active - this.#buffer.length - (this.#asked.get(queue) ?? 0);
+  }
+
+  async #poll(queue: string): Promise<void> {
+    let failures = 0;
+    while (!this.#stopping) {
+      const want = Math.min(10, this.#free(queue));
+      if (want <= 0) {
+        await new Promise<void>((resolve) => {
+          const previous = this.#wake;
+          this.#wake = () => {
+            previous?.();
+            resolve();
+          };
+        });
+        continue;
+      }
+      const controller = new AbortController();
+      this.#polls.add(controller);
+      this.#asked.set(queue, (this.#asked.get(queue) ?? 0) + want);
+      try {
+        const url = await this.#parts.queues.url(queue);
+        const out = await this.#parts.client().send(
+          new ReceiveMessageCommand({
+            QueueUrl: url,
+            MaxNumberOfMessages: want,
+            WaitTimeSeconds: this.#settings.waitTimeSeconds,
+            VisibilityTimeout: this.#settings.visibilityTimeout,
+            MessageAttributeNames: ["All"],
+            MessageSystemAttributeNames: ["ApproximateReceiveCount"],
+          }),
+          { abortSignal: controller.signal },
+        );
+        failures = 0;
+        const receivedAt = Date.now();
+        for (const message of out.Messages ?? []) this.#take({ queue, url, message, receivedAt, lost: new AbortController() });
+      } catch (error) {
+        if (this.#stopping) break;
+        if (isQueueMissing(error)) this.#parts.queues.forget(queue);
+        this.#report(error, `receiving from queue "${queue}"`);
+        failures++;
+        await this.#pause(Math.min(MAX_POLL_BACKOFF_MS, 100 * 2 ** failures));
+      } finally {
+        this.#polls.delete(controller);
+        this.#asked.set(queue, (this.#asked.get(queue) ?? want) - want);
+      }
+      this.#dispatch();
+      this.#notify();
+    }
+  }
+
+  #take(held: Held): void {
+    const handle = held.message.ReceiptHandle ?? "";
+    if (this.#abandoned) return;
+    this.#lease.hold({ url: held.url, receiptHandle: handle, onLost: () => held.lost.abort(new Error("the message's lease was lost")) });
+    this.#buffer.push(held);
+  }
+
+  #dispatch(): void {
+    while (!this.#stopping && this.#active < this.#options.concurrency && this.#buffer.length > 0) {
+      const held = this.#buffer.shift() as Held;
+      this.#active++;
+      const run = this.#run(held).finally(() => {
+        this.#active--;
+        this.#running.delete(run);
+        this.#dispatch();
+        this.#notify();
+      });
+      this.#running.add(run);
+    }
+  }
+
+  /** Messages received but not started go back at once (visibility 0), for any worker to take. */
+  async #releaseBuffered(): Promise<void> {
+    const held = this.#buffer.splice(0);
+    for (const h of held) void this.#lease.release(h.message.ReceiptHandle ?? "");
+    const byUrl = new Map<string, Held[]>();
+    for (const h of held) byUrl.set(h.url, [...(byUrl.get(h.url) ?? []), h]);
+    await Promise.all(
+      [...byUrl].flatMap(([url, list]) =>
+        chunks(list, 10).map((chunk) =>
+          this.#parts
+            .client()
+            .send(
+              new ChangeMessageVisibilityBatchCommand({
+                QueueUrl: url,
+                Entries: chunk.map((h, i) => ({ Id: String(i), ReceiptHandle: h.message.ReceiptHandle, VisibilityTimeout: 0 })),
+              }),
+            )
+            .catch((error: unknown) => this.#report(error, "returning unstarted messages")),
+        ),
+      ),
+    );
+  }
+
+  async #run(held: Held): Promise<void> {
+    const { message } = held;
+    const handle = message.ReceiptHandle ?? "";
+    const facts = readFacts(message.MessageAttributes, message.MessageId ?? "");
+    try {
+      if (facts.runAt !== undefined && facts.runAt > Date.now() && !this.#settings.fifo) {
+        // A delay longer than one hop: send it on for another hop; not an attempt.
+        await this.#lease.release(handle);
+        await this.#resend(held, facts, facts.attemptsBefore, facts.runAt);
+        return;
+      }
+      const receives = Number(message.Attributes?.ApproximateReceiveCount ?? 1);
+      const attempt = facts.attemptsBefore + (Number.isFinite(receives) && receives > 0 ? receives : 1);
+      const delivery: Delivery = {
+        id: facts.id,
+        name: facts.name,
+        queue: held.queue,
+        payload: parseBody(message.Body),
+        attempt,
+        maxAttempts: facts.maxAttempts,
+        ...(facts.timeoutMs !== undefined ? { timeoutMs: facts.timeoutMs } : {}),
+        signal: held.lost.signal,
+      };
+      const settlement = await this.#handler(delivery);
+      if (this.#abandoned || held.lost.signal.aborted) return;
+      await this.#lease.release(handle);
+      await this.#settle(held, facts, attempt, settlement);
+    } catch (error) {
+      void this.#lease.release(handle);
+      if (!this.#abandoned) this.#report(error, `settling job ${facts.id}; it will be delivered again`);
+    }
+  }
+
+  async #settle(held: Held, facts: MessageFacts, attempt: number, settlement: Settlement): Promise<void> {
+    const handle = held.message.ReceiptHandle ?? "";
+    if (settlement.status === "succeeded") {
+      await this.#parts.acks.delete(held.url, handle);
+      return;
+    }
+    if (settlement.retryInMs !== undefined) {
+      const seconds = Math.ceil(settlement.retryInMs / 1000);
+      const heldFor = Math.ceil((Date.now() - held.receivedAt) / 1000);
+      const room = MAX_VISIBILITY_SECONDS - heldFor - 60;
+      if (seconds <= room || this.#settings.fifo) {
+        // The backoff is the message's visibility: the next receive is the next attempt. A FIFO
+        // message cannot be re-sent without losing its place, so its backoff is capped at 12 hours.
+        await this.#parts.client().send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: held.url,
+            ReceiptHandle: handle,
+            VisibilityTimeout: Math.min(seconds, Math.max(0, room)),
+          }),
+        );
+        return;
+      }
+      // Longer than a message may stay invisible: send a copy due then, carrying the attempts used.
+      await this.#resend(held, facts, attempt, Date.now() + settlement.retryInMs);
+      return;
+    }
+    if (this.#settings.deadLetter) await this.#deadLetter(held, facts, attempt, settlement.error);
+    await this.#parts.acks.delete(held.url, handle);
+  }
+
+  async #resend(held: Held, facts: MessageFacts, attemptsBefore: number, runAt: number): Promise<void> {
+    const body = held.message.Body ?? "null";
+    const attributes = resendAttributes(held.message.MessageAttributes, attemptsBefore, runAt);
+    const delaySeconds = Math.min(this.#settings.hopSeconds, Math.max(0, Math.ceil((runAt - Date.now()) / 1000)));
+    await this.#parts.sender.send(
+      [{ queue: held.queue, id: facts.id, body, attributes, ...(delaySeconds > 0 ? { delaySeconds } : {}) }],
+      [messageBytes(body, attributes)],
+    );
+    await this.#parts.acks.delete(held.url, held.message.ReceiptHandle ?? "");
+  }
+
+  async #deadLetter(held: Held, facts: MessageFacts, attempt: number, error: SerializedError): Promise<void> {
+    const body = held.message.Body ?? "null";
+    const url = await this.#parts.queues.deadLetterUrl(held.queue);
+    await this.#parts.client().send(
+      new SendMessageCommand({
+        QueueUrl: url,
+        MessageBody: body,
+        MessageAttributes: deadLetterAttributes(held.message.MessageAttributes, body, error, attempt, this.#settings.maxMessageBytes),
+        ...(this.#settings.fifo ? { MessageGroupId: held.queue, MessageDeduplicationId: `${facts.id}-dead-${attempt}` } : {}),
+      }),
+    );
+  }
+
+  /** Wake every poller waiting for a free slot (or pausing after an error). */
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      const previous = this.#wake;
+      this.#wake = () => {
+        clearTimeout(timer);
+        previous?.();
+        resolve();
+      };
+    });
+  }
+
+  #report(error: unknown, action: string): void {
+    if (this.#abandoned) return;
+    const explained = explainSqsError(error, this.#settings.where, action);
+    if (this.#options.onError) this.#options.onError(explained);
+    else console.error(explained.message);
+  }
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

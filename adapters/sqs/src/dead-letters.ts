@@ -1,0 +1,95 @@
+import {
+  ChangeMessageVisibilityBatchCommand,
+  type Message,
+  type MessageAttributeValue,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import type { JobInfo, SerializedError } from "@taskport/core";
+import { ATTRIBUTE, messageBytes, parseBody, readFacts, resendAttributes } from "./message-format.ts";
+
+/** How long a peek holds dead letters before putting them back, in seconds. */
+const PEEK_HOLD_SECONDS = 30;
+
+/** The attributes of a dead letter: the job's, plus its last error, attempt and time of failure. */
+export function deadLetterAttributes(
+  attributes: Record<string, MessageAttributeValue> | undefined,
+  body: string,
+  error: SerializedError,
+  attempt: number,
+  maxMessageBytes: number,
+): Record<string, MessageAttributeValue> {
+  const out = resendAttributes(attributes, 0, undefined);
+  out[ATTRIBUTE.attempt] = { DataType: "Number", StringValue: String(attempt) };
+  out[ATTRIBUTE.failedAt] = { DataType: "Number", StringValue: String(Date.now()) };
+  // The error must fit beside the payload: drop the stack, then cut the message, rather than lose the letter.
+  const room = maxMessageBytes - messageBytes(body, out) - ATTRIBUTE.error.length - "String".length;
+  let json = JSON.stringify(error);
+  if (Buffer.byteLength(json) > room) json = JSON.stringify({ name: error.name, message: error.message });
+  if (Buffer.byteLength(json) > room)
+    json = JSON.stringify({ name: error.name, message: error.message.slice(0, Math.max(0, room / 4 - 64)) });
+  out[ATTRIBUTE.error] = { DataType: "String", StringValue: json };
+  return out;
+}
+
+function toJobInfo(message: Message, queue: string): JobInfo {
+  const facts = readFacts(message.MessageAttributes, message.MessageId ?? "");
+  const get = (name: string) => message.MessageAttributes?.[name]?.StringValue;
+  let error: SerializedError | undefined;
+  try {
+    const raw = get(ATTRIBUTE.error);
+    if (raw !== undefined) error = JSON.parse(raw) as SerializedError;
+  } catch {
+    error = { name: "Error", message: get(ATTRIBUTE.error) ?? "" };
+  }
+  const failedAt = Number(get(ATTRIBUTE.failedAt));
+  return {
+    id: facts.id,
+    name: facts.name,
+    queue,
+    status: "failed",
+    payload: parseBody(message.Body),
+    attempt: Number(get(ATTRIBUTE.attempt) ?? facts.maxAttempts),
+    maxAttempts: facts.maxAttempts,
+    ...(error ? { error } : {}),
+    ...(facts.enqueuedAt !== undefined ? { enqueuedAt: facts.enqueuedAt } : {}),
+    ...(Number.isFinite(failedAt) ? { finishedAt: failedAt } : {}),
+  };
+}
+
+/**
+ * Peek at up to `limit` dead letters, newest first. SQS has no browse call: the letters are
+ * received (hidden for a moment so that pages do not repeat), then made visible again at once.
+ * Each peek counts as a receive of those messages.
+ */
+export async function peekDeadLetters(client: SQSClient, url: string, queue: string, limit: number): Promise<JobInfo[]> {
+  const seen = new Map<string, Message>();
+  while (seen.size < limit) {
+    const out = await client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: url,
+        MaxNumberOfMessages: Math.min(10, limit - seen.size),
+        VisibilityTimeout: PEEK_HOLD_SECONDS,
+        WaitTimeSeconds: seen.size === 0 ? 1 : 0,
+        MessageAttributeNames: ["All"],
+      }),
+    );
+    const messages = out.Messages ?? [];
+    if (messages.length === 0) break;
+    for (const message of messages) seen.set(message.MessageId ?? String(seen.size), message);
+  }
+  const held = [...seen.values()];
+  for (let i = 0; i < held.length; i += 10) {
+    const chunk = held.slice(i, i + 10);
+    await client.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: url,
+        Entries: chunk.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 })),
+      }),
+    );
+  }
+  return held
+    .map((message) => toJobInfo(message, queue))
+    .sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0))
+    .slice(0, limit);
+}

@@ -1,0 +1,310 @@
+import { ListQueuesCommand, SQSClient, type SQSClientConfig } from "@aws-sdk/client-sqs";
+import {
+  type Adapter,
+  type AdapterFactory,
+  type Capabilities,
+  type CheckProblem,
+  ConfigurationError,
+  type ConsumeOptions,
+  type Consumer,
+  type DeliveryHandler,
+  type EnqueueReceipt,
+  type JobInfo,
+  type NewJob,
+  PayloadTooLargeError,
+} from "@taskport/core";
+import { AckBatcher } from "./ack-batcher.ts";
+import { SqsConsumer } from "./consumer.ts";
+import { peekDeadLetters } from "./dead-letters.ts";
+import { ATTRIBUTE_RESERVE_BYTES, jobToMessage, messageBytes } from "./message-format.ts";
+import { deadLetterQueueName, QueueRegistry, sqsQueueName } from "./queue-registry.ts";
+import { deduplicationId, type Outgoing, Sender } from "./sender.ts";
+import { explainSqsError } from "./sqs-errors.ts";
+import { parseUrlOptions } from "./url-options.ts";
+
+export interface SqsAdapterOptions {
+  /** `sqs://?region=eu-west-1` (AWS), `sqs://key:secret@127.0.0.1:4566?region=us-east-1` (an emulator). See the README. */
+  readonly url?: string | URL;
+  /** Your own client; the adapter uses it as it is and never destroys it. Exclusive with `url`, `region`, `endpoint`, `credentials`. */
+  readonly client?: SQSClient;
+  readonly region?: string;
+  /** `http(s)://host:port`; absent means AWS's endpoint for the region. */
+  readonly endpoint?: string;
+  /** Static credentials; absent means the SDK's chain (environment, shared config, instance or task role). */
+  readonly credentials?: SQSClientConfig["credentials"];
+  /** Use FIFO queues (`<queue>.fifo`): order within a message group, deduplication ids, no per-message delay. Default false. */
+  readonly fifo?: boolean;
+  /** FIFO queues: the message group of a job, the scope of its ordering. Default: its queue name (one order per queue). */
+  readonly messageGroupId?: (job: NewJob) => string;
+  /** Create missing queues (and dead-letter queues) on first use. Default false: queues are infrastructure. */
+  readonly createQueues?: boolean;
+  /** Jobs that fail for good go to `<queue>-dlq` (default true); false deletes them (the worker still emits `failed`). */
+  readonly deadLetter?: boolean;
+  /** `maxReceiveCount` of the RedrivePolicy on queues this adapter creates. Default 1000 (SQS's maximum). */
+  readonly maxReceiveCount?: number;
+  /** Seconds a received message stays hidden; the heartbeat extends it every third of it. Default 30. */
+  readonly visibilityTimeout?: number;
+  /** Extend the visibility of running jobs (default true). Without it a job must finish within `visibilityTimeout`. */
+  readonly heartbeat?: boolean;
+  /** Long-poll wait of ReceiveMessage, 0–20 s. Default 20. */
+  readonly waitTimeSeconds?: number;
+  /** ReceiveMessage loops per queue per worker. Default ⌈concurrency / 10⌉, at most 10. */
+  readonly pollers?: number;
+  /** Longest single delay hop in ms (SQS: 900 000). Longer delays are re-sent hop by hop. */
+  readonly maxNativeDelayMs?: number;
+  /** Largest message SQS accepts, in bytes. Default 262 144 (256 KiB). */
+  readonly maxMessageBytes?: number;
+  /** Queues `check()` verifies, besides those this adapter has used. */
+  readonly queues?: readonly string[];
+  /** The longest task timeout on these queues, in ms, for `check()` to compare with what a lease can cover. */
+  readonly taskTimeoutMs?: number;
+}
+
+const ORIGIN = "sqs";
+const SQS_MAX_DELAY_MS = 900_000;
+const SQS_MAX_MESSAGE_BYTES = 262_144;
+const MAX_VISIBILITY_SECONDS = 43_200;
+
+/**
+ * taskport over Amazon SQS (AWS SDK v3). SQS keeps messages, not jobs: delays are `DelaySeconds`
+ * in hops of at most 15 minutes, the lease is the visibility timeout (extended by a heartbeat),
+ * retries are visibility changes, dead letters a second queue. Nothing connects until the first
+ * call that needs SQS.
+ */
+export class SqsAdapter implements Adapter {
+  readonly name = "sqs";
+  readonly capabilities: Capabilities;
+  readonly #options: SqsAdapterOptions;
+  readonly #config: SQSClientConfig | undefined;
+  readonly #where: string;
+  readonly #queues: QueueRegistry;
+  readonly #sender: Sender;
+  readonly #acks: AckBatcher;
+  readonly #consumers = new Set<SqsConsumer>();
+  readonly #usedQueues = new Set<string>();
+  readonly #fifo: boolean;
+  readonly #deadLetter: boolean;
+  readonly #visibility: number;
+  readonly #waitTimeSeconds: number;
+  readonly #pollers: number | undefined;
+  readonly #hopSeconds: number;
+  readonly #maxMessageBytes: number;
+  #client: SQSClient | undefined;
+  #longestTimeoutMs = 0;
+
+  constructor(options: SqsAdapterOptions = {}) {
+    if (options.client && (options.url || options.region || options.endpoint || options.credentials)) {
+      throw new ConfigurationError(
+        ORIGIN,
+        "give either your own `client`, or `url`/`region`/`endpoint`/`credentials` to build one — not both.",
+      );
+    }
+    const parsed = options.url !== undefined ? parseUrlOptions(typeof options.url === "string" ? parseUrl(options.url) : options.url) : {};
+    this.#options = options;
+    this.#fifo = options.fifo ?? parsed.fifo ?? false;
+    this.#deadLetter = options.deadLetter ?? parsed.deadLetter ?? true;
+    this.#visibility = integer("visibilityTimeout", options.visibilityTimeout ?? parsed.visibilityTimeout ?? 30, 1, MAX_VISIBILITY_SECONDS);
+    this.#waitTimeSeconds = integer("waitTimeSeconds", options.waitTimeSeconds ?? parsed.waitTimeSeconds ?? 20, 0, 20);
+    const pollers = options.pollers ?? parsed.pollers;
+    this.#pollers = pollers === undefined ? undefined : integer("pollers", pollers, 1, 100);
+    const maxDelay = integer("maxNativeDelayMs", options.maxNativeDelayMs ?? SQS_MAX_DELAY_MS, 1, SQS_MAX_DELAY_MS);
+    this.#hopSeconds = Math.max(1, Math.floor(maxDelay / 1000));
+    this.#maxMessageBytes = integer("maxMessageBytes", options.maxMessageBytes ?? SQS_MAX_MESSAGE_BYTES, 4096, 1_048_576);
+    const maxReceiveCount = integer("maxReceiveCount", options.maxReceiveCount ?? 1000, 1, 1000);
+
+    const region = options.region ?? parsed.region;
+    const endpoint = options.endpoint ?? parsed.endpoint;
+    const credentials = options.credentials ?? parsed.credentials;
+    if (options.client) {
+      this.#client = options.client;
+      this.#where = "the given SQSClient";
+    } else {
+      // An emulator needs some region to sign with; AWS itself takes it from the SDK's chain when absent.
+      this.#config = {
+        ...(region !== undefined ? { region } : endpoint !== undefined ? { region: "us-east-1" } : {}),
+        ...(endpoint !== undefined ? { endpoint } : {}),
+        ...(credentials !== undefined ? { credentials } : {}),
+      };
+      this.#where = endpoint ?? `AWS SQS (${region ?? "region from the SDK's configuration"})`;
+    }
+
+    this.capabilities = Object.freeze({
+      // FIFO queues take no per-message DelaySeconds (SQS refuses it).
+      delay: !this.#fifo,
+      ...(this.#fifo ? {} : { maxNativeDelayMs: maxDelay }),
+      // SQS has no priorities: route urgent jobs to a separate queue.
+      priority: false,
+      // SQS keeps messages, not outcomes: nothing to read a status or result back from.
+      results: false,
+      // A message can only be deleted by whoever received it.
+      cancel: false,
+      // FIFO queues drop a repeated MessageDeduplicationId for 5 minutes; standard queues have none.
+      deduplication: this.#fifo,
+      // SendMessageBatch, chunks of 10 sent concurrently.
+      nativeBulkEnqueue: true,
+      transactions: false,
+      // FIFO: in order within a message group (by default the queue). Standard queues are best-effort.
+      ordering: this.#fifo ? "fifo" : "none",
+      progress: false,
+      deadLetter: this.#deadLetter,
+      maxPayloadBytes: this.#maxMessageBytes - ATTRIBUTE_RESERVE_BYTES,
+    } satisfies Capabilities);
+
+    const client = () => this.#sqs();
+    this.#queues = new QueueRegistry(client, {
+      fifo: this.#fifo,
+      createQueues: options.createQueues ?? parsed.createQueues ?? false,
+      deadLetter: this.#deadLetter,
+      maxReceiveCount,
+      visibilityTimeout: this.#visibility,
+    });
+    this.#sender = new Sender(client, this.#queues, this.#maxMessageBytes);
+    this.#acks = new AckBatcher(client);
+  }
+
+  /** The SDK client, created on first use (creating it opens no socket either). */
+  #sqs(): SQSClient {
+    this.#client ??= new SQSClient(this.#config ?? {});
+    return this.#client;
+  }
+
+  async enqueue(jobs: readonly NewJob[]): Promise<EnqueueReceipt[]> {
+    if (jobs.length === 0) return [];
+    const now = Date.now();
+    const outgoing = new Array<Outgoing>(jobs.length);
+    const sizes = new Array<number>(jobs.length);
+    // Everything is checked before the first call: a batch with one bad job sends nothing.
+    for (let i = 0; i < jobs.length; i++) {
+      const job = jobs[i] as NewJob;
+      const message = jobToMessage(job);
+      const size = messageBytes(message.body, message.attributes);
+      if (size > this.#maxMessageBytes) {
+        const bodyBytes = Buffer.byteLength(message.body);
+        throw new PayloadTooLargeError(ORIGIN, bodyBytes, this.#maxMessageBytes - (size - bodyBytes));
+      }
+      if (job.timeoutMs !== undefined && job.timeoutMs > this.#longestTimeoutMs) this.#longestTimeoutMs = job.timeoutMs;
+      this.#usedQueues.add(job.queue);
+      const out: { -readonly [K in keyof Outgoing]: Outgoing[K] } = {
+        queue: job.queue,
+        id: job.id,
+        body: message.body,
+        attributes: message.attributes,
+      };
+      if (job.runAt !== undefined && job.runAt > now) out.delaySeconds = Math.min(this.#hopSeconds, Math.ceil((job.runAt - now) / 1000));
+      if (this.#fifo) {
+        out.groupId = this.#options.messageGroupId?.(job) ?? job.queue;
+        out.deduplicationId = deduplicationId(job.deduplicationKey ?? job.id);
+      }
+      outgoing[i] = out;
+      sizes[i] = size;
+    }
+    try {
+      await this.#sender.send(outgoing, sizes);
+    } catch (error) {
+      throw explainSqsError(error, this.#where, "enqueue");
+    }
+    return jobs.map((job) => ({ id: job.id }));
+  }
+
+  async consume(options: ConsumeOptions, handler: DeliveryHandler): Promise<Consumer> {
+    for (const queue of options.queues) this.#usedQueues.add(queue);
+    const consumer = new SqsConsumer(
+      { client: () => this.#sqs(), queues: this.#queues, sender: this.#sender, acks: this.#acks },
+      {
+        visibilityTimeout: this.#visibility,
+        heartbeat: this.#options.heartbeat ?? true,
+        waitTimeSeconds: this.#waitTimeSeconds,
+        pollers: this.#pollers,
+        fifo: this.#fifo,
+        deadLetter: this.#deadLetter,
+        hopSeconds: this.#hopSeconds,
+        maxMessageBytes: this.#maxMessageBytes,
+        where: this.#where,
+      },
+      options,
+      handler,
+    );
+    try {
+      await consumer.start();
+    } catch (error) {
+      await consumer.abandon();
+      throw explainSqsError(error, this.#where, `consume from ${options.queues.join(", ")}`);
+    }
+    this.#consumers.add(consumer);
+    return consumer;
+  }
+
+  /** Peek at a queue's dead letters, newest first (see `peekDeadLetters`). */
+  async listDeadLetters(queue: string, limit: number): Promise<JobInfo[]> {
+    if (!this.#deadLetter) return [];
+    try {
+      return await peekDeadLetters(this.#sqs(), await this.#queues.deadLetterUrl(queue), queue, limit);
+    } catch (error) {
+      throw explainSqsError(error, this.#where, `list the dead letters of "${queue}"`);
+    }
+  }
+
+  async check(): Promise<CheckProblem[]> {
+    try {
+      // Any authenticated call proves the endpoint, the region and the credentials.
+      await this.#sqs().send(new ListQueuesCommand({ MaxResults: 1 }));
+    } catch (error) {
+      return [{ message: explainSqsError(error, this.#where, "listing queues").message }];
+    }
+    const problems: CheckProblem[] = [];
+    const timeout = Math.max(this.#options.taskTimeoutMs ?? 0, this.#longestTimeoutMs);
+    if (timeout > MAX_VISIBILITY_SECONDS * 1000) {
+      problems.push({
+        message: `[taskport] [sqs] a task timeout of ${timeout} ms is longer than SQS lets a message stay hidden (12 hours from its receipt): such a job would be delivered again while it runs. Split the work into shorter jobs.`,
+      });
+    } else if (this.#options.heartbeat === false && timeout > this.#visibility * 1000) {
+      problems.push({
+        message: `[taskport] [sqs] visibilityTimeout is ${this.#visibility} s but a task may run ${timeout} ms, and the heartbeat is off: the job would be delivered again while it runs. Raise visibilityTimeout above the longest task timeout, or turn the heartbeat on.`,
+      });
+    }
+    if (this.#queues.settings.createQueues) return problems;
+    for (const queue of new Set([...(this.#options.queues ?? []), ...this.#usedQueues])) {
+      const names = [sqsQueueName(queue, this.#fifo), ...(this.#deadLetter ? [deadLetterQueueName(queue, this.#fifo)] : [])];
+      for (const name of names) {
+        try {
+          if ((await this.#queues.existing(name)) === undefined) {
+            problems.push({
+              message: `[taskport] [sqs] queue "${name}" does not exist at ${this.#where}. Create it, or pass createQueues: true (URL: ?createQueues=true).`,
+            });
+          }
+        } catch (error) {
+          problems.push({ message: explainSqsError(error, this.#where, `looking up queue "${name}"`).message });
+        }
+      }
+    }
+    return problems;
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#consumers].map((consumer) => consumer.abandon()));
+    this.#consumers.clear();
+    // A client the caller gave us is theirs to destroy.
+    if (!this.#options.client) {
+      this.#client?.destroy();
+      this.#client = undefined;
+    }
+  }
+}
+
+function parseUrl(text: string): URL {
+  try {
+    return new URL(text);
+  } catch {
+    throw new ConfigurationError(ORIGIN, `"${text.replace(/\/\/[^@/]*@/, "//***@")}" is not a URL. Use e.g. sqs://?region=eu-west-1.`);
+  }
+}
+
+function integer(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigurationError(ORIGIN, `${name} must be a whole number from ${min} to ${max}, not ${value}.`);
+  }
+  return value;
+}
+
+/** Core's factory for `sqs://` URLs. */
+export const createAdapter: AdapterFactory = (url) => new SqsAdapter({ url });

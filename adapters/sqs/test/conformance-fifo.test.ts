@@ -1,0 +1,52 @@
+import { runConformance } from "@taskport/conformance";
+import { afterAll } from "vitest";
+import { SqsAdapter } from "../src/index.ts";
+import { CREDENTIALS, Emulator, REGION } from "./support.ts";
+
+const emulator = new Emulator();
+await emulator.start();
+afterAll(() => emulator.stop());
+
+await runConformance({
+  name: "sqs-fifo",
+  createAdapter: () =>
+    new SqsAdapter({
+      endpoint: emulator.endpoint,
+      region: REGION,
+      credentials: CREDENTIALS,
+      fifo: true,
+      createQueues: true,
+      visibilityTimeout: 3,
+    }),
+  capabilities: {
+    delay: false,
+    priority: false,
+    results: false,
+    cancel: false,
+    deduplication: true,
+    nativeBulkEnqueue: true,
+    transactions: false,
+    ordering: "fifo",
+    progress: false,
+    deadLetter: true,
+    maxPayloadBytes: 262_144 - 1024,
+  },
+  optOut: {
+    // The emulator hands out one message per message group per receive (SQS itself returns up to
+    // 10 of a group, in order), and this run keeps a queue's jobs in one group so that order holds:
+    // on fauxqs a FIFO queue runs one job at a time. The sqs run covers this group; fifo-groups.test.ts
+    // runs several jobs at once on a FIFO queue with several groups.
+    concurrency: "fauxqs returns one message per FIFO message group per receive; covered by the sqs run and fifo-groups.test.ts",
+    // SQS answers a dropped duplicate exactly as it answers a stored message (same call, same fields),
+    // so no SQS client can tell which enqueue was kept, and the racing test counts handles flagged
+    // `deduplicated`. That only one job runs is tested in fifo-groups.test.ts.
+    deduplication:
+      "SQS does not say which send of a deduplication id was kept, so receipts cannot flag duplicates; fifo-groups.test.ts checks that one job runs",
+  },
+  harness: {
+    restartServer: () => emulator.restart(),
+    unreachableAdapter: () =>
+      new SqsAdapter({ url: `sqs://${CREDENTIALS.accessKeyId}:${CREDENTIALS.secretAccessKey}@127.0.0.1:1?region=${REGION}&fifo=true` }),
+    cleanup: (_testId, queues) => emulator.deleteQueues(queues, true),
+  },
+});

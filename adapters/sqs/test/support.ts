@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DeleteQueueCommand, GetQueueUrlCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { type FauxqsServer, startFauxqs } from "fauxqs";
+import { deadLetterQueueName, sqsQueueName } from "../src/index.ts";
+
+/** Dummy credentials: the emulator checks none, and the SDK signs with whatever it is given. */
+export const CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
+export const REGION = "us-east-1";
+
+/**
+ * One fauxqs per test file, on a free loopback port, its state in a temporary SQLite file so that
+ * a restart (the serviceRestart group) keeps queues and messages, as a real service does.
+ */
+export class Emulator {
+  #server: FauxqsServer | undefined;
+  #port = 0;
+  readonly #dataDir = mkdtempSync(join(tmpdir(), "taskport-fauxqs-"));
+
+  async start(): Promise<void> {
+    this.#server = await startFauxqs({ port: this.#port, host: "127.0.0.1", logger: false, dataDir: this.#dataDir });
+    this.#port = this.#server.port;
+  }
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${this.#port}`;
+  }
+
+  /** `sqs://` URL of this emulator. */
+  url(params = ""): string {
+    return `sqs://${CREDENTIALS.accessKeyId}:${CREDENTIALS.secretAccessKey}@127.0.0.1:${this.#port}?region=${REGION}${params}`;
+  }
+
+  /** Stop the emulator and start it again on the same port, with the state it had. */
+  async restart(): Promise<void> {
+    await this.#server?.stop();
+    this.#server = undefined;
+    await this.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.#server?.stop();
+    this.#server = undefined;
+    rmSync(this.#dataDir, { recursive: true, force: true });
+  }
+
+  client(): SQSClient {
+    return new SQSClient({ endpoint: this.endpoint, region: REGION, credentials: CREDENTIALS });
+  }
+
+  /** Delete a test's work and dead-letter queues (never anything else). */
+  async deleteQueues(queues: readonly string[], fifo: boolean): Promise<void> {
+    const client = this.client();
+    try {
+      for (const queue of queues) {
+        for (const name of [sqsQueueName(queue, fifo), deadLetterQueueName(queue, fifo)]) {
+          const url = await client
+            .send(new GetQueueUrlCommand({ QueueName: name }))
+            .then((out) => out.QueueUrl)
+            .catch(() => undefined);
+          if (url) await client.send(new DeleteQueueCommand({ QueueUrl: url }));
+        }
+      }
+    } finally {
+      client.destroy();
+    }
+  }
+}
