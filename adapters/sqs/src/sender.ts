@@ -36,7 +36,7 @@ interface Attempted {
 
 /**
  * Sends messages with `SendMessageBatch`: grouped by queue, chunks of 10 (and of at most
- * `maxBatchBytes`), all chunks in flight at once. Entries SQS refuses are retried when the fault
+ * `maxBatchBytes`), all chunks in flight at once (in sequence for FIFO queues). Entries SQS refuses are retried when the fault
  * is SQS's; what still failed is reported per job, never dropped.
  */
 export class Sender {
@@ -83,18 +83,37 @@ export class Sender {
   async #sendQueue(queue: string, items: Attempted[], sizes: number[]): Promise<void> {
     let url = await this.#queues.url(queue);
     const chunks = chunk(items, sizes, this.#maxBatchBytes);
-    const results = await Promise.allSettled(chunks.map((c) => this.#sendChunk(url, c)));
+    const results = await this.#sendChunks(url, chunks);
     const missing = results.some((r) => r.status === "rejected" && isQueueMissing(r.reason));
     if (missing && this.#queues.settings.createQueues) {
       // The queue vanished after it was resolved (deleted, emulator restarted): resolve it again once.
       this.#queues.forget(queue);
       url = await this.#queues.url(queue);
       const again = chunks.filter((_, i) => results[i]?.status === "rejected");
-      const retried = await Promise.allSettled(again.map((c) => this.#sendChunk(url, c)));
+      const retried = await this.#sendChunks(url, again);
       markRejected(again, retried);
       return;
     }
     markRejected(chunks, results);
+  }
+
+  /**
+   * Standard queues: every chunk in flight at once. FIFO queues: one chunk after another, since
+   * SQS orders a group by arrival and concurrent calls may arrive in any order.
+   */
+  async #sendChunks(url: string, chunks: Attempted[][]): Promise<PromiseSettledResult<void>[]> {
+    const fifo = chunks[0]?.[0]?.message.groupId !== undefined;
+    if (!fifo) return Promise.allSettled(chunks.map((c) => this.#sendChunk(url, c)));
+    const results: PromiseSettledResult<void>[] = [];
+    for (const c of chunks) {
+      results.push(
+        await this.#sendChunk(url, c).then(
+          () => ({ status: "fulfilled", value: undefined }) as const,
+          (reason: unknown) => ({ status: "rejected", reason }) as const,
+        ),
+      );
+    }
+    return results;
   }
 
   async #sendChunk(url: string, items: Attempted[]): Promise<void> {

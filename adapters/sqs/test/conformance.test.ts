@@ -3,7 +3,7 @@ import { afterAll } from "vitest";
 import { SqsAdapter } from "../src/index.ts";
 import { CREDENTIALS, Emulator, REGION } from "./support.ts";
 
-const emulator = new Emulator();
+const emulator = new Emulator({ persistent: true });
 await emulator.start();
 afterAll(() => emulator.stop());
 

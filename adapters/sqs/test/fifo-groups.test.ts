@@ -1,0 +1,111 @@
+import { randomBytes } from "node:crypto";
+import { gate, Recorder, sleep, waitFor } from "@taskport/conformance";
+import { Backend, defineTask, startWorker, type Worker } from "@taskport/core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { SqsAdapter, type SqsAdapterOptions } from "../src/index.ts";
+import { CREDENTIALS, Emulator, REGION } from "./support.ts";
+
+const emulator = new Emulator();
+const opened: { adapters: SqsAdapter[]; workers: Worker[]; queues: string[] } = { adapters: [], workers: [], queues: [] };
+
+beforeAll(() => emulator.start());
+afterAll(() => emulator.stop());
+afterEach(async () => {
+  await Promise.allSettled(opened.workers.splice(0).map((w) => w.close({ graceMs: 0 })));
+  await Promise.allSettled(opened.adapters.splice(0).map((a) => a.close()));
+  await emulator.deleteQueues(opened.queues.splice(0), true);
+});
+
+/** A FIFO adapter whose message group comes from the payload's `group`, as an app would group by customer. */
+function fifoAdapter(options: Partial<SqsAdapterOptions> = {}): SqsAdapter {
+  const adapter = new SqsAdapter({
+    endpoint: emulator.endpoint,
+    region: REGION,
+    credentials: CREDENTIALS,
+    fifo: true,
+    createQueues: true,
+    visibilityTimeout: 5,
+    messageGroupId: (job) => String((job.payload as { group?: string } | null)?.group ?? job.queue),
+    ...options,
+  });
+  opened.adapters.push(adapter);
+  return adapter;
+}
+
+function newQueue(): string {
+  const queue = `tpf${randomBytes(4).toString("hex")}`;
+  opened.queues.push(queue);
+  return queue;
+}
+
+async function worker(...args: Parameters<typeof startWorker>): Promise<Worker> {
+  const started = await startWorker(...args);
+  opened.workers.push(started);
+  return started;
+}
+
+describe("sqs FIFO queues", () => {
+  it("runs jobs of different message groups at once, each group in order", async () => {
+    const queue = newQueue();
+    const backend = new Backend("fifo", fifoAdapter());
+    const hold = gate();
+    let active = 0;
+    let peak = 0;
+    const order = new Recorder<string>();
+    const job = defineTask(
+      "grouped",
+      async (p: { group: string; i: number }) => {
+        order.push(`${p.group}${p.i}`);
+        active++;
+        peak = Math.max(peak, active);
+        await hold.promise;
+        active--;
+      },
+      { queue },
+    ).using({ backend });
+    // One bulk call of 30 jobs: three chunks, which must reach SQS in order.
+    const payloads = Array.from({ length: 30 }, (_, n) => ({ group: "abc"[n % 3] as string, i: Math.floor(n / 3) }));
+    await job.enqueueMany(payloads);
+    await worker({ tasks: [job], concurrency: 3, backend });
+    await waitFor(() => active === 3, 10_000, "one job of each group running at once");
+    hold.open();
+    await order.until(30, 20_000, "jobs");
+    expect(peak).toBe(3);
+    for (const group of ["a", "b", "c"]) {
+      expect(order.items.filter((tag) => tag.startsWith(group))).toEqual(Array.from({ length: 10 }, (_, i) => `${group}${i}`));
+    }
+  });
+
+  it("drops a second enqueue with the same deduplication key, also from another process", async () => {
+    const queue = newQueue();
+    const first = new Backend("first", fifoAdapter());
+    const second = new Backend("second", fifoAdapter());
+    const seen = new Recorder<number>();
+    const job = defineTask("dedup", async (p: { n: number }) => seen.push(p.n), { queue });
+    await Promise.all(
+      Array.from({ length: 10 }, (_, n) =>
+        job.using({ backend: n % 2 === 0 ? first : second }).enqueue({ n }, { deduplicationKey: "same" }),
+      ),
+    );
+    await job.using({ backend: first }).enqueue({ n: 99 }, { deduplicationKey: "other" });
+    await worker({ tasks: [job], backend: first });
+    await seen.until(2, 10_000, "jobs");
+    await sleep(500);
+    expect(seen.length).toBe(2);
+    expect(seen.items).toContain(99);
+  });
+
+  it("turns a deduplication key SQS cannot take (too long, not ASCII) into one it can", async () => {
+    const queue = newQueue();
+    const backend = new Backend("keys", fifoAdapter());
+    const seen = new Recorder<number>();
+    const job = defineTask("dedup", async (p: { n: number }) => seen.push(p.n), { queue }).using({ backend });
+    const key = `ключ ${"x".repeat(200)}`;
+    await job.enqueue({ n: 1 }, { deduplicationKey: key });
+    await job.enqueue({ n: 2 }, { deduplicationKey: key });
+    await worker({ tasks: [job], backend });
+    await seen.until(1, 10_000, "the job");
+    await sleep(500);
+    expect(seen.items).toEqual([1]);
+  });
+});
