@@ -71,6 +71,7 @@ export class SqsConsumer implements Consumer {
   readonly #loops: Promise<void>[] = [];
   #active = 0;
   #wake: (() => void) | undefined;
+  #wakeScheduled = false;
   #stopping = false;
   #abandoned = false;
   #stopped: Promise<void> | undefined;
@@ -186,7 +187,7 @@ export class SqsConsumer implements Consumer {
         this.#active--;
         this.#running.delete(run);
         this.#dispatch();
-        this.#notify();
+        this.#notifySoon();
       });
       this.#running.add(run);
     }
@@ -307,6 +308,20 @@ export class SqsConsumer implements Consumer {
     const wake = this.#wake;
     this.#wake = undefined;
     wake?.();
+  }
+
+  /**
+   * Wake the pollers once the current turn of the event loop is over: the jobs of one received
+   * batch settle together, and a poller woken by the first of them would ask for one message
+   * where it can ask for ten.
+   */
+  #notifySoon(): void {
+    if (this.#wakeScheduled) return;
+    this.#wakeScheduled = true;
+    setImmediate(() => {
+      this.#wakeScheduled = false;
+      this.#notify();
+    });
   }
 
   #pause(ms: number): Promise<void> {

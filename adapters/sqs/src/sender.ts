@@ -3,6 +3,7 @@ import {
   type MessageAttributeValue,
   SendMessageBatchCommand,
   type SendMessageBatchRequestEntry,
+  SendMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { QueueRegistry } from "./queue-registry.ts";
@@ -29,6 +30,14 @@ export interface Outgoing {
   readonly deduplicationId?: string;
 }
 
+/** Single sends waiting to share a batch call. */
+interface Coalesced {
+  readonly messages: Outgoing[];
+  readonly sizes: number[];
+  readonly waiters: { resolve: () => void; reject: (error: unknown) => void }[];
+  bytes: number;
+}
+
 interface Attempted {
   readonly message: Outgoing;
   error?: FailedJob;
@@ -43,11 +52,57 @@ export class Sender {
   readonly #client: () => SQSClient;
   readonly #queues: QueueRegistry;
   readonly #maxBatchBytes: number;
+  readonly #coalesced = new Map<string, Coalesced>();
 
   constructor(client: () => SQSClient, queues: QueueRegistry, maxBatchBytes: number) {
     this.#client = client;
     this.#queues = queues;
     this.#maxBatchBytes = maxBatchBytes;
+  }
+
+  /**
+   * Send one message, sharing a SendMessageBatch with the other single sends to its queue of the
+   * same turn of the event loop (an app enqueueing from 50 requests at once makes 5 calls, not 50).
+   * Rejects as `send` would for a batch of this message alone.
+   */
+  sendOne(message: Outgoing, size: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let group = this.#coalesced.get(message.queue);
+      if (group && (group.messages.length === BATCH_COUNT || group.bytes + size > this.#maxBatchBytes)) {
+        this.#flushGroup(message.queue, group);
+        group = undefined;
+      }
+      if (!group) {
+        const created: Coalesced = { messages: [], sizes: [], waiters: [], bytes: 0 };
+        this.#coalesced.set(message.queue, created);
+        setImmediate(() => {
+          if (this.#coalesced.get(message.queue) === created) this.#flushGroup(message.queue, created);
+        });
+        group = created;
+      }
+      group.messages.push(message);
+      group.sizes.push(size);
+      group.waiters.push({ resolve, reject });
+      group.bytes += size;
+    });
+  }
+
+  #flushGroup(queue: string, group: Coalesced): void {
+    this.#coalesced.delete(queue);
+    this.send(group.messages, group.sizes).then(
+      () => {
+        for (const waiter of group.waiters) waiter.resolve();
+      },
+      (error: unknown) => {
+        group.messages.forEach((message, i) => {
+          const waiter = group.waiters[i] as Coalesced["waiters"][number];
+          const failed = error instanceof PartialEnqueueError ? error.failed.find((f) => f.id === message.id) : undefined;
+          if (!(error instanceof PartialEnqueueError)) waiter.reject(error);
+          else if (failed) waiter.reject(new PartialEnqueueError([], [failed]));
+          else waiter.resolve();
+        });
+      },
+    );
   }
 
   async send(messages: readonly Outgoing[], sizes: readonly number[]): Promise<void> {
@@ -138,9 +193,15 @@ export class Sender {
   async #call(url: string, pending: Attempted[]) {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.#client().send(
-          new SendMessageBatchCommand({ QueueUrl: url, Entries: pending.map((item, i) => entry(item.message, i)) }),
-        );
+        if (pending.length > 1) {
+          return await this.#client().send(
+            new SendMessageBatchCommand({ QueueUrl: url, Entries: pending.map((item, i) => entry(item.message, i)) }),
+          );
+        }
+        // One message: SendMessage is the cheaper call; a refusal is thrown rather than listed.
+        const { Id: _, ...single } = entry((pending[0] as Attempted).message, 0);
+        await this.#client().send(new SendMessageCommand({ QueueUrl: url, ...single }));
+        return { Failed: [] };
       } catch (error) {
         if (attempt >= TRANSIENT_RETRIES || !isTransient(error)) throw error;
         await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));

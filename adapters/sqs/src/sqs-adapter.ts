@@ -199,7 +199,8 @@ export class SqsAdapter implements Adapter {
       sizes[i] = size;
     }
     try {
-      await this.#sender.send(outgoing, sizes);
+      if (outgoing.length === 1) await this.#sender.sendOne(outgoing[0] as Outgoing, sizes[0] as number);
+      else await this.#sender.send(outgoing, sizes);
     } catch (error) {
       throw explainSqsError(error, this.#where, "enqueue");
     }

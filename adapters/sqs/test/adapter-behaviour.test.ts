@@ -174,6 +174,22 @@ describe("sqs adapter: enqueue", () => {
     expect([...seen.items].sort()).toEqual(["also small", "small"]);
   });
 
+  it("single enqueues of the same moment share a batch call, and one refused job fails alone", async () => {
+    const queue = newQueue();
+    const client = emulator.client();
+    await client.send(new CreateQueueCommand({ QueueName: queue, Attributes: { MaximumMessageSize: "1024" } }));
+    client.destroy();
+    const sqs = adapter({ deadLetter: false });
+    const jobs = [newJob(queue, "one"), newJob(queue, "z".repeat(2_000)), newJob(queue, "three")];
+    const outcomes = await Promise.allSettled(jobs.map((job) => sqs.enqueue([job])));
+    expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    const refused = (outcomes[1] as PromiseRejectedResult).reason as PartialEnqueueError;
+    expect(refused).toBeInstanceOf(PartialEnqueueError);
+    expect(refused.failed.map((f) => f.id)).toEqual([jobs[1]?.id]);
+    expect(refused.storedIds).toEqual([]);
+    await waitFor(() => emulator.inspect(queue)?.messages.ready.length === 2, 5_000, "the two stored jobs");
+  });
+
   it("enqueues 95 jobs in one call as chunks of 10 and each is delivered once", async () => {
     const queue = newQueue();
     const backend = new Backend("bulk", adapter());
