@@ -76,14 +76,19 @@ export function jobToMessage(job: NewJob, attemptsBefore = 0): JobMessage {
 
 /** Bytes SQS counts for a message: body, and each attribute's name, type and value. */
 export function messageBytes(body: string, attributes: Record<string, MessageAttributeValue>): number {
-  let size = Buffer.byteLength(body, "utf8");
-  for (const [name, value] of Object.entries(attributes)) {
-    size +=
-      Buffer.byteLength(name, "utf8") +
-      Buffer.byteLength(value.DataType ?? "", "utf8") +
-      Buffer.byteLength(value.StringValue ?? "", "utf8");
+  let size = utf8Bytes(body);
+  for (const name in attributes) {
+    const value = attributes[name] as MessageAttributeValue;
+    size += utf8Bytes(name) + utf8Bytes(value.DataType ?? "") + utf8Bytes(value.StringValue ?? "");
   }
   return size;
+}
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** UTF-8 length; ASCII text (ids, numbers, most names) is measured without encoding it. */
+function utf8Bytes(text: string): number {
+  return text.length < 256 && !NON_ASCII.test(text) ? text.length : Buffer.byteLength(text, "utf8");
 }
 
 /** What taskport reads back from a received message's attributes. */
