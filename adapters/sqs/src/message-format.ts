@@ -84,7 +84,7 @@ export function messageBytes(body: string, attributes: Record<string, MessageAtt
   return size;
 }
 
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /** UTF-8 length; ASCII text (ids, numbers, most names) is measured without encoding it. */
 function utf8Bytes(text: string): number {
