@@ -11,6 +11,7 @@ export const HEADER = {
   maxAttempts: "taskport-max-attempts",
   runAt: "taskport-run-at",
   timeoutMs: "taskport-timeout-ms",
+  /** Written by earlier versions (epoch ms); read still. Now the `timestamp` property carries it. */
   enqueuedAt: "taskport-enqueued-at",
   /** Which delay bucket a message is headed for; matched by the delay exchange's bindings. */
   bucket: "taskport-delay-bucket",
@@ -35,39 +36,51 @@ export interface JobMessage {
 }
 
 export function jobToMessage(job: NewJob, priorityLevels: number): JobMessage {
-  return {
+  // Optional fields are assigned, not spread: this runs once per job on the enqueue hot path.
+  const message: Mutable<JobMessage> = {
     id: job.id,
     name: job.name,
     body: Buffer.from(job.payloadJson),
     attempt: 1,
     maxAttempts: job.maxAttempts,
-    ...(job.runAt !== undefined ? { runAt: job.runAt } : {}),
-    ...(job.timeoutMs !== undefined ? { timeoutMs: job.timeoutMs } : {}),
     enqueuedAt: job.enqueuedAt,
-    ...(priorityLevels > 0 ? { priority: mapPriority(job.priority, 0, priorityLevels) } : {}),
-    otherHeaders: {},
+    otherHeaders: NO_HEADERS,
   };
+  if (job.runAt !== undefined) message.runAt = job.runAt;
+  if (job.timeoutMs !== undefined) message.timeoutMs = job.timeoutMs;
+  if (priorityLevels > 0) message.priority = mapPriority(job.priority, 0, priorityLevels);
+  return message;
 }
 
-export function publishOptions(message: JobMessage, extraHeaders: Record<string, unknown> = {}): Options.Publish {
-  const headers: Record<string, unknown> = {
-    ...message.otherHeaders,
-    [HEADER.attempt]: message.attempt,
-    [HEADER.maxAttempts]: message.maxAttempts,
-    ...extraHeaders,
-  };
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+const NO_HEADERS: Record<string, unknown> = Object.freeze({});
+
+/**
+ * AMQP properties of a message. Headers carry only what differs from how a message without them
+ * reads (attempt 1 of 1, due now): most jobs then travel with no header table at all, which amqplib
+ * encodes and RabbitMQ decodes per message. The enqueue time is the standard `timestamp` property.
+ */
+export function publishOptions(message: JobMessage, extraHeaders?: Record<string, unknown>): Options.Publish {
+  const headers: Record<string, unknown> = { ...message.otherHeaders, ...extraHeaders };
+  if (message.attempt !== 1) headers[HEADER.attempt] = message.attempt;
+  if (message.maxAttempts !== 1) headers[HEADER.maxAttempts] = message.maxAttempts;
   if (message.runAt !== undefined) headers[HEADER.runAt] = message.runAt;
   if (message.timeoutMs !== undefined) headers[HEADER.timeoutMs] = message.timeoutMs;
-  if (message.enqueuedAt !== undefined) headers[HEADER.enqueuedAt] = message.enqueuedAt;
-  return {
+  const options: Options.Publish = {
     persistent: true,
     contentType: "application/json",
     messageId: message.id,
     type: message.name,
-    ...(message.priority !== undefined ? { priority: message.priority } : {}),
-    ...(message.enqueuedAt !== undefined ? { timestamp: Math.floor(message.enqueuedAt / 1000) } : {}),
-    headers,
   };
+  if (message.priority !== undefined) options.priority = message.priority;
+  if (message.enqueuedAt !== undefined) options.timestamp = Math.floor(message.enqueuedAt / 1000);
+  if (hasKeys(headers)) options.headers = headers;
+  return options;
+}
+
+function hasKeys(record: Record<string, unknown>): boolean {
+  for (const _ in record) return true;
+  return false;
 }
 
 /** Read a delivered message; fields another producer left out get taskport's defaults. */
@@ -82,7 +95,9 @@ export function readMessage(msg: Pick<ConsumeMessage, "content" | "properties">)
   }
   const runAt = num(headers[HEADER.runAt]);
   const timeoutMs = num(headers[HEADER.timeoutMs]);
-  const enqueuedAt = num(headers[HEADER.enqueuedAt]);
+  // Messages of earlier versions carry the enqueue time in ms; the `timestamp` property has seconds.
+  const enqueuedAt =
+    num(headers[HEADER.enqueuedAt]) ?? (typeof properties.timestamp === "number" ? properties.timestamp * 1000 : undefined);
   const priority = typeof properties.priority === "number" ? properties.priority : undefined;
   return {
     id: typeof properties.messageId === "string" && properties.messageId ? properties.messageId : "",

@@ -30,41 +30,75 @@ export class Publisher {
   }
 
   send(items: readonly Outgoing[]): Promise<void> {
-    return this.#connection.retrying(() => this.#sendOnce(items));
+    // One attempt, no retry loop, unless the connection is lost under it.
+    return this.#sendOnce(items).catch((error: unknown) => this.#connection.retrying(() => this.#sendOnce(items), error));
   }
 
-  async #sendOnce(items: readonly Outgoing[]): Promise<void> {
-    const queues = items.length === 1 ? [items[0]?.queue as string] : [...new Set(items.map((item) => item.queue))];
-    if (!this.#topology.ready(queues)) await this.#topology.ensureQueues(queues);
-    const now = Date.now();
-    const routes = items.map((item) => {
-      const remaining = item.deadLetter ? 0 : (item.message.runAt ?? 0) - now;
-      return remaining > 0 ? chooseBucket(remaining, this.#maxBucketMs) : undefined;
-    });
-    const buckets = [...new Set(routes.filter((ttl) => ttl !== undefined))];
-    if (buckets.length > 0) await Promise.all(buckets.map((ttl) => this.#topology.ensureBucket(ttl)));
-    const channel = this.#connection.openPublisher() ?? (await this.#connection.publisher());
-    const confirms: Promise<void>[] = [];
-    for (const [i, item] of items.entries()) {
-      const ttl = routes[i];
-      const extra = ttl === undefined ? item.extraHeaders : { ...item.extraHeaders, [HEADER.bucket]: String(ttl) };
-      const options = publishOptions(item.message, extra);
-      const exchange = ttl === undefined ? "" : DELAY_EXCHANGE;
-      const routingKey = item.deadLetter ? deadLetterQueueName(item.queue) : item.queue;
-      let ok = true;
-      confirms.push(
-        new Promise<void>((resolve, reject) => {
-          ok = channel.publish(exchange, routingKey, item.message.body, options, (error) => (error ? reject(error) : resolve()));
-        }),
-      );
-      if (!ok) await drained(channel);
-    }
-    try {
-      await (confirms.length === 1 ? confirms[0] : Promise.all(confirms));
-    } catch (error) {
-      throw tooLarge(error) ?? error;
-    }
+  /** Publishes at once when the queues, the buckets and the channel are ready: the enqueue hot path awaits only the confirms. */
+  #sendOnce(items: readonly Outgoing[]): Promise<void> {
+    const channel = this.#connection.openPublisher();
+    const single = items.length === 1 ? (items[0] as Outgoing) : undefined;
+    const queues = single ? [single.queue] : [...new Set(items.map((item) => item.queue))];
+    const routes = this.#routes(items);
+    if (channel === undefined || routes !== undefined || !this.#topology.ready(queues))
+      return this.#prepareThenPublish(items, queues, routes);
+    return single ? publishOne(channel, single, undefined) : publishAll(channel, items, undefined);
   }
+
+  /** Delay buckets of the items whose `runAt` is ahead (undefined when none is). */
+  #routes(items: readonly Outgoing[]): (number | undefined)[] | undefined {
+    let routes: (number | undefined)[] | undefined;
+    const now = Date.now();
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] as Outgoing;
+      const remaining = item.deadLetter ? 0 : (item.message.runAt ?? 0) - now;
+      if (remaining <= 0) continue;
+      routes ??= new Array<number | undefined>(items.length);
+      routes[i] = chooseBucket(remaining, this.#maxBucketMs);
+    }
+    return routes;
+  }
+
+  async #prepareThenPublish(
+    items: readonly Outgoing[],
+    queues: readonly string[],
+    routes: (number | undefined)[] | undefined,
+  ): Promise<void> {
+    await this.#topology.ensureQueues(queues);
+    if (routes !== undefined) {
+      const buckets = new Set(routes.filter((ttl) => ttl !== undefined));
+      await Promise.all([...buckets].map((ttl) => this.#topology.ensureBucket(ttl)));
+    }
+    const channel = this.#connection.openPublisher() ?? (await this.#connection.publisher());
+    await publishAll(channel, items, routes);
+  }
+}
+
+/** Publish every item; when the channel's buffer is full, wait for it to drain before the next. */
+async function publishAll(channel: ConfirmChannel, items: readonly Outgoing[], routes: (number | undefined)[] | undefined): Promise<void> {
+  const confirms = new Array<Promise<void>>(items.length);
+  for (let i = 0; i < items.length; i++) {
+    let ok = true;
+    confirms[i] = publishOne(channel, items[i] as Outgoing, routes?.[i], (written) => {
+      ok = written;
+    });
+    if (!ok && i < items.length - 1) await drained(channel);
+  }
+  await Promise.all(confirms);
+}
+
+/** Publish one message; resolves on the broker's confirm. */
+function publishOne(channel: ConfirmChannel, item: Outgoing, ttl: number | undefined, onWritten?: (ok: boolean) => void): Promise<void> {
+  const extra = ttl === undefined ? item.extraHeaders : { ...item.extraHeaders, [HEADER.bucket]: String(ttl) };
+  const options = publishOptions(item.message, extra);
+  const exchange = ttl === undefined ? "" : DELAY_EXCHANGE;
+  const routingKey = item.deadLetter ? deadLetterQueueName(item.queue) : item.queue;
+  return new Promise<void>((resolve, reject) => {
+    const ok = channel.publish(exchange, routingKey, item.message.body, options, (error) =>
+      error ? reject(tooLarge(error) ?? error) : resolve(),
+    );
+    onWritten?.(ok);
+  });
 }
 
 function drained(channel: ConfirmChannel): Promise<void> {

@@ -18,7 +18,7 @@ import { AmqpConnection } from "./connection.ts";
 import { RabbitConsumer } from "./consumer.ts";
 import { DEFAULT_MAX_BUCKET_MS } from "./delay-buckets.ts";
 import { jobToMessage, readError, readMessage } from "./message-format.ts";
-import { Publisher } from "./publisher.ts";
+import { type Outgoing, Publisher } from "./publisher.ts";
 import { deadLetterQueueName, Topology } from "./topology.ts";
 import { parseUrlOptions, type QueueType } from "./url-options.ts";
 
@@ -131,9 +131,16 @@ export class RabbitMQAdapter implements Adapter {
 
   async enqueue(jobs: readonly NewJob[]): Promise<EnqueueReceipt[]> {
     if (jobs.length === 0) return [];
-    for (const job of jobs) this.#usedQueues.add(job.queue);
-    await this.#publisher.send(jobs.map((job) => ({ queue: job.queue, message: jobToMessage(job, this.#priorityLevels) })));
-    return jobs.map((job) => ({ id: job.id }));
+    const outgoing = new Array<Outgoing>(jobs.length);
+    const receipts = new Array<EnqueueReceipt>(jobs.length);
+    for (let i = 0; i < jobs.length; i++) {
+      const job = jobs[i] as NewJob;
+      this.#usedQueues.add(job.queue);
+      outgoing[i] = { queue: job.queue, message: jobToMessage(job, this.#priorityLevels) };
+      receipts[i] = { id: job.id };
+    }
+    await this.#publisher.send(outgoing);
+    return receipts;
   }
 
   async consume(options: ConsumeOptions, handler: DeliveryHandler): Promise<Consumer> {

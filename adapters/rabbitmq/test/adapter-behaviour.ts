@@ -13,6 +13,7 @@ import { connect } from "amqplib";
 import { afterEach, describe, expect, it } from "vitest";
 import { closeModel } from "../src/connection.ts";
 import { HEADER, RabbitMQAdapter } from "../src/index.ts";
+import { readMessage } from "../src/message-format.ts";
 import { AMQP_URL, closeConnectionsNamed, deleteQueues, restartRabbit } from "./support.ts";
 
 const opened: { adapters: RabbitMQAdapter[]; workers: Worker[]; queues: string[] } = { adapters: [], workers: [], queues: [] };
@@ -176,18 +177,43 @@ describe("rabbitmq adapter", () => {
   });
 
   describe("interop", () => {
-    it("a job is a plain AMQP message: JSON body, messageId, type, attempt headers, persistent", async () => {
+    it("a job is a plain AMQP message: JSON body, messageId, type, timestamp, headers only where not the default, persistent", async () => {
       const { adapter, queue } = setup();
-      await adapter.enqueue([{ ...sample(queue), payload: { a: 1 }, payloadJson: '{"a":1}', maxAttempts: 3, priority: 100 }]);
+      const enqueuedAt = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
+      await adapter.enqueue([
+        { ...sample(queue), payload: { a: 1 }, payloadJson: '{"a":1}', maxAttempts: 3, priority: 100, enqueuedAt },
+        { ...sample(queue), enqueuedAt },
+      ]);
       const model = await connect(AMQP_URL);
       const channel = await model.createChannel();
-      const msg = await channel.get(queue, { noAck: true });
+      const retried = await channel.get(queue, { noAck: true });
+      const plain = await channel.get(queue, { noAck: true });
       await closeModel(model);
-      expect(msg).not.toBe(false);
-      if (msg === false) return;
-      expect(JSON.parse(msg.content.toString())).toEqual({ a: 1 });
-      expect(msg.properties).toMatchObject({ type: "job", contentType: "application/json", deliveryMode: 2, priority: 10 });
-      expect(msg.properties.headers).toMatchObject({ [HEADER.attempt]: 1, [HEADER.maxAttempts]: 3 });
+      expect(retried).not.toBe(false);
+      expect(plain).not.toBe(false);
+      if (retried === false || plain === false) return;
+      expect(JSON.parse(retried.content.toString())).toEqual({ a: 1 });
+      expect(retried.properties).toMatchObject({
+        type: "job",
+        contentType: "application/json",
+        deliveryMode: 2,
+        priority: 10,
+        timestamp: Math.floor(enqueuedAt / 1000),
+      });
+      // Attempt 1 is what a message without the header means, so the first publish leaves it out.
+      expect(retried.properties.headers).toEqual({ [HEADER.maxAttempts]: 3 });
+      expect(readMessage(retried)).toMatchObject({ attempt: 1, maxAttempts: 3, enqueuedAt: Math.floor(enqueuedAt / 1000) * 1000 });
+      // One attempt, due now: nothing to say in headers, so the message carries no header table.
+      expect(plain.properties.headers ?? {}).toEqual({});
+      expect(readMessage(plain)).toMatchObject({ attempt: 1, maxAttempts: 1, otherHeaders: {} });
+    });
+
+    it("reads the enqueue time in ms from the header of messages published by earlier versions", () => {
+      const message = readMessage({
+        content: Buffer.from("null"),
+        properties: { headers: { [HEADER.enqueuedAt]: 1_767_323_045_678 }, timestamp: 1_767_323_045 },
+      } as unknown as Parameters<typeof readMessage>[0]);
+      expect(message.enqueuedAt).toBe(1_767_323_045_678);
     });
   });
 
