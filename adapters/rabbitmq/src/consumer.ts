@@ -9,6 +9,7 @@ import {
   type Settlement,
 } from "@taskport/core";
 import type { Channel, ConsumeMessage } from "amqplib";
+import { AckBatcher } from "./ack-batcher.ts";
 import type { AmqpConnection } from "./connection.ts";
 import { HEADER, type JobMessage, readMessage } from "./message-format.ts";
 import type { Publisher } from "./publisher.ts";
@@ -16,6 +17,8 @@ import type { Topology } from "./topology.ts";
 
 interface Received {
   readonly channel: Channel;
+  /** Acknowledges on `channel`. */
+  readonly acks: AckBatcher;
   readonly queue: string;
   readonly msg: ConsumeMessage;
 }
@@ -33,6 +36,7 @@ export class RabbitConsumer implements Consumer {
   readonly #handler: DeliveryHandler;
   readonly #prefetch: number;
   #channel: Channel | undefined;
+  #acks: AckBatcher | undefined;
   #tags: string[] = [];
   #running = 0;
   /** Received beyond the concurrency (several queues share one limit): not started, so returnable. */
@@ -70,25 +74,32 @@ export class RabbitConsumer implements Consumer {
     await this.#topology.ensureQueues(this.#options.queues);
     const model = await this.#connection.model();
     const channel = await model.createChannel();
+    const acks = new AckBatcher(channel);
     channel.on("error", () => {});
     channel.on("close", () => {
+      acks.discard();
       // Only the established channel resubscribes; a failed attempt's is retried by its caller.
       if (this.#channel !== channel) return;
       this.#channel = undefined;
+      this.#acks = undefined;
       if (this.#active) this.#resubscribe(new ConnectionError("rabbitmq", "lost the consumer channel; reconnecting."));
     });
     this.#channel = channel;
+    this.#acks = acks;
     try {
       // Per consumer (global=false) works on classic and quorum queues alike.
       await channel.prefetch(this.#prefetch, false);
       const tags: string[] = [];
       for (const queue of this.#options.queues) {
-        const { consumerTag } = await channel.consume(queue, (msg) => this.#onMessage(channel, queue, msg), { noAck: false });
+        const { consumerTag } = await channel.consume(queue, (msg) => this.#onMessage(channel, acks, queue, msg), { noAck: false });
         tags.push(consumerTag);
       }
       this.#tags = tags;
     } catch (error) {
-      if (this.#channel === channel) this.#channel = undefined;
+      if (this.#channel === channel) {
+        this.#channel = undefined;
+        this.#acks = undefined;
+      }
       await channel.close().catch(() => {});
       throw error;
     }
@@ -115,16 +126,17 @@ export class RabbitConsumer implements Consumer {
     })();
   }
 
-  #onMessage(channel: Channel, queue: string, msg: ConsumeMessage | null): void {
+  #onMessage(channel: Channel, acks: AckBatcher, queue: string, msg: ConsumeMessage | null): void {
     if (msg === null) {
       // The server cancelled the consumer (the queue was deleted): declare it again and resume.
       this.#topology.forget(queue);
       if (this.#active) void channel.close().catch(() => {});
       return;
     }
-    const received = { channel, queue, msg };
+    acks.received(msg);
+    const received = { channel, acks, queue, msg };
     if (!this.#active) {
-      safe(() => channel.nack(msg, false, true));
+      acks.requeue(msg);
       return;
     }
     const message = readMessage(msg);
@@ -140,10 +152,10 @@ export class RabbitConsumer implements Consumer {
   async #redelay(received: Received, message: JobMessage): Promise<void> {
     try {
       await this.#publisher.send([{ queue: received.queue, message }]);
-      safe(() => received.channel.ack(received.msg));
+      received.acks.ack(received.msg);
     } catch (error) {
       this.#options.onError?.(error instanceof Error ? error : new Error(String(error)));
-      safe(() => received.channel.nack(received.msg, false, true));
+      received.acks.requeue(received.msg);
     }
   }
 
@@ -223,10 +235,10 @@ export class RabbitConsumer implements Consumer {
           ]);
         }
       }
-      received.channel.ack(received.msg);
+      received.acks.ack(received.msg);
     } catch (error) {
       this.#options.onError?.(error instanceof Error ? error : new Error(String(error)));
-      safe(() => received.channel.nack(received.msg, false, true));
+      received.acks.requeue(received.msg);
     }
   }
 
@@ -234,10 +246,13 @@ export class RabbitConsumer implements Consumer {
     this.#stopping ??= (async () => {
       const channel = this.#channel;
       if (channel) await Promise.allSettled(this.#tags.map((tag) => channel.cancel(tag)));
-      for (const waiting of this.#waiting.splice(0)) safe(() => waiting.channel.nack(waiting.msg, false, true));
+      for (const waiting of this.#waiting.splice(0)) waiting.acks.requeue(waiting.msg);
       while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+      // The acks of the last settled jobs go out before the channel's close.
+      this.#acks?.flush();
       await channel?.close().catch(() => {});
       this.#channel = undefined;
+      this.#acks = undefined;
     })();
     return this.#stopping;
   }
@@ -247,15 +262,9 @@ export class RabbitConsumer implements Consumer {
     this.#waiting.length = 0;
     const channel = this.#channel;
     this.#channel = undefined;
+    this.#acks?.discard();
+    this.#acks = undefined;
     // Closing the channel hands every unacknowledged message back to the broker at once.
     await channel?.close().catch(() => {});
-  }
-}
-
-function safe(action: () => void): void {
-  try {
-    action();
-  } catch {
-    // The channel is gone; the broker has the message back already.
   }
 }

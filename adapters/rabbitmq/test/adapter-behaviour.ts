@@ -289,6 +289,39 @@ describe("rabbitmq adapter", () => {
       await closeModel(model);
       expect(messageCount).toBe(4);
     });
+
+    it("jobs settling out of order are each acknowledged once, all of them before close() returns", async () => {
+      const { queue, backend } = setup();
+      const runs = new Map<number, number>();
+      const job = defineTask(
+        "job",
+        async (p: { n: number }) => {
+          runs.set(p.n, (runs.get(p.n) ?? 0) + 1);
+          // Later deliveries often finish first, so not every ack can cover the ones before it.
+          await new Promise((r) => setTimeout(r, (p.n * 7) % 13));
+          // A dead-letter publish comes before these acks.
+          if (p.n % 10 === 0) throw new Error("fails for good");
+        },
+        { queue },
+      ).using({ backend });
+      await job.enqueueMany(Array.from({ length: 300 }, (_, n) => ({ n })));
+      const w = await worker({ tasks: [job], backend, concurrency: 20 });
+      const errors: Error[] = [];
+      w.on("error", (e) => errors.push(e.error));
+      await until(() => runs.size === 300, 20_000);
+      await w.close({ graceMs: 10_000 });
+      const model = await connect(AMQP_URL);
+      const channel = await model.createChannel();
+      const work = await channel.checkQueue(queue);
+      const dead = await channel.checkQueue(`${queue}.dead`);
+      await closeModel(model);
+      // An unacknowledged message would be back in the queue once the worker's channel closed.
+      expect(work.messageCount).toBe(0);
+      expect(dead.messageCount).toBe(30);
+      // An ack of an unknown or acknowledged delivery tag closes the channel: an error event, and redeliveries.
+      expect(errors).toEqual([]);
+      expect([...runs.values()].filter((count) => count !== 1)).toEqual([]);
+    });
   });
 
   describe("quorum queues", () => {
