@@ -64,6 +64,8 @@ const ORIGIN = "sqs";
 const SQS_MAX_DELAY_MS = 900_000;
 const SQS_MAX_MESSAGE_BYTES = 262_144;
 const MAX_VISIBILITY_SECONDS = 43_200;
+/** Sockets of the client this adapter builds (the SDK's default is 50). */
+const MAX_SOCKETS = 500;
 
 /**
  * taskport over Amazon SQS (AWS SDK v3). SQS keeps messages, not jobs: delays are `DelaySeconds`
@@ -121,6 +123,9 @@ export class SqsAdapter implements Adapter {
     } else {
       // An emulator needs some region to sign with; AWS itself takes it from the SDK's chain when absent.
       this.#config = {
+        // Each poller holds a socket for its long poll (up to 20 s); the SDK's default of 50 sockets
+        // would leave heartbeats and deletes queued behind them on a worker with many queues.
+        requestHandler: { httpAgent: { maxSockets: MAX_SOCKETS }, httpsAgent: { maxSockets: MAX_SOCKETS } },
         ...(region !== undefined ? { region } : endpoint !== undefined ? { region: "us-east-1" } : {}),
         ...(endpoint !== undefined ? { endpoint } : {}),
         ...(credentials !== undefined ? { credentials } : {}),
