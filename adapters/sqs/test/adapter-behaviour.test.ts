@@ -1,63 +1,29 @@
-import { randomBytes } from "node:crypto";
 import { CreateQueueCommand, ListQueuesCommand } from "@aws-sdk/client-sqs";
 import { gate, Recorder, sleep, waitFor } from "@taskport/conformance";
 import {
   Backend,
   ConfigurationError,
-  type Consumer,
   type Delivery,
   defineTask,
   type NewJob,
   PayloadTooLargeError,
   type Settlement,
-  startWorker,
-  type Worker,
+  type startWorker,
 } from "@taskport/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { PartialEnqueueError, SqsAdapter, type SqsAdapterOptions } from "../src/index.ts";
-import { CREDENTIALS, Emulator, REGION } from "./support.ts";
+import { Emulator, TestScope } from "./support.ts";
 
 const emulator = new Emulator();
-const opened: { adapters: SqsAdapter[]; workers: Worker[]; consumers: Consumer[]; queues: string[] } = {
-  adapters: [],
-  workers: [],
-  consumers: [],
-  queues: [],
-};
+const scope = new TestScope(emulator, false);
 
 beforeAll(() => emulator.start());
 afterAll(() => emulator.stop());
-afterEach(async () => {
-  await Promise.allSettled(opened.workers.splice(0).map((w) => w.close({ graceMs: 0 })));
-  await Promise.allSettled(opened.consumers.splice(0).map((c) => c.abandon()));
-  await Promise.allSettled(opened.adapters.splice(0).map((a) => a.close()));
-  await emulator.deleteQueues(opened.queues.splice(0), false);
-});
+afterEach(() => scope.cleanup());
 
-function adapter(options: Partial<SqsAdapterOptions> = {}): SqsAdapter {
-  const made = new SqsAdapter({
-    endpoint: emulator.endpoint,
-    region: REGION,
-    credentials: CREDENTIALS,
-    createQueues: true,
-    visibilityTimeout: 5,
-    ...options,
-  });
-  opened.adapters.push(made);
-  return made;
-}
-
-function newQueue(): string {
-  const queue = `tpb${randomBytes(4).toString("hex")}`;
-  opened.queues.push(queue);
-  return queue;
-}
-
-async function worker(...args: Parameters<typeof startWorker>): Promise<Worker> {
-  const started = await startWorker(...args);
-  opened.workers.push(started);
-  return started;
-}
+const adapter = (options: Partial<SqsAdapterOptions> = {}) => scope.adapter(options);
+const newQueue = () => scope.queue();
+const worker = (...args: Parameters<typeof startWorker>) => scope.worker(...args);
 
 function newJob(queue: string, payload: unknown, extra: Partial<NewJob> = {}): NewJob {
   return {
@@ -139,7 +105,7 @@ describe("sqs adapter: enqueue", () => {
   it("raises PayloadTooLargeError before any call, also when escaping makes the message too big", async () => {
     // Port 1 answers nothing: an attempted call would fail with a ConnectionError instead.
     const offline = new SqsAdapter({ url: "sqs://k:s@127.0.0.1:1?region=us-east-1" });
-    opened.adapters.push(offline);
+    scope.track(offline);
     const backend = new Backend("offline", offline);
     const job = defineTask("big", async (_: unknown) => {}, { queue: "q" }).using({ backend });
     await expect(job.enqueue("x".repeat(262_144))).rejects.toBeInstanceOf(PayloadTooLargeError);
@@ -169,7 +135,7 @@ describe("sqs adapter: enqueue", () => {
       seen.push(d.payload);
       return { status: "succeeded", result: null, resultJson: "null" };
     });
-    opened.consumers.push(consumer);
+    scope.consumer(consumer);
     await seen.until(2, 10_000, "stored jobs");
     expect([...seen.items].sort()).toEqual(["also small", "small"]);
   });
@@ -254,7 +220,7 @@ describe("sqs adapter: leases", () => {
     // Its visibility is 60 s: only an explicit release lets a second consumer have it now.
     const other = adapter({ visibilityTimeout: 60, waitTimeSeconds: 1 });
     const second = await other.consume({ queues: [a, b], concurrency: 1 }, handler);
-    opened.consumers.push(second);
+    scope.consumer(second);
     await started.until(2, 10_000, "the released job, on the second consumer");
     expect([...started.items].sort()).toEqual(["from a", "from b"]);
     hold.open();
@@ -309,10 +275,10 @@ describe("sqs adapter: clients and URLs", () => {
     const backend = new Backend("own", own);
     const seen = new Recorder<string>();
     const job = defineTask("own", async (p: string) => seen.push(p), { queue }).using({ backend });
-    await worker({ tasks: [job], backend });
+    const running = await worker({ tasks: [job], backend });
     await job.enqueue("hello");
     await seen.until(1, 10_000, "the job");
-    await Promise.all(opened.workers.splice(0).map((w) => w.close()));
+    await running.close();
     await own.close();
     await expect(client.send(new ListQueuesCommand({}))).resolves.toBeDefined();
     client.destroy();
@@ -324,11 +290,11 @@ describe("sqs adapter: clients and URLs", () => {
     expect(await backend.check()).toEqual([]);
     const seen = new Recorder<string>();
     const job = defineTask("url", async (p: string) => seen.push(p), { queue }).using({ backend });
-    await worker({ tasks: [job], backend });
+    const running = await worker({ tasks: [job], backend });
     await job.enqueue("via URL");
     await seen.until(1, 10_000, "the job");
     expect(seen.items).toEqual(["via URL"]);
-    await Promise.all(opened.workers.splice(0).map((w) => w.close()));
+    await running.close();
     await backend.close();
   });
 });

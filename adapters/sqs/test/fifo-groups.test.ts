@@ -1,52 +1,24 @@
-import { randomBytes } from "node:crypto";
 import { gate, Recorder, sleep, waitFor } from "@taskport/conformance";
-import { Backend, defineTask, startWorker, type Worker } from "@taskport/core";
+import { Backend, defineTask } from "@taskport/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { SqsAdapter, type SqsAdapterOptions } from "../src/index.ts";
-import { CREDENTIALS, Emulator, REGION } from "./support.ts";
+import type { SqsAdapter } from "../src/index.ts";
+import { Emulator, TestScope } from "./support.ts";
 
 const emulator = new Emulator();
-const opened: { adapters: SqsAdapter[]; workers: Worker[]; queues: string[] } = { adapters: [], workers: [], queues: [] };
+const scope = new TestScope(emulator, true);
 
 beforeAll(() => emulator.start());
 afterAll(() => emulator.stop());
-afterEach(async () => {
-  await Promise.allSettled(opened.workers.splice(0).map((w) => w.close({ graceMs: 0 })));
-  await Promise.allSettled(opened.adapters.splice(0).map((a) => a.close()));
-  await emulator.deleteQueues(opened.queues.splice(0), true);
-});
+afterEach(() => scope.cleanup());
 
 /** A FIFO adapter whose message group comes from the payload's `group`, as an app would group by customer. */
-function fifoAdapter(options: Partial<SqsAdapterOptions> = {}): SqsAdapter {
-  const adapter = new SqsAdapter({
-    endpoint: emulator.endpoint,
-    region: REGION,
-    credentials: CREDENTIALS,
-    fifo: true,
-    createQueues: true,
-    visibilityTimeout: 5,
-    messageGroupId: (job) => String((job.payload as { group?: string } | null)?.group ?? job.queue),
-    ...options,
-  });
-  opened.adapters.push(adapter);
-  return adapter;
-}
-
-function newQueue(): string {
-  const queue = `tpf${randomBytes(4).toString("hex")}`;
-  opened.queues.push(queue);
-  return queue;
-}
-
-async function worker(...args: Parameters<typeof startWorker>): Promise<Worker> {
-  const started = await startWorker(...args);
-  opened.workers.push(started);
-  return started;
+function fifoAdapter(): SqsAdapter {
+  return scope.adapter({ messageGroupId: (job) => String((job.payload as { group?: string } | null)?.group ?? job.queue) });
 }
 
 describe("sqs FIFO queues", () => {
   it("runs jobs of different message groups at once, each group in order", async () => {
-    const queue = newQueue();
+    const queue = scope.queue();
     const backend = new Backend("fifo", fifoAdapter());
     const hold = gate();
     let active = 0;
@@ -66,7 +38,7 @@ describe("sqs FIFO queues", () => {
     // One bulk call of 30 jobs: three chunks, which must reach SQS in order.
     const payloads = Array.from({ length: 30 }, (_, n) => ({ group: "abc"[n % 3] as string, i: Math.floor(n / 3) }));
     await job.enqueueMany(payloads);
-    await worker({ tasks: [job], concurrency: 3, backend });
+    await scope.worker({ tasks: [job], concurrency: 3, backend });
     await waitFor(() => active === 3, 10_000, "one job of each group running at once");
     hold.open();
     await order.until(30, 20_000, "jobs");
@@ -77,7 +49,7 @@ describe("sqs FIFO queues", () => {
   });
 
   it("drops a second enqueue with the same deduplication key, also from another process", async () => {
-    const queue = newQueue();
+    const queue = scope.queue();
     const first = new Backend("first", fifoAdapter());
     const second = new Backend("second", fifoAdapter());
     const seen = new Recorder<number>();
@@ -88,7 +60,7 @@ describe("sqs FIFO queues", () => {
       ),
     );
     await job.using({ backend: first }).enqueue({ n: 99 }, { deduplicationKey: "other" });
-    await worker({ tasks: [job], backend: first });
+    await scope.worker({ tasks: [job], backend: first });
     await seen.until(2, 10_000, "jobs");
     await sleep(500);
     expect(seen.length).toBe(2);
@@ -96,14 +68,14 @@ describe("sqs FIFO queues", () => {
   });
 
   it("turns a deduplication key SQS cannot take (too long, not ASCII) into one it can", async () => {
-    const queue = newQueue();
+    const queue = scope.queue();
     const backend = new Backend("keys", fifoAdapter());
     const seen = new Recorder<number>();
     const job = defineTask("dedup", async (p: { n: number }) => seen.push(p.n), { queue }).using({ backend });
     const key = `ключ ${"x".repeat(200)}`;
     await job.enqueue({ n: 1 }, { deduplicationKey: key });
     await job.enqueue({ n: 2 }, { deduplicationKey: key });
-    await worker({ tasks: [job], backend });
+    await scope.worker({ tasks: [job], backend });
     await seen.until(1, 10_000, "the job");
     await sleep(500);
     expect(seen.items).toEqual([1]);

@@ -1,9 +1,11 @@
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DeleteQueueCommand, GetQueueUrlCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { type Consumer, startWorker, type Worker } from "@taskport/core";
 import { type FauxqsServer, startFauxqs } from "fauxqs";
-import { deadLetterQueueName, sqsQueueName } from "../src/index.ts";
+import { deadLetterQueueName, SqsAdapter, type SqsAdapterOptions, sqsQueueName } from "../src/index.ts";
 
 /** Dummy credentials: the emulator checks none, and the SDK signs with whatever it is given. */
 export const CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
@@ -82,5 +84,69 @@ export class Emulator {
     } finally {
       client.destroy();
     }
+  }
+}
+
+/**
+ * What one of the adapter's own tests opened on an emulator (adapters, workers, consumers, queues),
+ * closed and deleted by `cleanup()` after each test.
+ */
+export class TestScope {
+  readonly #emulator: Emulator;
+  readonly #fifo: boolean;
+  readonly #adapters: SqsAdapter[] = [];
+  readonly #workers: Worker[] = [];
+  readonly #consumers: Consumer[] = [];
+  readonly #queues: string[] = [];
+
+  constructor(emulator: Emulator, fifo: boolean) {
+    this.#emulator = emulator;
+    this.#fifo = fifo;
+  }
+
+  /** An adapter on the emulator that creates its queues, with a 5 s visibility timeout. */
+  adapter(options: Partial<SqsAdapterOptions> = {}): SqsAdapter {
+    const made = new SqsAdapter({
+      endpoint: this.#emulator.endpoint,
+      region: REGION,
+      credentials: CREDENTIALS,
+      fifo: this.#fifo,
+      createQueues: true,
+      visibilityTimeout: 5,
+      ...options,
+    });
+    return this.track(made);
+  }
+
+  /** Close this adapter after the test (one built by the test itself). */
+  track(adapter: SqsAdapter): SqsAdapter {
+    this.#adapters.push(adapter);
+    return adapter;
+  }
+
+  /** A queue name of this test; the queue and its dead-letter queue are deleted afterwards. */
+  queue(): string {
+    const queue = `tp${randomBytes(4).toString("hex")}`;
+    this.#queues.push(queue);
+    return queue;
+  }
+
+  async worker(...args: Parameters<typeof startWorker>): Promise<Worker> {
+    const started = await startWorker(...args);
+    this.#workers.push(started);
+    return started;
+  }
+
+  consumer(consumer: Consumer): Consumer {
+    this.#consumers.push(consumer);
+    return consumer;
+  }
+
+  /** Close workers (no grace), abandon consumers, close adapters, delete queues. */
+  async cleanup(): Promise<void> {
+    await Promise.allSettled(this.#workers.splice(0).map((w) => w.close({ graceMs: 0 })));
+    await Promise.allSettled(this.#consumers.splice(0).map((c) => c.abandon()));
+    await Promise.allSettled(this.#adapters.splice(0).map((a) => a.close()));
+    await this.#emulator.deleteQueues(this.#queues.splice(0), this.#fifo);
   }
 }
