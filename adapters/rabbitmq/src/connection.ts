@@ -122,15 +122,16 @@ export class AmqpConnection {
   /**
    * Run `operation`; when the connection is lost under it after having worked once, reconnect and
    * run it again until `reconnectTimeoutMs` has passed. A broker that was never reached fails at
-   * once: that is a configuration problem, which waiting will not fix. `failed` is the error of an
-   * attempt the caller made already, so that a hot path tries once without entering this loop.
+   * once: that is a configuration problem, which waiting will not fix. `firstTry` is an attempt the
+   * caller made already and how it failed, so that a hot path tries once without entering this loop.
    */
-  async retrying<T>(operation: () => Promise<T>, ...failed: [unknown?]): Promise<T> {
+  async retrying<T>(operation: () => Promise<T>, firstTry?: { readonly failed: unknown }): Promise<T> {
     const deadline = Date.now() + this.settings.reconnectTimeoutMs;
     let pause = 100;
-    let error: unknown = failed[0];
-    for (let attempt = failed.length > 0 ? 1 : 0; ; attempt++) {
-      if (attempt > 0) {
+    let tried = firstTry !== undefined;
+    let error = firstTry?.failed;
+    for (;;) {
+      if (tried) {
         if (this.#closed || !this.#everConnected || !isConnectionLoss(error) || Date.now() + pause > deadline) {
           throw error instanceof Error && "origin" in error ? error : explainConnectError(error, this.settings.where);
         }
@@ -141,6 +142,7 @@ export class AmqpConnection {
         return await operation();
       } catch (caught) {
         error = caught;
+        tried = true;
       }
     }
   }

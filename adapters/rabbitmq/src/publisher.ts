@@ -31,7 +31,7 @@ export class Publisher {
 
   send(items: readonly Outgoing[]): Promise<void> {
     // One attempt, no retry loop, unless the connection is lost under it.
-    return this.#sendOnce(items).catch((error: unknown) => this.#connection.retrying(() => this.#sendOnce(items), error));
+    return this.#sendOnce(items).catch((failed: unknown) => this.#connection.retrying(() => this.#sendOnce(items), { failed }));
   }
 
   /** Publishes at once when the queues, the buckets and the channel are ready: the enqueue hot path awaits only the confirms. */
