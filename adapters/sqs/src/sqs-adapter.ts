@@ -84,6 +84,8 @@ export class SqsAdapter implements Adapter {
   readonly #acks: AckBatcher;
   readonly #consumers = new Set<SqsConsumer>();
   readonly #usedQueues = new Set<string>();
+  /** Queues `check()` verifies besides those used: the `queues` option or URL parameter. */
+  readonly #checkedQueues: readonly string[];
   readonly #fifo: boolean;
   readonly #deadLetter: boolean;
   readonly #visibility: number;
@@ -103,6 +105,7 @@ export class SqsAdapter implements Adapter {
     }
     const parsed = options.url !== undefined ? parseUrlOptions(typeof options.url === "string" ? parseUrl(options.url) : options.url) : {};
     this.#options = options;
+    this.#checkedQueues = options.queues ?? parsed.queues ?? [];
     this.#fifo = options.fifo ?? parsed.fifo ?? false;
     this.#deadLetter = options.deadLetter ?? parsed.deadLetter ?? true;
     this.#visibility = integer("visibilityTimeout", options.visibilityTimeout ?? parsed.visibilityTimeout ?? 30, 1, MAX_VISIBILITY_SECONDS);
@@ -269,7 +272,7 @@ export class SqsAdapter implements Adapter {
       });
     }
     if (this.#queues.settings.createQueues) return problems;
-    for (const queue of new Set([...(this.#options.queues ?? []), ...this.#usedQueues])) {
+    for (const queue of new Set([...this.#checkedQueues, ...this.#usedQueues])) {
       const names = [sqsQueueName(queue, this.#fifo), ...(this.#deadLetter ? [deadLetterQueueName(queue, this.#fifo)] : [])];
       for (const name of names) {
         try {

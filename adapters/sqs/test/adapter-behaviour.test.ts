@@ -53,6 +53,12 @@ describe("sqs adapter: check()", () => {
     await client.send(new CreateQueueCommand({ QueueName: `${queue}-dlq` }));
     client.destroy();
     expect(await strict.check()).toEqual([]);
+    // The same list from a URL.
+    const viaUrl = scope.track(new SqsAdapter({ url: emulator.url(`&queues=${queue},${queue}x`) }));
+    expect((await viaUrl.check()).map((p) => p.message)).toEqual([
+      expect.stringMatching(new RegExp(`queue "${queue}x" does not exist`)),
+      expect.stringMatching(new RegExp(`queue "${queue}x-dlq" does not exist`)),
+    ]);
   });
 
   it("reports a visibility timeout shorter than the task timeout when the heartbeat is off", async () => {
