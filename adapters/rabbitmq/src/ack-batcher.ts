@@ -10,13 +10,13 @@ import type { Channel, ConsumeMessage } from "amqplib";
  */
 export class AckBatcher {
   readonly channel: Channel;
-  /** Delivery tags received and not yet passed by a flush, in delivery (ascending) order. */
-  readonly #received: number[] = [];
-  #head = 0;
+  /**
+   * Delivery tags received and neither settled nor given back. Tags arrive in ascending order and a
+   * Set iterates in insertion order, so the first is the oldest. At most the prefetch count.
+   */
+  readonly #unsettled = new Set<number>();
   /** Settled, to acknowledge at the next flush. */
-  readonly #settled = new Map<number, ConsumeMessage>();
-  /** Acknowledged alone or given back already: a later `multiple` ack passes over them. */
-  readonly #done = new Set<number>();
+  readonly #settled: ConsumeMessage[] = [];
   #flushing: NodeJS.Immediate | undefined;
 
   constructor(channel: Channel) {
@@ -24,18 +24,19 @@ export class AckBatcher {
   }
 
   received(msg: ConsumeMessage): void {
-    this.#received.push(msg.fields.deliveryTag);
+    this.#unsettled.add(msg.fields.deliveryTag);
   }
 
   /** Acknowledge at the end of this turn of the event loop. */
   ack(msg: ConsumeMessage): void {
-    this.#settled.set(msg.fields.deliveryTag, msg);
+    this.#unsettled.delete(msg.fields.deliveryTag);
+    this.#settled.push(msg);
     this.#flushing ??= setImmediate(() => this.flush());
   }
 
   /** Give a delivery back to the queue now (`nack` with requeue). */
   requeue(msg: ConsumeMessage): void {
-    this.#done.add(msg.fields.deliveryTag);
+    this.#unsettled.delete(msg.fields.deliveryTag);
     safe(() => this.channel.nack(msg, false, true));
   }
 
@@ -43,34 +44,24 @@ export class AckBatcher {
   flush(): void {
     if (this.#flushing) clearImmediate(this.#flushing);
     this.#flushing = undefined;
-    if (this.#settled.size === 0) return;
-    const received = this.#received;
-    let last: ConsumeMessage | undefined;
+    if (this.#settled.length === 0) return;
+    const oldestUnsettled = this.#unsettled.values().next().value ?? Number.POSITIVE_INFINITY;
+    // The newest settled delivery older than every unsettled one: `multiple` up to it covers only settled ones.
+    let upTo: ConsumeMessage | undefined;
     let covered = 0;
-    while (this.#head < received.length) {
-      const tag = received[this.#head] as number;
-      const settled = this.#settled.get(tag);
-      if (settled !== undefined) {
-        this.#settled.delete(tag);
-        last = settled;
+    for (const msg of this.#settled) {
+      const tag = msg.fields.deliveryTag;
+      if (tag < oldestUnsettled) {
         covered++;
-      } else if (!this.#done.delete(tag)) {
-        break; // still running or waiting: nothing after it may be acknowledged with `multiple`
+        if (upTo === undefined || tag > upTo.fields.deliveryTag) upTo = msg;
+      } else {
+        safe(() => this.channel.ack(msg));
       }
-      this.#head++;
     }
-    if (last !== undefined) {
-      const upTo = last;
-      safe(() => this.channel.ack(upTo, covered > 1));
-    }
-    for (const [tag, msg] of this.#settled) {
-      this.#done.add(tag);
-      safe(() => this.channel.ack(msg));
-    }
-    this.#settled.clear();
-    if (this.#head > 1024 && this.#head * 2 > received.length) {
-      received.splice(0, this.#head);
-      this.#head = 0;
+    this.#settled.length = 0;
+    if (upTo !== undefined) {
+      const last = upTo;
+      safe(() => this.channel.ack(last, covered > 1));
     }
   }
 
@@ -78,7 +69,8 @@ export class AckBatcher {
   discard(): void {
     if (this.#flushing) clearImmediate(this.#flushing);
     this.#flushing = undefined;
-    this.#settled.clear();
+    this.#settled.length = 0;
+    this.#unsettled.clear();
   }
 }
 
