@@ -221,7 +221,13 @@ export class SqsConsumer implements Consumer {
     const handle = message.ReceiptHandle ?? "";
     const facts = readFacts(message.MessageAttributes, message.MessageId ?? "");
     try {
-      if (facts.runAt !== undefined && facts.runAt > Date.now() && !this.#settings.fifo) {
+      if (this.#settings.fifo && facts.runAt !== undefined) {
+        // A FIFO delay's timer, never run itself: hidden again until due, then the job joins its group.
+        await this.#lease.release(handle);
+        await this.#timer(held, facts, facts.runAt);
+        return;
+      }
+      if (facts.runAt !== undefined && facts.runAt > Date.now()) {
         // A delay longer than one hop: send it on for another hop; not an attempt.
         await this.#lease.release(handle);
         await this.#resend(held, facts, facts.attemptsBefore, facts.runAt);
@@ -276,6 +282,32 @@ export class SqsConsumer implements Consumer {
       return;
     }
     if (this.#settings.deadLetter) await this.#deadLetter(held, facts, attempt, settlement.error);
+    await this.#parts.acks.delete(held.url, handle);
+  }
+
+  /**
+   * A FIFO delay: before its time the timer message is hidden again for what is left (in hops);
+   * once due, a copy without the timer joins the job's message group (its receives start at 1,
+   * so the holds are not attempts) and the timer is deleted. The copy's deduplication id makes a
+   * repeated hand-over (a crash between send and delete) harmless.
+   */
+  async #timer(held: Held, facts: MessageFacts, runAt: number): Promise<void> {
+    const handle = held.message.ReceiptHandle ?? "";
+    const left = runAt - Date.now();
+    if (left > 0) {
+      const heldFor = Math.ceil((Date.now() - held.receivedAt) / 1000);
+      const seconds = Math.min(this.#settings.hopSeconds, Math.ceil(left / 1000), MAX_VISIBILITY_SECONDS - heldFor - 60);
+      await this.#parts
+        .client()
+        .send(new ChangeMessageVisibilityCommand({ QueueUrl: held.url, ReceiptHandle: handle, VisibilityTimeout: seconds }));
+      return;
+    }
+    const body = held.message.Body ?? "null";
+    const attributes = resendAttributes(held.message.MessageAttributes, facts.attemptsBefore, undefined);
+    await this.#parts.sender.send(
+      [{ queue: held.queue, id: facts.id, body, attributes, groupId: facts.group ?? held.queue, deduplicationId: `${facts.id}-due` }],
+      [messageBytes(body, attributes)],
+    );
     await this.#parts.acks.delete(held.url, handle);
   }
 

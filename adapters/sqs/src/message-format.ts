@@ -12,6 +12,8 @@ export const ATTRIBUTE = {
   /** Attempts used before this message was sent (a long retry is re-sent); 0 when absent. */
   attemptsBefore: "tp.attemptsBefore",
   runAt: "tp.runAt",
+  /** FIFO delays only: the message group the job joins once due (its timer waits in a group of its own). */
+  group: "tp.group",
   timeoutMs: "tp.timeoutMs",
   enqueuedAt: "tp.enqueuedAt",
   /** Dead letters only: the last error, its attempt, and when it failed. */
@@ -100,6 +102,7 @@ export interface MessageFacts {
   readonly runAt?: number;
   readonly timeoutMs?: number;
   readonly enqueuedAt?: number;
+  readonly group?: string;
 }
 
 export function readFacts(attributes: Record<string, MessageAttributeValue> | undefined, messageId: string): MessageFacts {
@@ -112,6 +115,7 @@ export function readFacts(attributes: Record<string, MessageAttributeValue> | un
   const runAt = num(ATTRIBUTE.runAt);
   const timeoutMs = num(ATTRIBUTE.timeoutMs);
   const enqueuedAt = num(ATTRIBUTE.enqueuedAt);
+  const group = get(ATTRIBUTE.group);
   return {
     // A message sent by other code than taskport still gets an id and a name, so it fails visibly.
     id: get(ATTRIBUTE.id) ?? messageId,
@@ -121,6 +125,7 @@ export function readFacts(attributes: Record<string, MessageAttributeValue> | un
     ...(runAt !== undefined ? { runAt } : {}),
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     ...(enqueuedAt !== undefined ? { enqueuedAt } : {}),
+    ...(group !== undefined ? { group } : {}),
   };
 }
 
@@ -132,7 +137,7 @@ export function resendAttributes(
 ): Record<string, MessageAttributeValue> {
   const out: Record<string, MessageAttributeValue> = {};
   for (const [name, value] of Object.entries(attributes ?? {})) {
-    if (name === ATTRIBUTE.attemptsBefore || name === ATTRIBUTE.runAt) continue;
+    if (name === ATTRIBUTE.attemptsBefore || name === ATTRIBUTE.runAt || name === ATTRIBUTE.group) continue;
     out[name] = { DataType: value.DataType, StringValue: value.StringValue };
   }
   if (attemptsBefore > 0) out[ATTRIBUTE.attemptsBefore] = number(attemptsBefore);

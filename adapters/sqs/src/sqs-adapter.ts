@@ -16,7 +16,7 @@ import {
 import { AckBatcher } from "./ack-batcher.ts";
 import { SqsConsumer } from "./consumer.ts";
 import { peekDeadLetters } from "./dead-letters.ts";
-import { ATTRIBUTE_RESERVE_BYTES, jobToMessage, messageBytes } from "./message-format.ts";
+import { ATTRIBUTE, ATTRIBUTE_RESERVE_BYTES, jobToMessage, messageBytes } from "./message-format.ts";
 import { deadLetterQueueName, QueueRegistry, sqsQueueName } from "./queue-registry.ts";
 import { deduplicationId, type Outgoing, Sender } from "./sender.ts";
 import { explainSqsError } from "./sqs-errors.ts";
@@ -32,7 +32,7 @@ export interface SqsAdapterOptions {
   readonly endpoint?: string;
   /** Static credentials; absent means the SDK's chain (environment, shared config, instance or task role). */
   readonly credentials?: SQSClientConfig["credentials"];
-  /** Use FIFO queues (`<queue>.fifo`): order within a message group, deduplication ids, no per-message delay. Default false. */
+  /** Use FIFO queues (`<queue>.fifo`): order within a message group, deduplication ids. Default false. */
   readonly fifo?: boolean;
   /** FIFO queues: the message group of a job, the scope of its ordering. Default: its queue name (one order per queue). */
   readonly messageGroupId?: (job: NewJob) => string;
@@ -50,7 +50,7 @@ export interface SqsAdapterOptions {
   readonly waitTimeSeconds?: number;
   /** ReceiveMessage loops per queue per worker. Default ⌈concurrency / 10⌉, at most 10. */
   readonly pollers?: number;
-  /** Longest single delay hop in ms (SQS: 900 000). Longer delays are re-sent hop by hop. */
+  /** Longest single delay hop in ms: 900 000 (DelaySeconds) on standard queues, 43 140 000 (a 12-hour visibility) on FIFO queues. */
   readonly maxNativeDelayMs?: number;
   /** Largest message SQS accepts, in bytes. Default 262 144 (256 KiB). */
   readonly maxMessageBytes?: number;
@@ -62,6 +62,8 @@ export interface SqsAdapterOptions {
 
 const ORIGIN = "sqs";
 const SQS_MAX_DELAY_MS = 900_000;
+/** Longest hold of a FIFO delay's timer: SQS's 12-hour visibility ceiling, less a minute of margin. */
+const FIFO_MAX_HOLD_MS = 43_140_000;
 const SQS_MAX_MESSAGE_BYTES = 262_144;
 const MAX_VISIBILITY_SECONDS = 43_200;
 /** Sockets of the client this adapter builds (the SDK's default is 50). */
@@ -112,7 +114,9 @@ export class SqsAdapter implements Adapter {
     this.#waitTimeSeconds = integer("waitTimeSeconds", options.waitTimeSeconds ?? parsed.waitTimeSeconds ?? 20, 0, 20);
     const pollers = options.pollers ?? parsed.pollers;
     this.#pollers = pollers === undefined ? undefined : integer("pollers", pollers, 1, 100);
-    const maxDelay = integer("maxNativeDelayMs", options.maxNativeDelayMs ?? SQS_MAX_DELAY_MS, 1, SQS_MAX_DELAY_MS);
+    // A FIFO delay is held by visibility, which may last 12 hours from a receive: fewer, longer hops.
+    const longestHop = this.#fifo ? FIFO_MAX_HOLD_MS : SQS_MAX_DELAY_MS;
+    const maxDelay = integer("maxNativeDelayMs", options.maxNativeDelayMs ?? longestHop, 1, longestHop);
     this.#hopSeconds = Math.max(1, Math.floor(maxDelay / 1000));
     this.#maxMessageBytes = integer("maxMessageBytes", options.maxMessageBytes ?? SQS_MAX_MESSAGE_BYTES, 4096, 1_048_576);
     const maxReceiveCount = integer("maxReceiveCount", options.maxReceiveCount ?? 1000, 1, 1000);
@@ -137,9 +141,9 @@ export class SqsAdapter implements Adapter {
     }
 
     this.capabilities = Object.freeze({
-      // FIFO queues take no per-message DelaySeconds (SQS refuses it).
-      delay: !this.#fifo,
-      ...(this.#fifo ? {} : { maxNativeDelayMs: maxDelay }),
+      // Standard queues: DelaySeconds. FIFO queues refuse it: a delayed job waits hidden by its visibility.
+      delay: true,
+      maxNativeDelayMs: maxDelay,
       // SQS has no priorities: route urgent jobs to a separate queue.
       priority: false,
       // SQS keeps messages, not outcomes: nothing to read a status or result back from.
@@ -185,6 +189,27 @@ export class SqsAdapter implements Adapter {
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i] as NewJob;
       const message = jobToMessage(job);
+      const out: { -readonly [K in keyof Outgoing]: Outgoing[K] } = {
+        queue: job.queue,
+        id: job.id,
+        body: message.body,
+        attributes: message.attributes,
+      };
+      const delayed = job.runAt !== undefined && job.runAt > now;
+      if (this.#fifo) {
+        const group = this.#options.messageGroupId?.(job) ?? job.queue;
+        out.deduplicationId = deduplicationId(job.deduplicationKey ?? job.id);
+        if (delayed) {
+          // FIFO queues take no DelaySeconds: the job waits as a timer in a group of its own, hidden
+          // by its visibility, then joins its group when due (see the consumer).
+          out.groupId = `delay-${job.id}`;
+          message.attributes[ATTRIBUTE.group] = { DataType: "String", StringValue: group };
+        } else {
+          out.groupId = group;
+        }
+      } else if (delayed) {
+        out.delaySeconds = Math.min(this.#hopSeconds, Math.ceil(((job.runAt as number) - now) / 1000));
+      }
       const size = messageBytes(message.body, message.attributes);
       if (size > this.#maxMessageBytes) {
         const bodyBytes = Buffer.byteLength(message.body);
@@ -192,17 +217,6 @@ export class SqsAdapter implements Adapter {
       }
       if (job.timeoutMs !== undefined && job.timeoutMs > this.#longestTimeoutMs) this.#longestTimeoutMs = job.timeoutMs;
       this.#usedQueues.add(job.queue);
-      const out: { -readonly [K in keyof Outgoing]: Outgoing[K] } = {
-        queue: job.queue,
-        id: job.id,
-        body: message.body,
-        attributes: message.attributes,
-      };
-      if (job.runAt !== undefined && job.runAt > now) out.delaySeconds = Math.min(this.#hopSeconds, Math.ceil((job.runAt - now) / 1000));
-      if (this.#fifo) {
-        out.groupId = this.#options.messageGroupId?.(job) ?? job.queue;
-        out.deduplicationId = deduplicationId(job.deduplicationKey ?? job.id);
-      }
       outgoing[i] = out;
       sizes[i] = size;
     }

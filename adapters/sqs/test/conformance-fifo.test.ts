@@ -9,7 +9,7 @@ afterAll(() => emulator.stop());
 
 await runConformance({
   name: "sqs-fifo",
-  createAdapter: () =>
+  createAdapter: ({ nativeDelayLimitMs }) =>
     new SqsAdapter({
       endpoint: emulator.endpoint,
       region: REGION,
@@ -17,9 +17,11 @@ await runConformance({
       fifo: true,
       createQueues: true,
       visibilityTimeout: 3,
+      ...(nativeDelayLimitMs !== undefined ? { maxNativeDelayMs: nativeDelayLimitMs } : {}),
     }),
   capabilities: {
-    delay: false,
+    delay: true,
+    maxNativeDelayMs: 43_140_000,
     priority: false,
     results: false,
     cancel: false,

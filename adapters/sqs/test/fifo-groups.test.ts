@@ -67,6 +67,24 @@ describe("sqs FIFO queues", () => {
     expect(seen.items).toContain(99);
   });
 
+  it("holds a delayed job outside its group, then runs it once due, as its first attempt", async () => {
+    const queue = scope.queue();
+    const backend = new Backend("delayed", scope.adapter({ maxNativeDelayMs: 1_000 }));
+    const seen = new Recorder<{ tag: string; attempt: number; at: number }>();
+    const job = defineTask("later", async (p: { tag: string }, ctx) => seen.push({ tag: p.tag, attempt: ctx.attempt, at: Date.now() }), {
+      queue,
+    }).using({ backend });
+    await scope.worker({ tasks: [job], backend, concurrency: 1 });
+    const before = Date.now();
+    await job.enqueue({ tag: "later" }, { delayMs: 2_500 });
+    // Its queue's group is not held up by the waiting job.
+    await job.enqueue({ tag: "now" });
+    await seen.until(2, 15_000, "both jobs");
+    expect(seen.items.map((s) => s.tag)).toEqual(["now", "later"]);
+    expect(seen.items[1]?.attempt).toBe(1);
+    expect((seen.items[1]?.at ?? 0) - before).toBeGreaterThanOrEqual(2_495);
+  });
+
   it("turns a deduplication key SQS cannot take (too long, not ASCII) into one it can", async () => {
     const queue = scope.queue();
     const backend = new Backend("keys", fifoAdapter());

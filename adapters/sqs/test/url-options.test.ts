@@ -64,11 +64,11 @@ describe("sqs:// URLs", () => {
     expect(() => new SqsAdapter({ url: "not a url" })).toThrow(ConfigurationError);
   });
 
-  it("declares delay for standard queues and ordering and deduplication only for FIFO queues", () => {
+  it("declares ordering and deduplication only for FIFO queues, and delay hops of each kind's limit", () => {
     const standard = new SqsAdapter({ url: "sqs://?region=us-east-1" }).capabilities;
     const fifo = new SqsAdapter({ url: "sqs://?region=us-east-1&fifo=true" }).capabilities;
     expect(standard).toMatchObject({ delay: true, maxNativeDelayMs: 900_000, ordering: "none", deduplication: false });
-    expect(fifo).toMatchObject({ delay: false, ordering: "fifo", deduplication: true });
-    expect(fifo.maxNativeDelayMs).toBeUndefined();
+    expect(fifo).toMatchObject({ delay: true, maxNativeDelayMs: 43_140_000, ordering: "fifo", deduplication: true });
+    expect(() => new SqsAdapter({ region: "us-east-1", fifo: true, maxNativeDelayMs: 43_200_000 })).toThrow(/maxNativeDelayMs/);
   });
 });
