@@ -11,7 +11,7 @@ import { Backend, defineTask, startWorker } from "@taskport/core";
 import { RabbitMQAdapter } from "@taskport/rabbitmq";
 import { type ChannelModel, type ConfirmChannel, type ConsumeMessage, connect } from "amqplib";
 import type { Scenario } from "../harness.ts";
-import { percentile, perSecond } from "../harness.ts";
+import { countdown, enqueueToStart, percentile, perSecond, StartSignal } from "../harness.ts";
 
 export const title = "RabbitMQ 3.10: taskport vs plain amqplib 2 (confirms, persistent, manual ack)";
 
@@ -156,17 +156,11 @@ async function taskportBacklog(): Promise<number> {
   const { backend } = await setup();
   const queue = queueName("tp");
   await taskportLoad(queue, BACKLOG);
-  let done = 0;
-  let finish: () => void = () => {};
-  const finished = new Promise<void>((resolve) => {
-    finish = resolve;
-  });
-  const task = noopTask(queue, () => {
-    if (++done === BACKLOG) finish();
-  });
+  const finished = countdown(BACKLOG);
+  const task = noopTask(queue, () => finished.tick());
   const start = performance.now();
   const worker = await startWorker({ tasks: [task], backend, concurrency: CONCURRENCY });
-  await finished;
+  await finished.done;
   const rate = perSecond(BACKLOG, performance.now() - start);
   await worker.close();
   await dropQueue(queue);
@@ -181,11 +175,7 @@ async function rawBacklog(ackPerTurn: boolean): Promise<number> {
   const { plain } = await setup();
   const queue = await rawQueue();
   await rawLoad(queue, BACKLOG);
-  let done = 0;
-  let finish: () => void = () => {};
-  const finished = new Promise<void>((resolve) => {
-    finish = resolve;
-  });
+  const finished = countdown(BACKLOG);
   const start = performance.now();
   const channel = await plain.createChannel();
   await channel.prefetch(CONCURRENCY, false);
@@ -203,10 +193,10 @@ async function rawBacklog(ackPerTurn: boolean): Promise<number> {
         if (lastSettled === undefined) setImmediate(ackSettled);
         lastSettled = msg;
       }
-      if (++done === BACKLOG) finish();
+      finished.tick();
     })();
   });
-  await finished;
+  await finished.done;
   const rate = perSecond(BACKLOG, performance.now() - start);
   await channel.cancel(consumerTag);
   ackSettled();
@@ -223,21 +213,12 @@ function idleGap(): Promise<void> {
 async function taskportLatency(): Promise<number> {
   const { backend } = await setup();
   const queue = queueName("tp");
-  let started: ((at: number) => void) | undefined;
-  const task = noopTask(queue, () => started?.(performance.now()));
+  const signal = new StartSignal();
+  const task = noopTask(queue, signal.started);
   await task.enqueue({ i: -1 });
   const worker = await startWorker({ tasks: [task], backend, concurrency: CONCURRENCY });
   await new Promise((resolve) => setTimeout(resolve, 300));
-  const samples: number[] = [];
-  for (let i = 0; i < LATENCY_SAMPLES; i++) {
-    const startedAt = new Promise<number>((resolve) => {
-      started = resolve;
-    });
-    const sent = performance.now();
-    await task.enqueue({ i });
-    samples.push((await startedAt) - sent);
-    await idleGap();
-  }
+  const samples = await enqueueToStart(LATENCY_SAMPLES, signal, (i) => task.enqueue({ i }), idleGap);
   await worker.close();
   await dropQueue(queue);
   return percentile(samples, 50);
@@ -246,26 +227,17 @@ async function taskportLatency(): Promise<number> {
 async function rawLatency(): Promise<number> {
   const { plain, confirm } = await setup();
   const queue = await rawQueue();
-  let started: ((at: number) => void) | undefined;
+  const signal = new StartSignal();
   const channel = await plain.createChannel();
   await channel.prefetch(CONCURRENCY, false);
   const { consumerTag } = await channel.consume(queue, (msg) => {
     if (!msg) return;
     JSON.parse(msg.content.toString("utf8"));
-    started?.(performance.now());
+    signal.started();
     channel.ack(msg);
   });
   await new Promise((resolve) => setTimeout(resolve, 300));
-  const samples: number[] = [];
-  for (let i = 0; i < LATENCY_SAMPLES; i++) {
-    const startedAt = new Promise<number>((resolve) => {
-      started = resolve;
-    });
-    const sent = performance.now();
-    await rawPublish(confirm, queue, { i });
-    samples.push((await startedAt) - sent);
-    await idleGap();
-  }
+  const samples = await enqueueToStart(LATENCY_SAMPLES, signal, (i) => rawPublish(confirm, queue, { i }), idleGap);
   await channel.cancel(consumerTag);
   await channel.close();
   await dropQueue(queue);
