@@ -1,9 +1,29 @@
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
 import { connect } from "amqplib";
 import { closeModel } from "../src/connection.ts";
 
 const run = promisify(execFile);
+
+/**
+ * How to run `rabbitmqctl`: `TASKPORT_RABBITMQCTL` (a command line, e.g. `docker compose exec -T
+ * rabbitmq rabbitmqctl`) if set; the local one where it is on the PATH; otherwise through the
+ * repository's docker-compose service.
+ */
+const RABBITMQCTL = (
+  process.env.TASKPORT_RABBITMQCTL ??
+  ((process.env.PATH ?? "").split(delimiter).some((dir) => dir !== "" && existsSync(join(dir, "rabbitmqctl")))
+    ? "rabbitmqctl"
+    : "docker compose exec -T rabbitmq rabbitmqctl")
+)
+  .split(/\s+/)
+  .filter(Boolean);
+
+function rabbitmqctl(args: string[], timeout: number) {
+  return run(RABBITMQCTL[0] as string, [...RABBITMQCTL.slice(1), ...args], { timeout });
+}
 
 export const AMQP_URL = process.env.TASKPORT_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
 
@@ -13,9 +33,9 @@ export const AMQP_URL = process.env.TASKPORT_AMQP_URL ?? "amqp://guest:guest@127
  */
 export async function restartRabbit(): Promise<void> {
   try {
-    await run("rabbitmqctl", ["stop_app"], { timeout: 60_000 });
+    await rabbitmqctl(["stop_app"], 60_000);
   } finally {
-    await run("rabbitmqctl", ["start_app"], { timeout: 120_000 });
+    await rabbitmqctl(["start_app"], 120_000);
   }
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -47,12 +67,11 @@ export async function deleteQueues(queues: readonly string[]): Promise<void> {
 
 /** Force-close, on the broker's side, the connections whose `connection_name` is `name` (ours only). */
 export async function closeConnectionsNamed(name: string): Promise<number> {
-  const { stdout } = await run("rabbitmqctl", ["list_connections", "pid", "client_properties", "-q"], { timeout: 30_000 });
+  const { stdout } = await rabbitmqctl(["list_connections", "pid", "client_properties", "-q"], 30_000);
   const pids = stdout
     .split("\n")
     .filter((line) => line.includes(`{"connection_name","${name}"}`))
     .map((line) => line.split("\t")[0] as string);
-  for (const pid of pids)
-    await run("rabbitmqctl", ["close_connection", pid, "taskport test: simulated connection loss"], { timeout: 30_000 });
+  for (const pid of pids) await rabbitmqctl(["close_connection", pid, "taskport test: simulated connection loss"], 30_000);
   return pids.length;
 }
