@@ -59,6 +59,33 @@ export class UnsupportedFeatureError extends TaskportError {
 /** A task definition or a call's options are invalid (empty name, negative delay, …). */
 export class ValidationError extends TaskportError {}
 
+/** One job of a bulk enqueue that the engine did not store, with the engine's reason. */
+export interface UnstoredJob {
+  readonly id: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+/**
+ * Part of a bulk enqueue was stored and part was not: `storedIds` lists the jobs the engine holds,
+ * `failed` the others with the engine's reason. Enqueue the failed ones again; they were not stored.
+ */
+export class BulkEnqueueError extends TaskportError {
+  readonly storedIds: readonly string[];
+  readonly failed: readonly UnstoredJob[];
+
+  constructor(origin: string, storedIds: readonly string[], failed: readonly UnstoredJob[]) {
+    const first = failed[0];
+    super(
+      origin,
+      `${failed.length} of ${storedIds.length + failed.length} jobs were not enqueued (first: job ${first?.id}: ${first?.code}: ${first?.message}); ` +
+        `the other ${storedIds.length} were. Enqueue the failed jobs again (see .failed and .storedIds).`,
+    );
+    this.storedIds = storedIds;
+    this.failed = failed;
+  }
+}
+
 /** A worker received a job whose task name it has no handler for. The job fails without retry. */
 export class UnknownTaskError extends TaskportError {
   readonly taskName: string;

@@ -37,6 +37,7 @@ export type {
 } from "./contract.ts";
 export { type EnqueueOptions, MAX_QUEUE_NAME_LENGTH, validateQueueName } from "./enqueue-options.ts";
 export {
+  BulkEnqueueError,
   ConfigurationError,
   ConnectionError,
   JobFailedError,
@@ -48,6 +49,7 @@ export {
   TaskportError,
   TimeoutError,
   UnknownTaskError,
+  type UnstoredJob,
   UnsupportedFeatureError,
   ValidationError,
 } from "./errors.ts";

@@ -1,5 +1,4 @@
 export { ATTRIBUTE } from "./message-format.ts";
 export { deadLetterQueueName, sqsQueueName } from "./queue-registry.ts";
 export { createAdapter, SqsAdapter, type SqsAdapterOptions } from "./sqs-adapter.ts";
-export { type FailedJob, PartialEnqueueError } from "./sqs-errors.ts";
 export { parseUrlOptions, type UrlOptions } from "./url-options.ts";

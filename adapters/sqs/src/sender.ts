@@ -6,8 +6,11 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
+import { BulkEnqueueError, type UnstoredJob } from "@taskport/core";
 import type { QueueRegistry } from "./queue-registry.ts";
-import { type FailedJob, isQueueMissing, isTransient, PartialEnqueueError } from "./sqs-errors.ts";
+import { isQueueMissing, isTransient } from "./sqs-errors.ts";
+
+const ORIGIN = "sqs";
 
 /** SQS takes at most 10 messages per batch call. */
 const BATCH_COUNT = 10;
@@ -40,7 +43,7 @@ interface Coalesced {
 
 interface Attempted {
   readonly message: Outgoing;
-  error?: FailedJob;
+  error?: UnstoredJob;
 }
 
 /**
@@ -105,9 +108,9 @@ export class Sender {
       (error: unknown) => {
         group.messages.forEach((message, i) => {
           const waiter = group.waiters[i] as Coalesced["waiters"][number];
-          const failed = error instanceof PartialEnqueueError ? error.failed.find((f) => f.id === message.id) : undefined;
-          if (!(error instanceof PartialEnqueueError)) waiter.reject(error);
-          else if (failed) waiter.reject(new PartialEnqueueError([], [failed]));
+          const failed = error instanceof BulkEnqueueError ? error.failed.find((f) => f.id === message.id) : undefined;
+          if (!(error instanceof BulkEnqueueError)) waiter.reject(error);
+          else if (failed) waiter.reject(new BulkEnqueueError(ORIGIN, [], [failed]));
           else waiter.resolve();
         });
       },
@@ -134,11 +137,12 @@ export class Sender {
         }
       }),
     );
-    const failed = attempts.filter((a) => a.error).map((a) => a.error as FailedJob);
+    const failed = attempts.filter((a) => a.error).map((a) => a.error as UnstoredJob);
     if (failed.length === 0) return;
     // Nothing stored and one cause: that cause is the error (a connection problem, a missing queue).
     if (failed.length === attempts.length && firstError !== undefined) throw firstError;
-    throw new PartialEnqueueError(
+    throw new BulkEnqueueError(
+      ORIGIN,
       attempts.filter((a) => !a.error).map((a) => a.message.id),
       failed,
     );
@@ -251,7 +255,7 @@ function markRejected(chunks: Attempted[][], results: PromiseSettledResult<void>
   });
 }
 
-function failure(id: string, error: unknown): FailedJob {
+function failure(id: string, error: unknown): UnstoredJob {
   const e = error as { name?: string; message?: string } | undefined;
   return { id, code: e?.name ?? "Error", message: e?.message ?? String(error) };
 }

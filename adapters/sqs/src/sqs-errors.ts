@@ -90,30 +90,3 @@ export function explainSqsError(error: unknown, where: string, action: string): 
   }
   return new ConnectionError(ORIGIN, `${action} at ${where} failed: ${name}: ${message}.`, { cause: error });
 }
-
-/** One job of a batch that SQS did not store. */
-export interface FailedJob {
-  readonly id: string;
-  readonly code: string;
-  readonly message: string;
-}
-
-/**
- * Part of a bulk enqueue was stored and part was not. `storedIds` lists the jobs SQS holds;
- * `failed` the others with SQS's reason. Enqueue the failed ones again (they were not stored).
- */
-export class PartialEnqueueError extends TaskportError {
-  readonly storedIds: readonly string[];
-  readonly failed: readonly FailedJob[];
-
-  constructor(storedIds: readonly string[], failed: readonly FailedJob[]) {
-    const first = failed[0];
-    super(
-      ORIGIN,
-      `${failed.length} of ${storedIds.length + failed.length} jobs were not enqueued (first: job ${first?.id}: ${first?.code}: ${first?.message}); ` +
-        `the other ${storedIds.length} were. Enqueue the failed jobs again (see .failed and .storedIds).`,
-    );
-    this.storedIds = storedIds;
-    this.failed = failed;
-  }
-}

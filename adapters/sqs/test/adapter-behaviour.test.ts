@@ -2,6 +2,7 @@ import { CreateQueueCommand, ListQueuesCommand } from "@aws-sdk/client-sqs";
 import { gate, Recorder, sleep, waitFor } from "@taskport/conformance";
 import {
   Backend,
+  BulkEnqueueError,
   ConfigurationError,
   type Delivery,
   defineTask,
@@ -11,7 +12,7 @@ import {
   type startWorker,
 } from "@taskport/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { PartialEnqueueError, SqsAdapter, type SqsAdapterOptions } from "../src/index.ts";
+import { SqsAdapter, type SqsAdapterOptions } from "../src/index.ts";
 import { Emulator, TestScope } from "./support.ts";
 
 const emulator = new Emulator();
@@ -131,8 +132,8 @@ describe("sqs adapter: enqueue", () => {
     const sqs = adapter({ deadLetter: false });
     const jobs = [newJob(queue, "small"), newJob(queue, "y".repeat(2_000)), newJob(queue, "also small")];
     const error = await sqs.enqueue(jobs).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(PartialEnqueueError);
-    const partial = error as PartialEnqueueError;
+    expect(error).toBeInstanceOf(BulkEnqueueError);
+    const partial = error as BulkEnqueueError;
     expect(partial.failed.map((f) => f.id)).toEqual([jobs[1]?.id]);
     expect([...partial.storedIds].sort()).toEqual([jobs[0]?.id, jobs[2]?.id].sort());
     expect(partial.message).toMatch(/1 of 3 jobs were not enqueued/);
@@ -155,8 +156,8 @@ describe("sqs adapter: enqueue", () => {
     const jobs = [newJob(queue, "one"), newJob(queue, "z".repeat(2_000)), newJob(queue, "three")];
     const outcomes = await Promise.allSettled(jobs.map((job) => sqs.enqueue([job])));
     expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
-    const refused = (outcomes[1] as PromiseRejectedResult).reason as PartialEnqueueError;
-    expect(refused).toBeInstanceOf(PartialEnqueueError);
+    const refused = (outcomes[1] as PromiseRejectedResult).reason as BulkEnqueueError;
+    expect(refused).toBeInstanceOf(BulkEnqueueError);
     expect(refused.failed.map((f) => f.id)).toEqual([jobs[1]?.id]);
     expect(refused.storedIds).toEqual([]);
     await waitFor(() => emulator.inspect(queue)?.messages.ready.length === 2, 5_000, "the two stored jobs");
