@@ -136,7 +136,11 @@ export function registerState(s: SuiteContext): void {
         (n % 2 === 0 ? job : job.using({ backend: otherBackend })).enqueue({ n }, { deduplicationKey: "race" }),
       );
       const handles = await Promise.all(racing);
-      expect(handles.filter((h) => !h.deduplicated).length).toBeLessThanOrEqual(1);
+      // An engine that tells duplicates apart flags every enqueue but the one that stored the job.
+      // One that cannot tell (SQS answers a dropped duplicate exactly as a stored message) flags
+      // none, as the first test allows; either way only one job may run.
+      const kept = handles.filter((h) => !h.deduplicated);
+      if (kept.length < handles.length) expect(kept.length).toBeLessThanOrEqual(1);
       await f.worker({ tasks: [job] });
       await seen.until(1, s.late(10_000), "the job");
       await sleep(300);
