@@ -39,11 +39,6 @@ await runConformance({
     // on fauxqs a FIFO queue runs one job at a time. The sqs run covers this group; fifo-groups.test.ts
     // runs several jobs at once on a FIFO queue with several groups.
     concurrency: "fauxqs returns one message per FIFO message group per receive; covered by the sqs run and fifo-groups.test.ts",
-    // SQS answers a dropped duplicate exactly as it answers a stored message (same call, same fields),
-    // so no SQS client can tell which enqueue was kept, and the racing test counts handles flagged
-    // `deduplicated`. That only one job runs is tested in fifo-groups.test.ts.
-    deduplication:
-      "SQS does not say which send of a deduplication id was kept, so receipts cannot flag duplicates; fifo-groups.test.ts checks that one job runs",
   },
   harness: {
     restartServer: () => emulator.restart(),
