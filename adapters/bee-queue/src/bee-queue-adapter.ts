@@ -14,8 +14,9 @@ import {
   TaskportError,
 } from "@taskport/core";
 import Queue from "bee-queue";
+import { type AddJobKeys, addJobs, type JobToAdd, recordJson } from "./add-jobs.ts";
 import { BeeQueueConsumer, type ConsumerEnvironment } from "./consumer.ts";
-import { dedupJobId, isJobData, type JobData } from "./job-data.ts";
+import { dedupJobId, isJobData } from "./job-data.ts";
 import {
   call,
   explainRedisError,
@@ -81,6 +82,7 @@ export class BeeQueueAdapter implements Adapter {
   readonly #ready = new Map<string, Queue>();
   readonly #pending = new Map<string, { job: NewJob; resolve: (receipt: EnqueueReceipt) => void; reject: (error: unknown) => void }[]>();
   #flushScheduled = false;
+  readonly #addKeys = new Map<string, AddJobKeys>();
   readonly #consumers = new Set<BeeQueueConsumer>();
   #closed = false;
 
@@ -191,9 +193,8 @@ export class BeeQueueAdapter implements Adapter {
     const receipts: EnqueueReceipt[] = new Array(jobs.length);
     await Promise.all(
       [...byQueue].map(async ([name, indexes]) => {
-        const queue = await this.#producer(name);
         const stored = await this.#store(
-          queue,
+          name,
           indexes.map((i) => jobs[i] as NewJob),
         );
         indexes.forEach((index, k) => {
@@ -206,9 +207,9 @@ export class BeeQueueAdapter implements Adapter {
 
   /**
    * Single enqueues made in the same turn of the event loop (many callers, each awaiting its own)
-   * go to Redis as one pipeline per queue, as `saveAll` sends a batch: one socket write instead of
-   * one per job. The flush runs on the next tick, after the current microtasks, so a lone enqueue
-   * waits for nothing.
+   * go to Redis in one socket write per queue, as `saveAll` sends a batch; each caller resumes on
+   * its own job's reply, not on the whole batch's. The flush runs on the next tick, after the
+   * current microtasks, so a lone enqueue waits for nothing.
    */
   #enqueueOne(job: NewJob): Promise<EnqueueReceipt> {
     return new Promise((resolve, reject) => {
@@ -230,64 +231,62 @@ export class BeeQueueAdapter implements Adapter {
     const all = [...this.#pending];
     this.#pending.clear();
     for (const [name, pending] of all) {
-      const store = async () =>
-        this.#store(
-          await this.#producer(name),
-          pending.map((p) => p.job),
-          false,
+      const ready = this.#ready.get(name);
+      if (!ready || !this.#client) {
+        // First use of the queue: connect and load the scripts once, then store one by one.
+        for (const p of pending) this.#store(name, [p.job], false).then((r) => p.resolve(r[0] as EnqueueReceipt), p.reject);
+        continue;
+      }
+      this.#client.then((client) => {
+        const now = Date.now();
+        const replies = addJobs(
+          client,
+          this.#keys(name),
+          pending.map((p) => toAdd(p.job, now)),
         );
-      store().then(
-        (receipts) => {
-          for (let i = 0; i < pending.length; i++) pending[i]?.resolve(receipts[i] as EnqueueReceipt);
-        },
-        (error: unknown) => {
-          for (const p of pending) p.reject(error);
-        },
-      );
+        replies.forEach((reply, i) => {
+          const p = pending[i] as (typeof pending)[number];
+          reply.then(
+            (id) => p.resolve(receipt(p.job, id, true)),
+            // A dropped connection or a reloaded server: the retrying path stores it (its id makes that safe).
+            () => this.#store(name, [p.job], false, true).then((r) => p.resolve(r[0] as EnqueueReceipt), p.reject),
+          );
+        });
+      }, reject(pending));
     }
   };
 
+  /** bee-queue's keys for storing a job of `queue`. */
+  #keys(queue: string): AddJobKeys {
+    let keys = this.#addKeys.get(queue);
+    if (!keys) {
+      keys = {
+        id: this.toKey(queue, "id"),
+        jobs: this.toKey(queue, "jobs"),
+        waiting: this.toKey(queue, "waiting"),
+        delayed: this.toKey(queue, "delayed"),
+        earlierDelayed: this.toKey(queue, "earlierDelayed"),
+      };
+      this.#addKeys.set(queue, keys);
+    }
+    return keys;
+  }
+
   /**
-   * Save one queue's jobs (one pipeline for a batch). Ids are set before saving, so a save retried
-   * after a dropped connection cannot store a job twice: bee-queue refuses an id it already holds.
+   * Save one queue's jobs (one socket write for a batch) with bee-queue's own scripts. Ids are set
+   * before saving, so a save retried after a dropped connection cannot store a job twice: bee-queue
+   * refuses an id it already holds.
    */
-  async #store(queue: Queue, jobs: readonly NewJob[], batch = true): Promise<EnqueueReceipt[]> {
-    const ids = jobs.map((job) => (job.deduplicationKey === undefined ? job.id : dedupJobId(job.deduplicationKey)));
+  async #store(name: string, jobs: readonly NewJob[], batch = true, retried = false): Promise<EnqueueReceipt[]> {
     const now = Date.now();
+    const adds = jobs.map((job) => toAdd(job, now));
     for (let attempt = 1; ; attempt++) {
-      const beeJobs = jobs.map((job, i) => {
-        const data: JobData = {
-          tp: 1,
-          task: job.name,
-          payload: job.payload,
-          maxAttempts: job.maxAttempts,
-          ...(job.timeoutMs !== undefined ? { timeoutMs: job.timeoutMs } : {}),
-          enqueuedAt: job.enqueuedAt,
-        };
-        const beeJob = queue.createJob(data).setId(ids[i] as string);
-        if (job.maxAttempts > 1) beeJob.retries(job.maxAttempts - 1);
-        if (job.runAt !== undefined && job.runAt > now) beeJob.delayUntil(job.runAt);
-        // bee-queue's record, written as its toData() would, with the payload's JSON that core
-        // already computed instead of serializing the payload a second time.
-        (beeJob as unknown as { toData: () => string }).toData = () => recordJson(job, beeJob.options);
-        return beeJob;
-      });
       try {
-        let failures: Map<unknown, Error>;
-        if (beeJobs.length === 1) {
-          failures = new Map();
-          await (beeJobs[0] as Queue.Job<JobData>).save();
-        } else {
-          failures = await queue.saveAll(beeJobs);
-        }
-        if (failures.size > 0) throw [...failures.values()][0];
-        // bee-queue sets a job's id to null when the id was taken: a deduplicated job, or our own
-        // earlier attempt that Redis stored before the connection dropped.
-        return jobs.map((job, i) => {
-          const id = ids[i] as string;
-          const taken = (beeJobs[i] as Queue.Job<JobData>).id === null;
-          return taken && job.deduplicationKey !== undefined && attempt === 1 ? { id, deduplicated: true } : { id };
-        });
+        // A ready producer queue means connected, with bee-queue's scripts loaded.
+        await this.#producer(name);
+        const client = await this.#connect();
+        const ids = await Promise.all(addJobs(client, this.#keys(name), adds));
+        return jobs.map((job, i) => receipt(job, ids[i] as string | null, attempt === 1 && !retried));
       } catch (error) {
         if (!isTransient(error) || attempt >= 5) {
           throw this.#wrap(
@@ -456,13 +455,29 @@ export class BeeQueueAdapter implements Adapter {
   }
 }
 
-/** bee-queue's `Job#toData()` for a new taskport job: `{"data":…,"options":…,"status":"created","progress":0}`. */
-function recordJson(job: NewJob, options: unknown): string {
-  const timeout = job.timeoutMs !== undefined ? `,"timeoutMs":${job.timeoutMs}` : "";
-  return (
-    `{"data":{"tp":1,"task":${JSON.stringify(job.name)},"payload":${job.payloadJson},"maxAttempts":${job.maxAttempts}${timeout},` +
-    `"enqueuedAt":${job.enqueuedAt}},"options":${JSON.stringify(options)},"status":"created","progress":0}`
-  );
+/** The bee-queue id and record of a new job: `dedup:<key>` with a deduplication key. */
+function toAdd(job: NewJob, now: number): JobToAdd {
+  const id = job.deduplicationKey === undefined ? job.id : dedupJobId(job.deduplicationKey);
+  const delay = job.runAt !== undefined && job.runAt > now ? job.runAt : undefined;
+  const record = recordJson(job, now, delay);
+  return delay === undefined ? { id, record } : { id, record, delay };
+}
+
+/**
+ * The receipt for a stored job. bee-queue's scripts answer null when the id was taken: a
+ * deduplicated job, or, on a retry, our own earlier attempt that Redis stored before the
+ * connection dropped.
+ */
+function receipt(job: NewJob, reply: string | null, firstAttempt: boolean): EnqueueReceipt {
+  const id = job.deduplicationKey === undefined ? job.id : dedupJobId(job.deduplicationKey);
+  return reply === null && job.deduplicationKey !== undefined && firstAttempt ? { id, deduplicated: true } : { id };
+}
+
+/** Reject every pending enqueue of a flush with the same error. */
+function reject(pending: readonly { reject: (error: unknown) => void }[]): (error: unknown) => void {
+  return (error) => {
+    for (const p of pending) p.reject(error);
+  };
 }
 
 /** A job record (bee-queue's JSON) and where the STATUS script found it, as taskport's JobInfo; null when not taskport's. */
