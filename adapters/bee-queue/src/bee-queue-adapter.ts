@@ -58,8 +58,21 @@ export interface BeeQueueAdapterOptions {
   readonly clientName?: string;
 }
 
+/** A single enqueue waiting to be written with the others of its tick. */
+interface PendingEnqueue {
+  readonly job: NewJob;
+  readonly resolve: (receipt: EnqueueReceipt) => void;
+  readonly reject: (error: unknown) => void;
+}
+
 /** How long check() waits for Redis to answer. */
 const CHECK_TIMEOUT_MS = 5_000;
+/**
+ * Single enqueues of one tick are written to Redis this many at a time. Smaller groups keep Redis
+ * and this process busy at once (Redis runs the first group while the next is built); one group
+ * per tick left each side idle while the other worked (about 0.6x the throughput at 50 in flight).
+ */
+const ENQUEUE_GROUP = 16;
 
 /**
  * taskport over bee-queue 2: jobs live in Redis under bee-queue's own keys, in its own format, so
@@ -80,7 +93,7 @@ export class BeeQueueAdapter implements Adapter {
   #client: Promise<RedisClientLike> | undefined;
   readonly #producers = new Map<string, Queue>();
   readonly #ready = new Map<string, Queue>();
-  readonly #pending = new Map<string, { job: NewJob; resolve: (receipt: EnqueueReceipt) => void; reject: (error: unknown) => void }[]>();
+  readonly #pending = new Map<string, PendingEnqueue[]>();
   #flushScheduled = false;
   readonly #addKeys = new Map<string, AddJobKeys>();
   readonly #consumers = new Set<BeeQueueConsumer>();
@@ -207,9 +220,10 @@ export class BeeQueueAdapter implements Adapter {
 
   /**
    * Single enqueues made in the same turn of the event loop (many callers, each awaiting its own)
-   * go to Redis in one socket write per queue, as `saveAll` sends a batch; each caller resumes on
-   * its own job's reply, not on the whole batch's. The flush runs on the next tick, after the
-   * current microtasks, so a lone enqueue waits for nothing.
+   * go to Redis in socket writes of up to {@link ENQUEUE_GROUP} jobs per queue, as `saveAll` sends
+   * a batch; each caller resumes on its own job's reply, not on the whole group's. The rest of a
+   * tick's jobs are written on the next tick, after the current microtasks, so a lone enqueue
+   * waits for nothing.
    */
   #enqueueOne(job: NewJob): Promise<EnqueueReceipt> {
     return new Promise((resolve, reject) => {
@@ -219,6 +233,11 @@ export class BeeQueueAdapter implements Adapter {
         this.#pending.set(job.queue, pending);
       }
       pending.push({ job, resolve, reject });
+      if (pending.length >= ENQUEUE_GROUP) {
+        this.#pending.delete(job.queue);
+        this.#flushQueue(job.queue, pending);
+        return;
+      }
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
         process.nextTick(this.#flush);
@@ -230,31 +249,34 @@ export class BeeQueueAdapter implements Adapter {
     this.#flushScheduled = false;
     const all = [...this.#pending];
     this.#pending.clear();
-    for (const [name, pending] of all) {
-      const ready = this.#ready.get(name);
-      if (!ready || !this.#client) {
-        // First use of the queue: connect and load the scripts once, then store one by one.
-        for (const p of pending) this.#store(name, [p.job], false).then((r) => p.resolve(r[0] as EnqueueReceipt), p.reject);
-        continue;
-      }
-      this.#client.then((client) => {
-        const now = Date.now();
-        const replies = addJobs(
-          client,
-          this.#keys(name),
-          pending.map((p) => toAdd(p.job, now)),
-        );
-        replies.forEach((reply, i) => {
-          const p = pending[i] as (typeof pending)[number];
-          reply.then(
-            (id) => p.resolve(receipt(p.job, id, true)),
-            // A dropped connection or a reloaded server: the retrying path stores it (its id makes that safe).
-            () => this.#store(name, [p.job], false, true).then((r) => p.resolve(r[0] as EnqueueReceipt), p.reject),
-          );
-        });
-      }, reject(pending));
-    }
+    for (const [name, pending] of all) this.#flushQueue(name, pending);
   };
+
+  /** Write one queue's pending single enqueues in one socket write; each caller resumes on its own reply. */
+  #flushQueue(name: string, pending: readonly PendingEnqueue[]): void {
+    const ready = this.#ready.get(name);
+    if (!ready || !this.#client) {
+      // First use of the queue: connect and load the scripts once, then store one by one.
+      for (const p of pending) this.#store(name, [p.job], false).then((r) => p.resolve(r[0] as EnqueueReceipt), p.reject);
+      return;
+    }
+    this.#client.then((client) => {
+      const now = Date.now();
+      const replies = addJobs(
+        client,
+        this.#keys(name),
+        pending.map((p) => toAdd(p.job, now)),
+      );
+      replies.forEach((reply, i) => {
+        const p = pending[i] as (typeof pending)[number];
+        reply.then(
+          (id) => p.resolve(receipt(p.job, id, true)),
+          // A dropped connection or a reloaded server: the retrying path stores it (its id makes that safe).
+          () => this.#store(name, [p.job], false, true).then((r) => p.resolve(r[0] as EnqueueReceipt), p.reject),
+        );
+      });
+    }, reject(pending));
+  }
 
   /** bee-queue's keys for storing a job of `queue`. */
   #keys(queue: string): AddJobKeys {
