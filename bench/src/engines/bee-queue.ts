@@ -1,7 +1,9 @@
 /**
  * taskport over bee-queue against plain bee-queue 2, same Redis, side by side. Both arms use the
- * same bee-queue settings: no events, no job copies in the producer, delayed-job activation on
- * workers, succeeded jobs kept (taskport's default, for results). Enqueue: `task.enqueue` /
+ * same bee-queue settings: no events, no job copies in the producer, delayed-job activation and the
+ * stalled-job check on workers, succeeded jobs kept (taskport's default, for results). Both send
+ * the same Redis commands per job (one addJob EVALSHA to enqueue; BRPOPLPUSH, HGET and one MULTI
+ * to run). Enqueue: `task.enqueue` /
  * `enqueueMany` against `createJob().save()` / `saveAll`. Processing: a pre-loaded backlog drained
  * at concurrency 50, and enqueue-to-start latency on an idle worker.
  */
@@ -55,6 +57,17 @@ function plainQueue(name: string, settings: Queue.QueueSettings): Queue {
   const queue = new Queue(name, { prefix: PREFIX, redis: { host: HOST, port: PORT }, ...settings });
   queue.on("error", () => {});
   return queue;
+}
+
+/**
+ * A plain worker doing what taskport's workers do besides running jobs: bee-queue's stalled-job
+ * check every interval (5 s, bee-queue's default), which redelivers a crashed worker's jobs.
+ */
+function plainWorker(name: string, handler: () => Promise<null>): Queue {
+  const worker = plainQueue(name, WORKER);
+  worker.process(CONCURRENCY, handler);
+  worker.checkStalledJobs(5_000).catch(() => {});
+  return worker;
 }
 
 async function plainProducer(name: string): Promise<Queue> {
@@ -204,8 +217,7 @@ async function plainBacklog(): Promise<number> {
   });
   await plainLoad(queue, BACKLOG);
   const start = performance.now();
-  const worker = plainQueue(queue, WORKER);
-  worker.process(CONCURRENCY, async () => {
+  const worker = plainWorker(queue, async () => {
     if (++done === BACKLOG) finish();
     return null;
   });
@@ -249,8 +261,7 @@ async function plainLatency(): Promise<number> {
   const queue = queueName("raw");
   const producer = await plainProducer(queue);
   let started: ((at: number) => void) | undefined;
-  const worker = plainQueue(queue, WORKER);
-  worker.process(CONCURRENCY, async () => {
+  const worker = plainWorker(queue, async () => {
     started?.(performance.now());
     return null;
   });
