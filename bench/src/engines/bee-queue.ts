@@ -11,7 +11,7 @@ import { BeeQueueAdapter } from "@taskport/bee-queue";
 import { Backend, defineTask, startWorker } from "@taskport/core";
 import Queue from "bee-queue";
 import type { Scenario } from "../harness.ts";
-import { percentile, perSecond } from "../harness.ts";
+import { countdown, enqueueToStart, percentile, perSecond, StartSignal } from "../harness.ts";
 
 export const title = "bee-queue 2: taskport vs plain bee-queue (same settings)";
 
@@ -189,18 +189,12 @@ async function plainBulk(): Promise<number> {
 async function taskportBacklog(): Promise<number> {
   const backend = setup();
   const queue = queueName("tp");
-  let done = 0;
-  let finish!: () => void;
-  const finished = new Promise<void>((resolve) => {
-    finish = resolve;
-  });
-  const task = noopTask(queue, () => {
-    if (++done === BACKLOG) finish();
-  });
+  const finished = countdown(BACKLOG);
+  const task = noopTask(queue, () => finished.tick());
   await taskportLoad(queue, BACKLOG);
   const start = performance.now();
   const worker = await startWorker({ tasks: [task], backend, concurrency: CONCURRENCY });
-  await finished;
+  await finished.done;
   const rate = perSecond(BACKLOG, performance.now() - start);
   await worker.close();
   await drop(queue);
@@ -210,18 +204,14 @@ async function taskportBacklog(): Promise<number> {
 async function plainBacklog(): Promise<number> {
   setup();
   const queue = queueName("raw");
-  let done = 0;
-  let finish!: () => void;
-  const finished = new Promise<void>((resolve) => {
-    finish = resolve;
-  });
+  const finished = countdown(BACKLOG);
   await plainLoad(queue, BACKLOG);
   const start = performance.now();
   const worker = plainWorker(queue, async () => {
-    if (++done === BACKLOG) finish();
+    finished.tick();
     return null;
   });
-  await finished;
+  await finished.done;
   const rate = perSecond(BACKLOG, performance.now() - start);
   await worker.close();
   await drop(queue);
@@ -236,21 +226,12 @@ function idleGap(): Promise<void> {
 async function taskportLatency(): Promise<number> {
   const backend = setup();
   const queue = queueName("tp");
-  let started: ((at: number) => void) | undefined;
-  const task = noopTask(queue, () => started?.(performance.now()));
+  const signal = new StartSignal();
+  const task = noopTask(queue, signal.started);
   await task.enqueue({ i: -1 });
   const worker = await startWorker({ tasks: [task], backend, concurrency: CONCURRENCY });
   await new Promise((resolve) => setTimeout(resolve, 300));
-  const samples: number[] = [];
-  for (let i = 0; i < LATENCY_SAMPLES; i++) {
-    const startedAt = new Promise<number>((resolve) => {
-      started = resolve;
-    });
-    const sent = performance.now();
-    await task.enqueue({ i });
-    samples.push((await startedAt) - sent);
-    await idleGap();
-  }
+  const samples = await enqueueToStart(LATENCY_SAMPLES, signal, (i) => task.enqueue({ i }), idleGap);
   await worker.close();
   await drop(queue);
   return percentile(samples, 50);
@@ -260,23 +241,14 @@ async function plainLatency(): Promise<number> {
   setup();
   const queue = queueName("raw");
   const producer = await plainProducer(queue);
-  let started: ((at: number) => void) | undefined;
+  const signal = new StartSignal();
   const worker = plainWorker(queue, async () => {
-    started?.(performance.now());
+    signal.started();
     return null;
   });
   await worker.ready();
   await new Promise((resolve) => setTimeout(resolve, 300));
-  const samples: number[] = [];
-  for (let i = 0; i < LATENCY_SAMPLES; i++) {
-    const startedAt = new Promise<number>((resolve) => {
-      started = resolve;
-    });
-    const sent = performance.now();
-    await producer.createJob({ i }).save();
-    samples.push((await startedAt) - sent);
-    await idleGap();
-  }
+  const samples = await enqueueToStart(LATENCY_SAMPLES, signal, (i) => producer.createJob({ i }).save(), idleGap);
   await worker.close();
   await drop(queue);
   return percentile(samples, 50);
