@@ -109,6 +109,13 @@ function signed(value: number): string {
   return `${value >= 0 ? "+" : ""}${value.toFixed(2)}`;
 }
 
+/** Jobs per second of `work`, which handles `count` jobs: the timing every throughput scenario does. */
+export async function timedRate(count: number, work: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await work();
+  return perSecond(count, performance.now() - start);
+}
+
 /** Counts finished jobs: `done` resolves at the `count`-th `tick()`, the end of a drained backlog. */
 export function countdown(count: number): { tick(by?: number): void; readonly done: Promise<void> } {
   let left = count;

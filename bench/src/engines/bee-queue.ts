@@ -11,7 +11,7 @@ import { BeeQueueAdapter } from "@taskport/bee-queue";
 import { Backend, defineTask, startWorker } from "@taskport/core";
 import Queue from "bee-queue";
 import type { Scenario } from "../harness.ts";
-import { countdown, enqueueToStart, percentile, perSecond, StartSignal } from "../harness.ts";
+import { countdown, enqueueToStart, percentile, perSecond, StartSignal, timedRate } from "../harness.ts";
 
 export const title = "bee-queue 2: taskport vs plain bee-queue (same settings)";
 
@@ -106,9 +106,9 @@ async function taskportSequential(): Promise<number> {
   const queue = queueName("tp");
   const task = noopTask(queue);
   await task.enqueue({ i: -1 }); // connects, as an app's first enqueue does
-  const start = performance.now();
-  for (let i = 0; i < SEQUENTIAL; i++) await task.enqueue({ i });
-  const rate = perSecond(SEQUENTIAL, performance.now() - start);
+  const rate = await timedRate(SEQUENTIAL, async () => {
+    for (let i = 0; i < SEQUENTIAL; i++) await task.enqueue({ i });
+  });
   await drop(queue);
   return rate;
 }
@@ -118,9 +118,9 @@ async function plainSequential(): Promise<number> {
   const queue = queueName("raw");
   const producer = await plainProducer(queue);
   await producer.createJob({ i: -1 }).save();
-  const start = performance.now();
-  for (let i = 0; i < SEQUENTIAL; i++) await producer.createJob({ i }).save();
-  const rate = perSecond(SEQUENTIAL, performance.now() - start);
+  const rate = await timedRate(SEQUENTIAL, async () => {
+    for (let i = 0; i < SEQUENTIAL; i++) await producer.createJob({ i }).save();
+  });
   await drop(queue);
   return rate;
 }
@@ -129,9 +129,7 @@ async function taskportConcurrent(): Promise<number> {
   const queue = queueName("tp");
   const task = noopTask(queue);
   await task.enqueue({ i: -1 });
-  const start = performance.now();
-  await inParallel(CONCURRENT, 50, (i) => task.enqueue({ i }));
-  const rate = perSecond(CONCURRENT, performance.now() - start);
+  const rate = await timedRate(CONCURRENT, () => inParallel(CONCURRENT, 50, (i) => task.enqueue({ i })));
   await drop(queue);
   return rate;
 }
@@ -141,9 +139,7 @@ async function plainConcurrent(): Promise<number> {
   const queue = queueName("raw");
   const producer = await plainProducer(queue);
   await producer.createJob({ i: -1 }).save();
-  const start = performance.now();
-  await inParallel(CONCURRENT, 50, (i) => producer.createJob({ i }).save());
-  const rate = perSecond(CONCURRENT, performance.now() - start);
+  const rate = await timedRate(CONCURRENT, () => inParallel(CONCURRENT, 50, (i) => producer.createJob({ i }).save()));
   await drop(queue);
   return rate;
 }
@@ -166,9 +162,7 @@ async function plainLoad(queue: string, count: number): Promise<void> {
 async function taskportBulk(): Promise<number> {
   const queue = queueName("tp");
   await noopTask(queue).enqueue({ i: -1 });
-  const start = performance.now();
-  await taskportLoad(queue, BULK);
-  const rate = perSecond(BULK, performance.now() - start);
+  const rate = await timedRate(BULK, () => taskportLoad(queue, BULK));
   await drop(queue);
   return rate;
 }
@@ -177,9 +171,7 @@ async function plainBulk(): Promise<number> {
   setup();
   const queue = queueName("raw");
   await (await plainProducer(queue)).createJob({ i: -1 }).save();
-  const start = performance.now();
-  await plainLoad(queue, BULK);
-  const rate = perSecond(BULK, performance.now() - start);
+  const rate = await timedRate(BULK, () => plainLoad(queue, BULK));
   await drop(queue);
   return rate;
 }

@@ -13,7 +13,7 @@ import { BullMQAdapter } from "@taskport/bullmq";
 import { Backend, defineTask, startWorker } from "@taskport/core";
 import { Queue, Worker } from "bullmq";
 import type { Scenario } from "../harness.ts";
-import { countdown, enqueueToStart, percentile, perSecond, StartSignal } from "../harness.ts";
+import { countdown, enqueueToStart, percentile, perSecond, StartSignal, timedRate } from "../harness.ts";
 
 export const title = "BullMQ 6: taskport vs plain BullMQ (same Redis, same settings)";
 
@@ -74,9 +74,9 @@ async function taskportSequential(): Promise<number> {
   const queue = queueName("tp");
   const task = noopTask(queue);
   await task.enqueue({ i: -1 }); // connects, as an app's first enqueue does
-  const start = performance.now();
-  for (let i = 0; i < SEQUENTIAL; i++) await task.enqueue({ i });
-  const rate = perSecond(SEQUENTIAL, performance.now() - start);
+  const rate = await timedRate(SEQUENTIAL, async () => {
+    for (let i = 0; i < SEQUENTIAL; i++) await task.enqueue({ i });
+  });
   await drop(queue);
   return rate;
 }
@@ -86,9 +86,9 @@ async function plainSequential(): Promise<number> {
   const queue = queueName("raw");
   const producer = plainQueue(queue);
   await producer.add("noop", { i: -1 });
-  const start = performance.now();
-  for (let i = 0; i < SEQUENTIAL; i++) await producer.add("noop", { i });
-  const rate = perSecond(SEQUENTIAL, performance.now() - start);
+  const rate = await timedRate(SEQUENTIAL, async () => {
+    for (let i = 0; i < SEQUENTIAL; i++) await producer.add("noop", { i });
+  });
   await drop(queue);
   return rate;
 }
@@ -121,9 +121,7 @@ async function plainLoad(queue: string, count: number, same = false): Promise<vo
 async function taskportBulk(priorities = true): Promise<number> {
   const queue = queueName("tp");
   await noopTask(queue, undefined, priorities).enqueue({ i: -1 });
-  const start = performance.now();
-  await taskportLoad(queue, BULK, priorities);
-  const rate = perSecond(BULK, performance.now() - start);
+  const rate = await timedRate(BULK, () => taskportLoad(queue, BULK, priorities));
   await drop(queue);
   return rate;
 }
@@ -132,9 +130,7 @@ async function plainBulk(same = false): Promise<number> {
   setup();
   const queue = queueName("raw");
   await plainQueue(queue).add("noop", { i: -1 });
-  const start = performance.now();
-  await plainLoad(queue, BULK, same);
-  const rate = perSecond(BULK, performance.now() - start);
+  const rate = await timedRate(BULK, () => plainLoad(queue, BULK, same));
   await drop(queue);
   return rate;
 }

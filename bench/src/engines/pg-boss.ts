@@ -11,7 +11,7 @@ import { PgBossAdapter } from "@taskport/pg-boss";
 import pg from "pg";
 import { PgBoss, type WorkOptions } from "pg-boss";
 import type { Scenario } from "../harness.ts";
-import { countdown, enqueueToStart, percentile, perSecond, StartSignal } from "../harness.ts";
+import { countdown, enqueueToStart, percentile, perSecond, StartSignal, timedRate } from "../harness.ts";
 
 export const title = "pg-boss 12: taskport (adapter defaults) vs plain pg-boss";
 
@@ -89,9 +89,9 @@ async function taskportSequential(): Promise<number> {
   const queue = queueName("tp");
   const task = noopTask(queue);
   await task.enqueue({ i: -1 }); // creates the queue, as the first enqueue of an app does
-  const start = performance.now();
-  for (let i = 0; i < SEQUENTIAL; i++) await task.enqueue({ i });
-  const rate = perSecond(SEQUENTIAL, performance.now() - start);
+  const rate = await timedRate(SEQUENTIAL, async () => {
+    for (let i = 0; i < SEQUENTIAL; i++) await task.enqueue({ i });
+  });
   await dropQueue(queue);
   return rate;
 }
@@ -100,9 +100,9 @@ async function plainSequential(): Promise<number> {
   const { plain } = await setup();
   const queue = await plainQueue(plain, "raw");
   await plain.send(queue, { i: -1 });
-  const start = performance.now();
-  for (let i = 0; i < SEQUENTIAL; i++) await plain.send(queue, { i });
-  const rate = perSecond(SEQUENTIAL, performance.now() - start);
+  const rate = await timedRate(SEQUENTIAL, async () => {
+    for (let i = 0; i < SEQUENTIAL; i++) await plain.send(queue, { i });
+  });
   await dropQueue(queue);
   return rate;
 }
@@ -121,9 +121,7 @@ async function taskportConcurrent(): Promise<number> {
   const queue = queueName("tp");
   const task = noopTask(queue);
   await task.enqueue({ i: -1 });
-  const start = performance.now();
-  await inParallel(CONCURRENT, 50, (i) => task.enqueue({ i }));
-  const rate = perSecond(CONCURRENT, performance.now() - start);
+  const rate = await timedRate(CONCURRENT, () => inParallel(CONCURRENT, 50, (i) => task.enqueue({ i })));
   await dropQueue(queue);
   return rate;
 }
@@ -132,9 +130,7 @@ async function plainConcurrent(): Promise<number> {
   const { plain } = await setup();
   const queue = await plainQueue(plain, "raw");
   await plain.send(queue, { i: -1 });
-  const start = performance.now();
-  await inParallel(CONCURRENT, 50, (i) => plain.send(queue, { i }));
-  const rate = perSecond(CONCURRENT, performance.now() - start);
+  const rate = await timedRate(CONCURRENT, () => inParallel(CONCURRENT, 50, (i) => plain.send(queue, { i })));
   await dropQueue(queue);
   return rate;
 }
@@ -159,9 +155,7 @@ async function taskportBulk(): Promise<number> {
   await setup();
   const queue = queueName("tp");
   await noopTask(queue).enqueue({ i: -1 });
-  const start = performance.now();
-  await taskportLoad(queue, BULK);
-  const rate = perSecond(BULK, performance.now() - start);
+  const rate = await timedRate(BULK, () => taskportLoad(queue, BULK));
   await dropQueue(queue);
   return rate;
 }
@@ -170,9 +164,7 @@ async function plainBulk(): Promise<number> {
   const { plain } = await setup();
   const queue = await plainQueue(plain, "raw");
   await plain.send(queue, { i: -1 });
-  const start = performance.now();
-  await plainLoad(plain, queue, BULK);
-  const rate = perSecond(BULK, performance.now() - start);
+  const rate = await timedRate(BULK, () => plainLoad(plain, queue, BULK));
   await dropQueue(queue);
   return rate;
 }

@@ -11,7 +11,7 @@ import { Backend, defineTask, startWorker } from "@taskport/core";
 import { RabbitMQAdapter } from "@taskport/rabbitmq";
 import { type ChannelModel, type ConfirmChannel, type ConsumeMessage, connect } from "amqplib";
 import type { Scenario } from "../harness.ts";
-import { countdown, enqueueToStart, percentile, perSecond, StartSignal } from "../harness.ts";
+import { countdown, enqueueToStart, percentile, perSecond, StartSignal, timedRate } from "../harness.ts";
 
 export const title = "RabbitMQ 3.10: taskport vs plain amqplib 2 (confirms, persistent, manual ack)";
 
@@ -97,10 +97,10 @@ async function taskportEnqueue(count: number, width: number): Promise<number> {
   const queue = queueName("tp");
   const task = noopTask(queue);
   await task.enqueue({ i: -1 }); // declares the queue, as the first enqueue of an app does
-  const start = performance.now();
-  if (width === 1) for (let i = 0; i < count; i++) await task.enqueue({ i });
-  else await inParallel(count, width, (i) => task.enqueue({ i }));
-  const rate = perSecond(count, performance.now() - start);
+  const rate = await timedRate(count, async () => {
+    if (width === 1) for (let i = 0; i < count; i++) await task.enqueue({ i });
+    else await inParallel(count, width, (i) => task.enqueue({ i }));
+  });
   await dropQueue(queue);
   return rate;
 }
@@ -108,10 +108,10 @@ async function taskportEnqueue(count: number, width: number): Promise<number> {
 async function rawEnqueue(count: number, width: number): Promise<number> {
   const { confirm } = await setup();
   const queue = await rawQueue();
-  const start = performance.now();
-  if (width === 1) for (let i = 0; i < count; i++) await rawPublish(confirm, queue, { i });
-  else await inParallel(count, width, (i) => rawPublish(confirm, queue, { i }));
-  const rate = perSecond(count, performance.now() - start);
+  const rate = await timedRate(count, async () => {
+    if (width === 1) for (let i = 0; i < count; i++) await rawPublish(confirm, queue, { i });
+    else await inParallel(count, width, (i) => rawPublish(confirm, queue, { i }));
+  });
   await dropQueue(queue);
   return rate;
 }
@@ -134,18 +134,14 @@ async function taskportBulk(): Promise<number> {
   await setup();
   const queue = queueName("tp");
   await noopTask(queue).enqueue({ i: -1 });
-  const start = performance.now();
-  await taskportLoad(queue, BULK);
-  const rate = perSecond(BULK, performance.now() - start);
+  const rate = await timedRate(BULK, () => taskportLoad(queue, BULK));
   await dropQueue(queue);
   return rate;
 }
 
 async function rawBulk(): Promise<number> {
   const queue = await rawQueue();
-  const start = performance.now();
-  await rawLoad(queue, BULK);
-  const rate = perSecond(BULK, performance.now() - start);
+  const rate = await timedRate(BULK, () => rawLoad(queue, BULK));
   await dropQueue(queue);
   return rate;
 }

@@ -29,7 +29,7 @@ import {
 import { Backend, defineTask, startWorker } from "@taskport/core";
 import { SqsAdapter } from "@taskport/sqs";
 import type { Scenario } from "../harness.ts";
-import { countdown, enqueueToStart, percentile, perSecond, StartSignal } from "../harness.ts";
+import { countdown, enqueueToStart, percentile, perSecond, StartSignal, timedRate } from "../harness.ts";
 
 export const title = "SQS (fauxqs 2 in a child process): taskport vs plain @aws-sdk/client-sqs v3";
 
@@ -197,20 +197,20 @@ async function taskportEnqueue(count: number, width: number): Promise<number> {
   const queue = queueName("tp");
   const task = noopTask(queue);
   await task.enqueue({ i: -1 }); // resolves (and creates) the queue, as the first enqueue of an app does
-  const start = performance.now();
-  if (width === 1) for (let i = 0; i < count; i++) await task.enqueue({ i });
-  else await inParallel(count, width, (i) => task.enqueue({ i }));
-  const rate = perSecond(count, performance.now() - start);
+  const rate = await timedRate(count, async () => {
+    if (width === 1) for (let i = 0; i < count; i++) await task.enqueue({ i });
+    else await inParallel(count, width, (i) => task.enqueue({ i }));
+  });
   await dropQueue(queue);
   return rate;
 }
 
 async function rawEnqueue(count: number, width: number): Promise<number> {
   const url = await rawQueue();
-  const start = performance.now();
-  if (width === 1) for (let i = 0; i < count; i++) await rawSend(url, i);
-  else await inParallel(count, width, (i) => rawSend(url, i));
-  const rate = perSecond(count, performance.now() - start);
+  const rate = await timedRate(count, async () => {
+    if (width === 1) for (let i = 0; i < count; i++) await rawSend(url, i);
+    else await inParallel(count, width, (i) => rawSend(url, i));
+  });
   await dropQueue(queueNameOf(url));
   return rate;
 }
@@ -234,18 +234,14 @@ async function taskportBulk(): Promise<number> {
   await setup();
   const queue = queueName("tp");
   await noopTask(queue).enqueue({ i: -1 });
-  const start = performance.now();
-  await taskportLoad(queue, BULK);
-  const rate = perSecond(BULK, performance.now() - start);
+  const rate = await timedRate(BULK, () => taskportLoad(queue, BULK));
   await dropQueue(queue);
   return rate;
 }
 
 async function rawBulk(): Promise<number> {
   const url = await rawQueue();
-  const start = performance.now();
-  await rawLoad(url, BULK);
-  const rate = perSecond(BULK, performance.now() - start);
+  const rate = await timedRate(BULK, () => rawLoad(url, BULK));
   await dropQueue(queueNameOf(url));
   return rate;
 }
