@@ -14,9 +14,8 @@ import { type MessageFacts, messageBytes, parseBody, readFacts, resendAttributes
 import type { QueueRegistry } from "./queue-registry.ts";
 import type { Sender } from "./sender.ts";
 import { explainSqsError, isQueueMissing } from "./sqs-errors.ts";
+import { MAX_VISIBILITY_SECONDS, VISIBILITY_MARGIN_SECONDS } from "./sqs-limits.ts";
 
-/** SQS's ceiling on a message's visibility, counted from when it was received: 12 hours. */
-const MAX_VISIBILITY_SECONDS = 43_200;
 /** Longest pause between failed polls. */
 const MAX_POLL_BACKOFF_MS = 5_000;
 
@@ -264,7 +263,7 @@ export class SqsConsumer implements Consumer {
     if (settlement.retryInMs !== undefined) {
       const seconds = Math.ceil(settlement.retryInMs / 1000);
       const heldFor = Math.ceil((Date.now() - held.receivedAt) / 1000);
-      const room = MAX_VISIBILITY_SECONDS - heldFor - 60;
+      const room = MAX_VISIBILITY_SECONDS - heldFor - VISIBILITY_MARGIN_SECONDS;
       if (seconds <= room || this.#settings.fifo) {
         // The backoff is the message's visibility: the next receive is the next attempt. A FIFO
         // message cannot be re-sent without losing its place, so its backoff is capped at 12 hours.
@@ -296,7 +295,11 @@ export class SqsConsumer implements Consumer {
     const left = runAt - Date.now();
     if (left > 0) {
       const heldFor = Math.ceil((Date.now() - held.receivedAt) / 1000);
-      const seconds = Math.min(this.#settings.hopSeconds, Math.ceil(left / 1000), MAX_VISIBILITY_SECONDS - heldFor - 60);
+      const seconds = Math.min(
+        this.#settings.hopSeconds,
+        Math.ceil(left / 1000),
+        MAX_VISIBILITY_SECONDS - heldFor - VISIBILITY_MARGIN_SECONDS,
+      );
       await this.#parts
         .client()
         .send(new ChangeMessageVisibilityCommand({ QueueUrl: held.url, ReceiptHandle: handle, VisibilityTimeout: seconds }));

@@ -1,8 +1,8 @@
 import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { ConfigurationError } from "@taskport/core";
 import { isQueueMissing } from "./sqs-errors.ts";
+import { ORIGIN } from "./sqs-limits.ts";
 
-const ORIGIN = "sqs";
 /** SQS allows 80 characters; `-dlq` and `.fifo` must still fit. */
 const MAX_NAME = 80 - "-dlq".length - ".fifo".length;
 /** Dead letters are kept as long as SQS allows: 14 days. */

@@ -9,11 +9,8 @@ import {
 import { BulkEnqueueError, type UnstoredJob } from "@taskport/core";
 import type { QueueRegistry } from "./queue-registry.ts";
 import { isQueueMissing, isTransient } from "./sqs-errors.ts";
+import { MAX_BATCH_COUNT, ORIGIN } from "./sqs-limits.ts";
 
-const ORIGIN = "sqs";
-
-/** SQS takes at most 10 messages per batch call. */
-const BATCH_COUNT = 10;
 /** Failed entries that SQS marks as its own fault are sent again this many times. */
 const SERVER_FAULT_RETRIES = 2;
 /** A batch call that failed on the way (network, timeout, throttling) is sent again this many times. */
@@ -80,7 +77,7 @@ export class Sender {
     }
     return new Promise((resolve, reject) => {
       let group = this.#coalesced.get(message.queue);
-      if (group && (group.messages.length === BATCH_COUNT || group.bytes + size > this.#maxBatchBytes)) {
+      if (group && (group.messages.length === MAX_BATCH_COUNT || group.bytes + size > this.#maxBatchBytes)) {
         this.#flushGroup(message.queue, group);
         group = undefined;
       }
@@ -237,7 +234,7 @@ function chunk(items: Attempted[], sizes: number[], maxBytes: number): Attempted
   let bytes = 0;
   items.forEach((item, i) => {
     const size = sizes[i] ?? 0;
-    if (current.length === BATCH_COUNT || (current.length > 0 && bytes + size > maxBytes)) {
+    if (current.length === MAX_BATCH_COUNT || (current.length > 0 && bytes + size > maxBytes)) {
       chunks.push(current);
       current = [];
       bytes = 0;

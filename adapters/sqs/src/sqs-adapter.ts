@@ -20,6 +20,7 @@ import { ATTRIBUTE, ATTRIBUTE_RESERVE_BYTES, jobToMessage, messageBytes } from "
 import { deadLetterQueueName, QueueRegistry, sqsQueueName } from "./queue-registry.ts";
 import { deduplicationId, type Outgoing, Sender } from "./sender.ts";
 import { explainSqsError } from "./sqs-errors.ts";
+import { MAX_DELAY_MS, MAX_MESSAGE_BYTES, MAX_VISIBILITY_SECONDS, ORIGIN, VISIBILITY_MARGIN_SECONDS } from "./sqs-limits.ts";
 import { parseUrlOptions } from "./url-options.ts";
 
 export interface SqsAdapterOptions {
@@ -60,12 +61,8 @@ export interface SqsAdapterOptions {
   readonly taskTimeoutMs?: number;
 }
 
-const ORIGIN = "sqs";
-const SQS_MAX_DELAY_MS = 900_000;
-/** Longest hold of a FIFO delay's timer: SQS's 12-hour visibility ceiling, less a minute of margin. */
-const FIFO_MAX_HOLD_MS = 43_140_000;
-const SQS_MAX_MESSAGE_BYTES = 262_144;
-const MAX_VISIBILITY_SECONDS = 43_200;
+/** Longest hold of a FIFO delay's timer: SQS's 12-hour visibility ceiling, less the margin. */
+const FIFO_MAX_HOLD_MS = (MAX_VISIBILITY_SECONDS - VISIBILITY_MARGIN_SECONDS) * 1000;
 /** Sockets of the client this adapter builds (the SDK's default is 50). */
 const MAX_SOCKETS = 500;
 
@@ -115,10 +112,10 @@ export class SqsAdapter implements Adapter {
     const pollers = options.pollers ?? parsed.pollers;
     this.#pollers = pollers === undefined ? undefined : integer("pollers", pollers, 1, 100);
     // A FIFO delay is held by visibility, which may last 12 hours from a receive: fewer, longer hops.
-    const longestHop = this.#fifo ? FIFO_MAX_HOLD_MS : SQS_MAX_DELAY_MS;
+    const longestHop = this.#fifo ? FIFO_MAX_HOLD_MS : MAX_DELAY_MS;
     const maxDelay = integer("maxNativeDelayMs", options.maxNativeDelayMs ?? longestHop, 1, longestHop);
     this.#hopSeconds = Math.max(1, Math.floor(maxDelay / 1000));
-    this.#maxMessageBytes = integer("maxMessageBytes", options.maxMessageBytes ?? SQS_MAX_MESSAGE_BYTES, 4096, 1_048_576);
+    this.#maxMessageBytes = integer("maxMessageBytes", options.maxMessageBytes ?? MAX_MESSAGE_BYTES, 4096, 1_048_576);
     const maxReceiveCount = integer("maxReceiveCount", options.maxReceiveCount ?? 1000, 1, 1000);
 
     const region = options.region ?? parsed.region;

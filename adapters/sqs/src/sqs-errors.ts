@@ -1,6 +1,5 @@
 import { ConfigurationError, ConnectionError, TaskportError } from "@taskport/core";
-
-const ORIGIN = "sqs";
+import { ORIGIN } from "./sqs-limits.ts";
 
 /** SDK error names that mean the credentials are missing, wrong or not allowed. */
 const CREDENTIAL_ERRORS = new Set([

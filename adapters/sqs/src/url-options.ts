@@ -1,4 +1,5 @@
 import { ConfigurationError } from "@taskport/core";
+import { ORIGIN } from "./sqs-limits.ts";
 
 /** What an `sqs://` URL says: where the service is, in which region, with which options. */
 export interface UrlOptions {
@@ -16,7 +17,6 @@ export interface UrlOptions {
   readonly queues?: readonly string[];
 }
 
-const ORIGIN = "sqs";
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
 const BOOLEANS = ["fifo", "createQueues", "deadLetter", "tls"] as const;
 const INTEGERS = ["visibilityTimeout", "waitTimeSeconds", "pollers"] as const;
