@@ -10,7 +10,7 @@ import {
 } from "@taskport/core";
 import { type Job, UnrecoverableError, WaitingError, Worker, type WorkerOptions } from "bullmq";
 import type { RedisOptions } from "ioredis";
-import { isJobData } from "./job-data.ts";
+import { isJobData, maxAttemptsOf } from "./job-data.ts";
 
 /** What a consumer needs from its adapter. */
 export interface ConsumerEnvironment {
@@ -137,7 +137,7 @@ export class BullMQConsumer implements Consumer {
         queue,
         payload: own ? data.payload : data,
         attempt: Math.max(started, (job.attemptsMade ?? 0) + 1),
-        maxAttempts: Math.max(1, job.opts.attempts ?? 1), // BullMQ stores 0 when the job gave no attempts
+        maxAttempts: maxAttemptsOf(job),
         ...(own && data.timeoutMs !== undefined ? { timeoutMs: data.timeoutMs } : {}),
         ...(signal ? { signal } : {}),
         progress: (value: JsonValue) => job.updateProgress(value as never),

@@ -49,6 +49,11 @@ export function errorOf(job: Job): SerializedError | undefined {
   return { name, message: job.failedReason, ...(stack ? { stack } : {}) };
 }
 
+/** Attempts in all: BullMQ stores `attempts: 0` for a job added without the option, which means one. */
+export function maxAttemptsOf(job: Job): number {
+  return Math.max(1, job.opts.attempts ?? 1);
+}
+
 export function toJobInfo(job: Job, queue: string, status: JobStatus): JobInfo {
   const started = job.attemptsStarted ?? 0;
   const made = job.attemptsMade ?? 0;
@@ -61,7 +66,7 @@ export function toJobInfo(job: Job, queue: string, status: JobStatus): JobInfo {
     status,
     payload: payloadOf(job.data),
     attempt: Math.max(started, made),
-    maxAttempts: Math.max(1, job.opts.attempts ?? 1), // BullMQ stores 0 when the job gave no attempts
+    maxAttempts: maxAttemptsOf(job),
     enqueuedAt: job.timestamp,
     ...(status === "succeeded" ? { result: job.returnvalue ?? null } : {}),
     ...(error ? { error } : {}),
