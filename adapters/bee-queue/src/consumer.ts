@@ -11,7 +11,7 @@ import {
 } from "@taskport/core";
 import type BeeQueue from "bee-queue";
 import { isJobData, type JobData } from "./job-data.ts";
-import { call, nameClient, type RedisClientLike, reloadScriptsOnReconnect } from "./redis-client.ts";
+import { call, nameClient, type RedisClientLike, reloadScriptsOnReconnect, writeOncePerTick } from "./redis-client.ts";
 
 /** What a consumer needs from its adapter. */
 export interface ConsumerEnvironment {
@@ -78,6 +78,7 @@ export class BeeQueueConsumer implements Consumer {
   /** Open the connections and start every queue's `process()` loop. */
   async start(client: RedisClientLike): Promise<void> {
     this.#client = client;
+    writeOncePerTick(client);
     client.on("error", this.#report);
     this.#watch(client);
     reloadScriptsOnReconnect(client, this.#report);
@@ -87,6 +88,7 @@ export class BeeQueueConsumer implements Consumer {
     (client as { duplicate: () => RedisClientLike }).duplicate = () => {
       const copy = duplicate();
       nameClient(copy, this.#env.clientName);
+      writeOncePerTick(copy);
       this.#watch(copy);
       return copy;
     };
