@@ -1,7 +1,9 @@
 /**
  * The benchmark harness: each scenario runs the same workload through taskport and through the
  * raw engine library, in the same process and the same run, alternating the two arms round by
- * round so that machine noise falls on both. It prints a table of medians and their ratio.
+ * round so that machine noise falls on both. Each arm first runs once unrecorded, so that neither
+ * pays for compiling its code (or opening connections) inside a measured round: the table shows
+ * steady-state figures. It prints a table of medians and their ratio.
  * Nothing here asserts a speed: targets are read off the table, never timed in unit tests.
  */
 
@@ -29,13 +31,20 @@ export interface ScenarioResult {
 export interface RunOptions {
   /** Rounds per arm; the median is reported. Default 3 (`BENCH_ROUNDS`). */
   readonly rounds?: number;
+  /** Unrecorded rounds per arm before those. Default 1 (`BENCH_WARMUP`). */
+  readonly warmup?: number;
 }
 
 export async function runScenarios(title: string, scenarios: readonly Scenario[], options: RunOptions = {}): Promise<ScenarioResult[]> {
   const rounds = options.rounds ?? Number(process.env.BENCH_ROUNDS ?? 3);
+  const warmup = options.warmup ?? Number(process.env.BENCH_WARMUP ?? 1);
   const results: ScenarioResult[] = [];
-  console.log(`\n## ${title}  (median of ${rounds} rounds, arms alternated)\n`);
+  console.log(`\n## ${title}  (median of ${rounds} rounds after ${warmup} unrecorded, arms alternated)\n`);
   for (const scenario of scenarios) {
+    for (let round = 0; round < warmup; round++) {
+      await scenario.raw?.();
+      await scenario.taskport();
+    }
     const raw: number[] = [];
     const ours: number[] = [];
     for (let round = 0; round < rounds; round++) {
