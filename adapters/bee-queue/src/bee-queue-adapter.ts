@@ -25,6 +25,7 @@ import {
   type RedisClientLike,
   type RedisOptions,
   reloadScriptsOnReconnect,
+  writeOncePerTick,
 } from "./redis-client.ts";
 import { CANCEL, STATUS } from "./scripts.ts";
 import { parseUrlOptions, validatePrefix } from "./url-options.ts";
@@ -58,21 +59,14 @@ export interface BeeQueueAdapterOptions {
   readonly clientName?: string;
 }
 
-/** A single enqueue waiting to be written with the others of its tick. */
-interface PendingEnqueue {
-  readonly job: NewJob;
-  readonly resolve: (receipt: EnqueueReceipt) => void;
-  readonly reject: (error: unknown) => void;
-}
-
 /** How long check() waits for Redis to answer. */
 const CHECK_TIMEOUT_MS = 5_000;
 /**
- * Single enqueues of one tick are written to Redis this many at a time. Smaller groups keep Redis
- * and this process busy at once (Redis runs the first group while the next is built); one group
- * per tick left each side idle while the other worked (about 0.6x the throughput at 50 in flight).
+ * Enqueues of one tick are written to Redis this many at a time. Smaller groups keep Redis and
+ * this process busy at once (Redis runs the first group while the next is built); one write per
+ * tick left each side idle while the other worked (about 0.6x the throughput at 50 in flight).
  */
-const ENQUEUE_GROUP = 16;
+const ENQUEUES_PER_WRITE = 16;
 
 /**
  * taskport over bee-queue 2: jobs live in Redis under bee-queue's own keys, in its own format, so
@@ -91,10 +85,10 @@ export class BeeQueueAdapter implements Adapter {
   readonly #where: string;
   readonly #secrets: string[];
   #client: Promise<RedisClientLike> | undefined;
+  /** The enqueue connection once it is open: single enqueues use it without an await. */
+  #connected: RedisClientLike | undefined;
   readonly #producers = new Map<string, Queue>();
   readonly #ready = new Map<string, Queue>();
-  readonly #pending = new Map<string, PendingEnqueue[]>();
-  #flushScheduled = false;
   readonly #addKeys = new Map<string, AddJobKeys>();
   readonly #consumers = new Set<BeeQueueConsumer>();
   #closed = false;
@@ -148,6 +142,8 @@ export class BeeQueueAdapter implements Adapter {
         // Every producer queue (one per queue name) listens for the shared client's errors.
         (client as unknown as { setMaxListeners(n: number): void }).setMaxListeners(0);
         reloadScriptsOnReconnect(client, () => {});
+        writeOncePerTick(client, ENQUEUES_PER_WRITE);
+        this.#connected = client;
         return client;
       },
       (error: unknown) => {
@@ -219,63 +215,22 @@ export class BeeQueueAdapter implements Adapter {
   }
 
   /**
-   * Single enqueues made in the same turn of the event loop (many callers, each awaiting its own)
-   * go to Redis in socket writes of up to {@link ENQUEUE_GROUP} jobs per queue, as `saveAll` sends
-   * a batch; each caller resumes on its own job's reply, not on the whole group's. The rest of a
-   * tick's jobs are written on the next tick, after the current microtasks, so a lone enqueue
-   * waits for nothing.
+   * One job, written at once when its queue is open. Enqueues made in the same turn of the event
+   * loop (many callers, each awaiting its own) still reach Redis in shared socket writes
+   * ({@link writeOncePerTick}), as `saveAll` sends a batch; each caller resumes on its own reply.
    */
   #enqueueOne(job: NewJob): Promise<EnqueueReceipt> {
-    return new Promise((resolve, reject) => {
-      let pending = this.#pending.get(job.queue);
-      if (!pending) {
-        pending = [];
-        this.#pending.set(job.queue, pending);
-      }
-      pending.push({ job, resolve, reject });
-      if (pending.length >= ENQUEUE_GROUP) {
-        this.#pending.delete(job.queue);
-        this.#flushQueue(job.queue, pending);
-        return;
-      }
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        process.nextTick(this.#flush);
-      }
-    });
-  }
-
-  readonly #flush = (): void => {
-    this.#flushScheduled = false;
-    const all = [...this.#pending];
-    this.#pending.clear();
-    for (const [name, pending] of all) this.#flushQueue(name, pending);
-  };
-
-  /** Write one queue's pending single enqueues in one socket write; each caller resumes on its own reply. */
-  #flushQueue(name: string, pending: readonly PendingEnqueue[]): void {
-    const ready = this.#ready.get(name);
-    if (!ready || !this.#client) {
-      // First use of the queue: connect and load the scripts once, then store one by one.
-      for (const p of pending) this.#store(name, [p.job], false).then((r) => p.resolve(r[0] as EnqueueReceipt), p.reject);
-      return;
+    const client = this.#connected;
+    if (!client || !this.#ready.has(job.queue)) {
+      // First use of the queue: connect and load the scripts once.
+      return this.#store(job.queue, [job], false).then((receipts) => receipts[0] as EnqueueReceipt);
     }
-    this.#client.then((client) => {
-      const now = Date.now();
-      const replies = addJobs(
-        client,
-        this.#keys(name),
-        pending.map((p) => toAdd(p.job, now)),
-      );
-      replies.forEach((reply, i) => {
-        const p = pending[i] as (typeof pending)[number];
-        reply.then(
-          (id) => p.resolve(receipt(p.job, id, true)),
-          // A dropped connection or a reloaded server: the retrying path stores it (its id makes that safe).
-          () => this.#store(name, [p.job], false, true).then((r) => p.resolve(r[0] as EnqueueReceipt), p.reject),
-        );
-      });
-    }, reject(pending));
+    const [reply] = addJobs(client, this.#keys(job.queue), [toAdd(job, Date.now())]);
+    return (reply as Promise<string | null>).then(
+      (id) => receipt(job, id, true),
+      // A dropped connection or a reloaded server: the retrying path stores it (its id makes that safe).
+      () => this.#store(job.queue, [job], false, true).then((receipts) => receipts[0] as EnqueueReceipt),
+    );
   }
 
   /** bee-queue's keys for storing a job of `queue`. */
@@ -470,6 +425,8 @@ export class BeeQueueAdapter implements Adapter {
     await Promise.all([...this.#consumers].map((consumer) => consumer.abandon()));
     const client = await this.#client?.catch(() => undefined);
     this.#client = undefined;
+    // Enqueues written before the QUIT below still reach Redis; later ones find the adapter closed.
+    this.#connected = undefined;
     for (const queue of this.#producers.values()) await queue.close().catch(() => {});
     this.#producers.clear();
     this.#ready.clear();
@@ -493,13 +450,6 @@ function toAdd(job: NewJob, now: number): JobToAdd {
 function receipt(job: NewJob, reply: string | null, firstAttempt: boolean): EnqueueReceipt {
   const id = job.deduplicationKey === undefined ? job.id : dedupJobId(job.deduplicationKey);
   return reply === null && job.deduplicationKey !== undefined && firstAttempt ? { id, deduplicated: true } : { id };
-}
-
-/** Reject every pending enqueue of a flush with the same error. */
-function reject(pending: readonly { reject: (error: unknown) => void }[]): (error: unknown) => void {
-  return (error) => {
-    for (const p of pending) p.reject(error);
-  };
 }
 
 /** A job record (bee-queue's JSON) and where the STATUS script found it, as taskport's JobInfo; null when not taskport's. */

@@ -96,29 +96,39 @@ export function reloadScriptsOnReconnect(client: RedisClientLike, onError: (erro
 }
 
 /**
- * Send every command a client issues in one turn of the event loop in one socket write. node-redis
- * writes each command on its own, and a worker issues them in bursts: one reply chunk from Redis
- * finishes or hands out dozens of jobs at once, and each answer sends a command. A write per
- * command made socket writes half of a busy worker's CPU time. The first command of a turn corks
- * the socket and a process.nextTick uncorks it (Node's documented idiom for batching writes);
- * node-redis's own cork for MULTI nests inside. Commands, their order and their replies are
- * unchanged. Follows the socket across reconnects, as node-redis replaces it.
+ * Send the commands a client issues in one turn of the event loop together, in one socket write
+ * (or one per `perWrite` commands). node-redis writes each command on its own, and taskport issues
+ * them in bursts: one reply chunk from Redis finishes or hands out dozens of jobs at once, and each
+ * answer sends a command; fifty callers enqueue in the same tick. A write per command made socket
+ * writes half of a busy worker's CPU time. The first command of a turn corks the socket and a
+ * process.nextTick uncorks it (Node's documented idiom for batching writes); node-redis's own cork
+ * for MULTI nests inside. Commands, their order and their replies are unchanged. Follows the
+ * socket across reconnects, as node-redis replaces it.
  */
-export function writeOncePerTick(client: RedisClientLike): void {
-  const inner = client as unknown as { stream: NodeJS.WritableStream & { cork(): void; uncork(): void }; write(data: unknown): void };
+export function writeOncePerTick(client: RedisClientLike, perWrite = Number.POSITIVE_INFINITY): void {
+  type Socket = { cork(): void; uncork(): void };
+  const inner = client as unknown as { stream: Socket; write(data: unknown): void };
   const write = inner.write;
-  let corked: typeof inner.stream | undefined;
+  let corked: Socket | undefined;
+  let commands = 0;
   inner.write = function (this: typeof inner, data: unknown): void {
     const stream = this.stream;
     if (corked !== stream) {
       corked = stream;
+      commands = 0;
       stream.cork();
       process.nextTick(() => {
-        corked = undefined;
+        if (corked === stream) corked = undefined;
         stream.uncork();
       });
     }
     write.call(this, data);
+    if (++commands >= perWrite) {
+      // Send this group now and keep collecting: Redis works on it while the next one is built.
+      commands = 0;
+      stream.uncork();
+      stream.cork();
+    }
   };
 }
 

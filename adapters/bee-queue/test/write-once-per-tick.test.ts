@@ -61,6 +61,20 @@ describe("bee-queue adapter: one socket write per event-loop turn", () => {
     }
   });
 
+  it("with a limit, sends a burst in writes of that many commands, so Redis starts on the first while the rest are built", async () => {
+    const client = await openClient({ host: REDIS_HOST, port: REDIS_PORT }, `tp-${id}-limited`);
+    writeOncePerTick(client, 16);
+    try {
+      await redisCommand("del", key);
+      const writes = countWrites(client);
+      expect(await burst(client, 40)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+      // 16 + 16 + the last 8 at the end of the turn.
+      expect(writes()).toBe(3);
+    } finally {
+      client.end(true);
+    }
+  });
+
   it("keeps batching on the new socket after the connection is killed and node-redis reconnects", async () => {
     const name = `tp-${id}-reconnects`;
     const client = await openClient({ host: REDIS_HOST, port: REDIS_PORT }, name);
