@@ -27,40 +27,36 @@ export interface JobToAdd {
 
 /**
  * Store jobs with bee-queue's own `addJob` / `addDelayedJob` scripts, exactly as `Job#save()` does,
- * but without building a bee-queue `Job` (an EventEmitter) and its promise chain per job, and with
- * every EVALSHA of the call in one socket write (node-redis's cork). Each job settles on its own
- * reply, so callers are not held in lockstep behind a whole batch. A reply of null means bee-queue
- * already held the id. The queue's scripts must be loaded (a bee-queue queue on this server is ready).
+ * but without building a bee-queue `Job` (an EventEmitter) and its promise chain per job. The
+ * EVALSHAs leave in the socket writes the connection groups them into (`writeOncePerTick`
+ * on the adapter's enqueue connection: 16 per write), so Redis runs the first jobs of a batch
+ * while the rest are still being sent. Each job settles on its own reply, so callers are not held
+ * in lockstep behind a whole batch. A reply of null means bee-queue already held the id. The
+ * queue's scripts must be loaded (a bee-queue queue on this server is ready).
  */
 export function addJobs(client: RedisClientLike, keys: AddJobKeys, jobs: readonly JobToAdd[]): Promise<string | null>[] {
-  const corked = jobs.length > 1;
-  if (corked) client.cork();
-  try {
-    return jobs.map(
-      (job) =>
-        new Promise<string | null>((resolve, reject) => {
-          const done = (error: Error | null, reply: string | null) => (error ? reject(error) : resolve(reply));
-          if (job.delay === undefined) {
-            client.evalsha(lua.shas.addJob, 3, keys.id, keys.jobs, keys.waiting, job.id, job.record, done);
-          } else {
-            client.evalsha(
-              lua.shas.addDelayedJob,
-              4,
-              keys.id,
-              keys.jobs,
-              keys.delayed,
-              keys.earlierDelayed,
-              job.id,
-              job.record,
-              job.delay,
-              done,
-            );
-          }
-        }),
-    );
-  } finally {
-    if (corked) client.uncork();
-  }
+  return jobs.map(
+    (job) =>
+      new Promise<string | null>((resolve, reject) => {
+        const done = (error: Error | null, reply: string | null) => (error ? reject(error) : resolve(reply));
+        if (job.delay === undefined) {
+          client.evalsha(lua.shas.addJob, 3, keys.id, keys.jobs, keys.waiting, job.id, job.record, done);
+        } else {
+          client.evalsha(
+            lua.shas.addDelayedJob,
+            4,
+            keys.id,
+            keys.jobs,
+            keys.delayed,
+            keys.earlierDelayed,
+            job.id,
+            job.record,
+            job.delay,
+            done,
+          );
+        }
+      }),
+  );
 }
 
 /**

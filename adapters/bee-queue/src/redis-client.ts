@@ -13,9 +13,6 @@ export interface RedisClientLike {
   once(event: string, listener: (...args: never[]) => void): this;
   eval(...args: unknown[]): boolean;
   evalsha(...args: unknown[]): boolean;
-  /** Until uncork(), commands are collected and then written to the socket at once. */
-  cork(): void;
-  uncork(): void;
   del(...args: unknown[]): boolean;
   hset(...args: unknown[]): boolean;
   hmget(...args: unknown[]): boolean;
