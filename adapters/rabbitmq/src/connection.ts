@@ -163,7 +163,8 @@ export class AmqpConnection {
 /**
  * Close a connection and wait until its socket is really gone: amqplib resolves `close()` on the
  * broker's close-ok, a moment before the TCP socket closes, and a caller that closed an adapter
- * expects no socket of it left.
+ * expects no socket of it left. A socket that dies while the close-ok is awaited never settles
+ * amqplib's `close()`, so its `close` event ends the wait too.
  */
 export async function closeModel(model: ChannelModel): Promise<void> {
   const socket = (model.connection as unknown as { stream?: NodeJS.EventEmitter & { destroyed?: boolean } }).stream;
@@ -177,6 +178,7 @@ export async function closeModel(model: ChannelModel): Promise<void> {
           });
         })
       : Promise.resolve();
-  await model.close().catch(() => {});
+  const closedAnyway = new Promise<void>((resolve) => model.once("close", () => resolve()));
+  await Promise.race([model.close().catch(() => {}), closedAnyway]);
   await gone;
 }

@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { closeModel } from "../src/connection.ts";
 import { HEADER, RabbitMQAdapter } from "../src/index.ts";
 import { readMessage } from "../src/message-format.ts";
-import { AMQP_URL, closeConnectionsNamed, deleteQueues, restartRabbit } from "./support.ts";
+import { AMQP_URL, closeConnectionsNamed, deleteQueues, HoldingRelay, restartRabbit } from "./support.ts";
 
 const opened: { adapters: RabbitMQAdapter[]; workers: Worker[]; queues: string[] } = { adapters: [], workers: [], queues: [] };
 
@@ -266,6 +266,19 @@ describe("rabbitmq adapter", () => {
       await new Promise((r) => setTimeout(r, 300));
       expect(runs).toEqual([1, 1, 2]);
     }, 60_000);
+
+    it("close() returns when the connection dies during it", async () => {
+      const relay = await HoldingRelay.start(Number.POSITIVE_INFINITY);
+      try {
+        const { adapter } = setup({ url: relay.url });
+        expect(await adapter.check()).toEqual([]);
+        // Cut in the same turn as close(): the socket dies while amqplib awaits the broker's close-ok.
+        relay.cut();
+        await adapter.close();
+      } finally {
+        await relay.close();
+      }
+    });
 
     it("graceful stop returns received-but-not-started jobs to the queue at once", async () => {
       const { queue, backend } = setup({ prefetch: 5 });
