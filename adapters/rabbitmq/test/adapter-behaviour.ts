@@ -53,6 +53,27 @@ describe("rabbitmq adapter", () => {
     });
   }
 
+  /** The `n` of every message in `queue`, read without taking them (the channel closes unacknowledged). */
+  async function queueNumbers(queue: string): Promise<number[]> {
+    const model = await connect(AMQP_URL);
+    try {
+      const channel = await model.createChannel();
+      const { messageCount } = await channel.checkQueue(queue);
+      const numbers: number[] = [];
+      await channel.prefetch(0);
+      await new Promise<void>((resolve) => {
+        if (messageCount === 0) resolve();
+        void channel.consume(queue, (message) => {
+          if (message) numbers.push((JSON.parse(message.content.toString()) as { n: number }).n);
+          if (numbers.length === messageCount) resolve();
+        });
+      });
+      return numbers;
+    } finally {
+      await closeModel(model);
+    }
+  }
+
   describe("check()", () => {
     it("explains bad credentials without showing the password", async () => {
       const adapter = new RabbitMQAdapter({ url: "amqp://guest:not-the-password@127.0.0.1:5672" });
@@ -265,6 +286,30 @@ describe("rabbitmq adapter", () => {
       await until(() => runs.length === 3, 10_000);
       await new Promise((r) => setTimeout(r, 300));
       expect(runs).toEqual([1, 1, 2]);
+    }, 60_000);
+
+    it("a batch cut off mid-publish is finished after reconnecting, and messages already confirmed are not sent again", async () => {
+      // The relay passes the first 300 kB of the batch, drops the rest, lets every confirm for what
+      // passed come back, then cuts the connection: the broker holds some of the batch, all confirmed.
+      const relay = await HoldingRelay.start(300_000);
+      try {
+        const { queue, backend } = setup({ url: relay.url });
+        const job = defineTask("job", async (_: { n: number; pad: string }) => {}, { queue }).using({ backend });
+        const count = 5_000;
+        const sending = job.enqueueMany(Array.from({ length: count }, (_, n) => ({ n, pad: "x".repeat(100) })));
+        await relay.held();
+        await relay.brokerQuietFor(300);
+        const before = await queueNumbers(queue);
+        expect(before.length).toBeGreaterThan(0);
+        expect(before.length).toBeLessThan(count);
+        relay.cut();
+        await sending;
+        const after = await queueNumbers(queue);
+        expect(after).toHaveLength(count);
+        expect(new Set(after).size).toBe(count);
+      } finally {
+        await relay.close();
+      }
     }, 60_000);
 
     it("close() returns when the connection dies during it", async () => {
