@@ -59,6 +59,7 @@ export { encodeJson, type JsonValue } from "./json.ts";
 export { createMemoryAdapter, MemoryAdapter, type MemoryAdapterOptions } from "./memory/memory-adapter.ts";
 export { MemoryTransaction } from "./memory/memory-transaction.ts";
 export { DEFAULT_RETRY, type RetryPolicy, retryDelayMs } from "./retry-policy.ts";
+export { SharedSlots } from "./shared-slots.ts";
 export {
   type AnyTask,
   defineTask,

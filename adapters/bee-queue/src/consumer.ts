@@ -7,6 +7,7 @@ import {
   type JsonValue,
   type SerializedError,
   type Settlement,
+  SharedSlots,
   TaskportError,
 } from "@taskport/core";
 import type BeeQueue from "bee-queue";
@@ -49,12 +50,10 @@ export class BeeQueueConsumer implements Consumer {
   readonly #handler: DeliveryHandler;
   readonly #queues = new Map<string, BeeQueue>();
   #client: RedisClientLike | undefined;
-  #stopped = false;
   #abandoned = false;
   #stopping: Promise<void> | undefined;
-  /** Free handler slots, only used with several queues. */
-  #free: number;
-  readonly #waiting: ((granted: boolean) => void)[] = [];
+  /** Handler slots shared by the queues; none with a single queue, whose own concurrency is the limit. */
+  readonly #slots: SharedSlots | undefined;
   readonly #abandonWaiters = new Set<(error: Error) => void>();
   readonly #onClose: () => void;
 
@@ -62,7 +61,7 @@ export class BeeQueueConsumer implements Consumer {
     this.#env = env;
     this.#options = options;
     this.#handler = handler;
-    this.#free = options.concurrency;
+    this.#slots = options.queues.length > 1 ? new SharedSlots(options.concurrency) : undefined;
     this.#onClose = onClose;
   }
 
@@ -92,7 +91,6 @@ export class BeeQueueConsumer implements Consumer {
       this.#watch(copy);
       return copy;
     };
-    const shared = this.#options.queues.length > 1;
     for (const name of this.#options.queues) {
       const queue = this.#env.createWorkerQueue(name, client);
       queue.on("error", this.#report);
@@ -100,7 +98,7 @@ export class BeeQueueConsumer implements Consumer {
     }
     await Promise.all([...this.#queues.values()].map((queue) => queue.ready()));
     for (const queue of this.#queues.values()) {
-      queue.process(this.#options.concurrency, (job: BeeQueue.Job<unknown>) => this.#run(job as BeeJob, shared));
+      queue.process(this.#options.concurrency, (job: BeeQueue.Job<unknown>) => this.#run(job as BeeJob));
       // bee-queue only looks for stalled jobs (a dead worker's) when asked; its stallBlock key makes
       // every worker's checks together run once per interval.
       (queue.checkStalledJobs(this.#env.stallIntervalMs) as Promise<number>).catch(this.#report);
@@ -123,8 +121,8 @@ export class BeeQueueConsumer implements Consumer {
     });
   }
 
-  async #run(job: BeeJob, shared: boolean): Promise<unknown> {
-    if (shared && !(await this.#acquire())) {
+  async #run(job: BeeJob): Promise<unknown> {
+    if (this.#slots && !(await this.#slots.acquire())) {
       job.options.retries = Math.max(1, job.options.retries ?? 0);
       job.options.backoff = { strategy: "fixed", delay: 0 };
       throw new HandBack("handed back: the worker shut down before this job could start");
@@ -132,7 +130,7 @@ export class BeeQueueConsumer implements Consumer {
     try {
       return await this.#runAcquired(job);
     } finally {
-      if (shared) this.#releaseSlot();
+      this.#slots?.release();
     }
   }
 
@@ -196,32 +194,13 @@ export class BeeQueueConsumer implements Consumer {
     await Promise.all([job.reportProgress(value), call((done) => client.hset(this.#env.toKey(queue, "jobs"), job.id, job.toData(), done))]);
   }
 
-  #acquire(): Promise<boolean> {
-    if (this.#stopped) return Promise.resolve(false);
-    if (this.#free > 0) {
-      this.#free--;
-      return Promise.resolve(true);
-    }
-    return new Promise((resolve) => this.#waiting.push(resolve));
-  }
-
-  #releaseSlot(): void {
-    const next = this.#waiting.shift();
-    if (next && !this.#stopped) next(true);
-    else {
-      if (next) next(false);
-      this.#free++;
-    }
-  }
-
   stop(): Promise<void> {
     this.#stopping ??= this.#stop();
     return this.#stopping;
   }
 
   async #stop(): Promise<void> {
-    this.#stopped = true;
-    for (const waiter of this.#waiting.splice(0)) waiter(false);
+    this.#slots?.close();
     // close() stops fetching at once (it drops the blocking connection) and waits for the jobs
     // it handed out, including the writes that settle them.
     await Promise.all([...this.#queues.values()].map((queue) => queue.close(NO_TIMEOUT).catch(this.#report)));
@@ -230,9 +209,8 @@ export class BeeQueueConsumer implements Consumer {
 
   async abandon(): Promise<void> {
     if (this.#abandoned) return;
-    this.#stopped = true;
     this.#abandoned = true;
-    for (const waiter of this.#waiting.splice(0)) waiter(false);
+    this.#slots?.close();
     const dead = new TaskportError("bee-queue", "consumer abandoned");
     for (const queue of this.#queues.values()) {
       queue.close(1).catch(() => {});

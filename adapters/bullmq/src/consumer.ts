@@ -7,6 +7,7 @@ import {
   type JsonValue,
   type SerializedError,
   type Settlement,
+  SharedSlots,
 } from "@taskport/core";
 import { type Job, UnrecoverableError, WaitingError, Worker, type WorkerOptions } from "bullmq";
 import type { RedisOptions } from "ioredis";
@@ -53,16 +54,15 @@ export class BullMQConsumer implements Consumer {
   readonly #workers: Worker[] = [];
   #abandoned = false;
   #stopping: Promise<void> | undefined;
-  #free: number;
-  readonly #waiting: ((granted: boolean) => void)[] = [];
-  #stopped = false;
+  /** Handler slots shared by the queues; none with a single queue, whose Worker's concurrency is the limit. */
+  readonly #slots: SharedSlots | undefined;
   readonly #onClose: () => void;
 
   constructor(env: ConsumerEnvironment, options: ConsumeOptions, handler: DeliveryHandler, onClose: () => void) {
     this.#env = env;
     this.#options = options;
     this.#handler = handler;
-    this.#free = options.concurrency;
+    this.#slots = options.queues.length > 1 ? new SharedSlots(options.concurrency) : undefined;
     this.#onClose = onClose;
   }
 
@@ -76,9 +76,8 @@ export class BullMQConsumer implements Consumer {
   };
 
   async start(): Promise<void> {
-    const shared = this.#options.queues.length > 1;
     for (const queue of this.#options.queues) {
-      const worker = new Worker(queue, (job, token, signal) => this.#run(job, queue, shared, token, signal), {
+      const worker = new Worker(queue, (job, token, signal) => this.#run(job, queue, token, signal), {
         ...this.#env.workerOptions,
         name: this.#env.workerName,
         // ioredis options are what BullMQ passes to ioredis; its own type narrows a few fields.
@@ -119,8 +118,8 @@ export class BullMQConsumer implements Consumer {
     }
   }
 
-  async #run(job: Job, queue: string, shared: boolean, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {
-    if (shared && !(await this.#acquire())) {
+  async #run(job: Job, queue: string, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {
+    if (this.#slots && !(await this.#slots.acquire())) {
       if (this.#abandoned) return NEVER;
       // Fetched while every slot was busy and the worker is stopping: back to wait, unrun.
       await job.moveToWait(token);
@@ -154,25 +153,7 @@ export class BullMQConsumer implements Consumer {
       }
       throw new SettledFailure(settlement.error, settlement.retryInMs);
     } finally {
-      if (shared) this.#release();
-    }
-  }
-
-  #acquire(): Promise<boolean> {
-    if (this.#stopped) return Promise.resolve(false);
-    if (this.#free > 0) {
-      this.#free--;
-      return Promise.resolve(true);
-    }
-    return new Promise((resolve) => this.#waiting.push(resolve));
-  }
-
-  #release(): void {
-    const next = this.#waiting.shift();
-    if (next && !this.#stopped) next(true);
-    else {
-      next?.(false);
-      this.#free++;
+      this.#slots?.release();
     }
   }
 
@@ -182,8 +163,7 @@ export class BullMQConsumer implements Consumer {
   }
 
   async #stop(): Promise<void> {
-    this.#stopped = true;
-    for (const waiter of this.#waiting.splice(0)) waiter(false);
+    this.#slots?.close();
     // close() stops fetching at once and waits for the jobs it handed out and their settling writes.
     await Promise.all(this.#workers.map((worker) => worker.close().catch(this.#report)));
     this.#onClose();
@@ -192,8 +172,7 @@ export class BullMQConsumer implements Consumer {
   async abandon(): Promise<void> {
     if (this.#abandoned) return;
     this.#abandoned = true;
-    this.#stopped = true;
-    for (const waiter of this.#waiting.splice(0)) waiter(false);
+    this.#slots?.close();
     // Dropped like a crashed process's: the jobs stay active with their locks, which expire, and
     // BullMQ's stalled-job check (in any worker) moves them back to wait.
     await Promise.all(this.#workers.map((worker) => worker.disconnect().catch(() => {})));

@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import { SharedSlots } from "../src/index.ts";
+
+describe("SharedSlots", () => {
+  it("grants up to its size at once, then hands released slots to waiters in arrival order", async () => {
+    const slots = new SharedSlots(2);
+    expect(await slots.acquire()).toBe(true);
+    expect(await slots.acquire()).toBe(true);
+    const order: string[] = [];
+    const first = slots.acquire().then((granted) => order.push(`first:${granted}`));
+    const second = slots.acquire().then((granted) => order.push(`second:${granted}`));
+    await Promise.resolve();
+    expect(order).toEqual([]);
+    slots.release();
+    await first;
+    expect(order).toEqual(["first:true"]);
+    slots.release();
+    await second;
+    expect(order).toEqual(["first:true", "second:true"]);
+  });
+
+  it("a released slot with nobody waiting is granted to the next acquire", async () => {
+    const slots = new SharedSlots(1);
+    expect(await slots.acquire()).toBe(true);
+    slots.release();
+    expect(await slots.acquire()).toBe(true);
+    let granted: boolean | undefined;
+    void slots.acquire().then((g) => {
+      granted = g;
+    });
+    await Promise.resolve();
+    expect(granted).toBeUndefined();
+  });
+
+  it("close() answers waiters and later acquisitions with false", async () => {
+    const slots = new SharedSlots(1);
+    expect(await slots.acquire()).toBe(true);
+    const waiting = slots.acquire();
+    slots.close();
+    expect(await waiting).toBe(false);
+    slots.release();
+    expect(await slots.acquire()).toBe(false);
+  });
+});
