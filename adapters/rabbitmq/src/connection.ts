@@ -66,7 +66,7 @@ export class AmqpConnection {
       throw explainConnectError(error, this.settings.where);
     }
     if (this.#closed) {
-      await model.close().catch(() => {});
+      await closeModel(model);
       throw new ConnectionError("rabbitmq", "the adapter was closed while connecting.");
     }
     this.#everConnected = true;
@@ -94,7 +94,7 @@ export class AmqpConnection {
     try {
       return await work(channel);
     } finally {
-      await channel.close().catch(() => {});
+      await closeChannel(channel);
     }
   }
 
@@ -163,8 +163,7 @@ export class AmqpConnection {
 /**
  * Close a connection and wait until its socket is really gone: amqplib resolves `close()` on the
  * broker's close-ok, a moment before the TCP socket closes, and a caller that closed an adapter
- * expects no socket of it left. A socket that dies while the close-ok is awaited never settles
- * amqplib's `close()`, so its `close` event ends the wait too.
+ * expects no socket of it left.
  */
 export async function closeModel(model: ChannelModel): Promise<void> {
   const socket = (model.connection as unknown as { stream?: NodeJS.EventEmitter & { destroyed?: boolean } }).stream;
@@ -178,7 +177,20 @@ export async function closeModel(model: ChannelModel): Promise<void> {
           });
         })
       : Promise.resolve();
-  const closedAnyway = new Promise<void>((resolve) => model.once("close", () => resolve()));
-  await Promise.race([model.close().catch(() => {}), closedAnyway]);
+  await closeOrLose(model);
   await gone;
+}
+
+/** Close a channel; resolves also when its connection dies first (see `closeOrLose`). */
+export function closeChannel(channel: Channel): Promise<void> {
+  return closeOrLose(channel);
+}
+
+/**
+ * amqplib's `close()` settles on the broker's close-ok and never if the socket dies while it waits
+ * for one, so the `close` event, which comes either way, ends the wait too.
+ */
+async function closeOrLose(closable: { close(): Promise<void>; once(event: "close", listener: () => void): unknown }): Promise<void> {
+  const closed = new Promise<void>((resolve) => closable.once("close", () => resolve()));
+  await Promise.race([closable.close().catch(() => {}), closed]);
 }

@@ -325,6 +325,23 @@ describe("rabbitmq adapter", () => {
       }
     });
 
+    it("a worker's close and a consumer's abandon return when the connection dies during them", async () => {
+      const relay = await HoldingRelay.start(Number.POSITIVE_INFINITY);
+      try {
+        const { queue, backend } = setup({ url: relay.url });
+        const job = defineTask("job", async () => {}, { queue }).using({ backend });
+        const closing = await worker({ tasks: [job], backend });
+        const abandoning = await worker({ tasks: [job], backend });
+        closing.on("error", () => {});
+        abandoning.on("error", () => {});
+        // Cut in the same turn: each channel dies while amqplib awaits the broker's close-ok.
+        relay.cut();
+        await Promise.all([abandoning.consumer?.abandon(), closing.close({ graceMs: 1_000 })]);
+      } finally {
+        await relay.close();
+      }
+    });
+
     it("graceful stop returns received-but-not-started jobs to the queue at once", async () => {
       const { queue, backend } = setup({ prefetch: 5 });
       const started: number[] = [];
