@@ -13,7 +13,7 @@ export interface QueryableLike {
 /**
  * Turn the `transaction` a caller passed to `enqueue` into the executor pg-boss sends through, so
  * the job commits or rolls back with the caller's own work. Accepts a `pg` client inside a
- * transaction, or a pg-boss executor such as `fromKysely(trx)`, `fromDrizzle(tx)`, `fromKnex(trx)`
+ * transaction, or a pg-boss executor such as `fromKysely(trx)`, `fromDrizzle(tx, sql)`, `fromKnex(trx)`
  * or `fromPrisma(tx)` from `pg-boss`.
  */
 export function toExecutor(transaction: unknown): Executor {
@@ -26,6 +26,6 @@ export function toExecutor(transaction: unknown): Executor {
   }
   throw new ValidationError(
     "pg-boss",
-    "transaction must be a pg client inside BEGIN (pool.connect() then client.query('BEGIN')) or a pg-boss executor such as fromKysely(trx) / fromDrizzle(tx) / fromKnex(trx) / fromPrisma(tx).",
+    "transaction must be a pg client inside BEGIN (pool.connect() then client.query('BEGIN')) or a pg-boss executor such as fromKysely(trx) / fromDrizzle(tx, sql) / fromKnex(trx) / fromPrisma(tx).",
   );
 }
