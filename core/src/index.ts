@@ -54,6 +54,7 @@ export {
   ValidationError,
 } from "./errors.ts";
 export { Emitter, type JobRef, type TaskportEvents } from "./events.ts";
+export { indexesByQueue } from "./group-by-queue.ts";
 export { JobHandle } from "./job-handle.ts";
 export { encodeJson, type JsonValue } from "./json.ts";
 export { createMemoryAdapter, MemoryAdapter, type MemoryAdapterOptions } from "./memory/memory-adapter.ts";

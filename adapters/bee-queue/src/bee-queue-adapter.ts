@@ -8,6 +8,7 @@ import {
   type DeliveryHandler,
   type EnqueueContext,
   type EnqueueReceipt,
+  indexesByQueue,
   type JobInfo,
   type JobStatus,
   type NewJob,
@@ -192,16 +193,9 @@ export class BeeQueueAdapter implements Adapter {
   async enqueue(jobs: readonly NewJob[], _context: EnqueueContext): Promise<EnqueueReceipt[]> {
     const first = jobs[0];
     if (jobs.length === 1 && first) return [await this.#enqueueOne(first)];
-    const byQueue = new Map<string, number[]>();
-    for (let i = 0; i < jobs.length; i++) {
-      const queue = (jobs[i] as NewJob).queue;
-      const list = byQueue.get(queue);
-      if (list) list.push(i);
-      else byQueue.set(queue, [i]);
-    }
     const receipts: EnqueueReceipt[] = new Array(jobs.length);
     await Promise.all(
-      [...byQueue].map(async ([name, indexes]) => {
+      [...indexesByQueue(jobs)].map(async ([name, indexes]) => {
         const stored = await this.#store(
           name,
           indexes.map((i) => jobs[i] as NewJob),

@@ -8,6 +8,7 @@ import {
   type DeliveryHandler,
   type EnqueueContext,
   type EnqueueReceipt,
+  indexesByQueue,
   type JobInfo,
   mapPriority,
   type NewJob,
@@ -164,17 +165,10 @@ export class BullMQAdapter implements Adapter {
       });
       return [receipt(job, added.id)];
     }
-    const byQueue = new Map<string, number[]>();
-    for (let i = 0; i < jobs.length; i++) {
-      const queue = (jobs[i] as NewJob).queue;
-      const list = byQueue.get(queue);
-      if (list) list.push(i);
-      else byQueue.set(queue, [i]);
-    }
     const receipts: EnqueueReceipt[] = new Array(jobs.length);
     const now = Date.now();
     await Promise.all(
-      [...byQueue].map(async ([name, indexes]) => {
+      [...indexesByQueue(jobs)].map(async ([name, indexes]) => {
         const queue = await this.#queue(name);
         const added = await queue
           .addBulk(

@@ -7,6 +7,7 @@ import {
   type DeliveryHandler,
   type EnqueueContext,
   type EnqueueReceipt,
+  indexesByQueue,
   type JobInfo,
   type JobStatus,
   type NewJob,
@@ -213,16 +214,9 @@ export class PgBossAdapter implements Adapter {
       await this.#ensureQueue(engine, job.queue);
       return this.#store(engine, job.queue, jobs, db);
     }
-    const byQueue = new Map<string, number[]>();
-    for (let i = 0; i < jobs.length; i++) {
-      const queue = (jobs[i] as NewJob).queue;
-      const list = byQueue.get(queue);
-      if (list) list.push(i);
-      else byQueue.set(queue, [i]);
-    }
     const receipts: EnqueueReceipt[] = new Array(jobs.length);
     await Promise.all(
-      [...byQueue].map(async ([queue, indexes]) => {
+      [...indexesByQueue(jobs)].map(async ([queue, indexes]) => {
         await this.#ensureQueue(engine, queue);
         const group = indexes.map((i) => jobs[i] as NewJob);
         const stored = await this.#store(engine, queue, group, db);
