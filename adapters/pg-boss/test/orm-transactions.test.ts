@@ -108,17 +108,36 @@ afterAll(async () => {
   await janitor.close();
 });
 
-describe("pg-boss adapter: transactional enqueue through Kysely (fromKysely)", () => {
+/**
+ * Each ORM's transaction, opening it the way the README's one-liner does and handing the work the
+ * pg-boss executor made from it. fromDrizzle takes drizzle's `sql` tag as its second argument
+ * (pg-boss builds its statements with it instead of depending on drizzle-orm); without it every
+ * enqueue is a TypeError.
+ */
+const orms: { name: string; inTransaction<T>(app: string, work: (executor: unknown) => Promise<T>): Promise<T> }[] = [
+  {
+    name: "Kysely (fromKysely)",
+    inTransaction: (app, work) =>
+      kyselyDb(app)
+        .transaction()
+        .execute((trx) => work(fromKysely(trx))),
+  },
+  {
+    name: "Drizzle on node-postgres (fromDrizzle)",
+    inTransaction: (app, work) => drizzleDb(app).transaction((tx) => work(fromDrizzle(tx, sql))),
+  },
+  { name: "Knex (fromKnex)", inTransaction: (app, work) => knexDb(app).transaction((trx) => work(fromKnex(trx))) },
+];
+
+describe.each(orms)("pg-boss adapter: transactional enqueue through $name", ({ inTransaction }) => {
   it("a transaction that throws leaves no job", async () => {
     const s = setup();
-    const db = kyselyDb(s.app);
-    const task = s.task;
     const payload = { orderId: 1 };
     let handle: JobHandle<void> | undefined;
     const rollback = new Rollback();
     await expect(
-      db.transaction().execute(async (trx) => {
-        handle = await task.enqueue(payload, { transaction: fromKysely(trx) });
+      inTransaction(s.app, async (transaction) => {
+        handle = await s.task.enqueue(payload, { transaction });
         throw rollback;
       }),
     ).rejects.toBe(rollback);
@@ -127,66 +146,8 @@ describe("pg-boss adapter: transactional enqueue through Kysely (fromKysely)", (
 
   it("a transaction that commits leaves a job a worker runs", async () => {
     const s = setup();
-    const db = kyselyDb(s.app);
-    const task = s.task;
     const payload = { orderId: 2 };
-    const handle = await db.transaction().execute((trx) => task.enqueue(payload, { transaction: fromKysely(trx) }));
-    await expectJobRuns(s, handle, payload);
-  });
-});
-
-// fromDrizzle takes drizzle's `sql` tag as its second argument (pg-boss builds its statements with it
-// instead of depending on drizzle-orm); without it every enqueue is a TypeError.
-describe("pg-boss adapter: transactional enqueue through Drizzle on node-postgres (fromDrizzle)", () => {
-  it("a transaction that throws leaves no job", async () => {
-    const s = setup();
-    const db = drizzleDb(s.app);
-    const task = s.task;
-    const payload = { orderId: 3 };
-    let handle: JobHandle<void> | undefined;
-    const rollback = new Rollback();
-    await expect(
-      db.transaction(async (tx) => {
-        handle = await task.enqueue(payload, { transaction: fromDrizzle(tx, sql) });
-        throw rollback;
-      }),
-    ).rejects.toBe(rollback);
-    await expectNoJob(s, handle);
-  });
-
-  it("a transaction that commits leaves a job a worker runs", async () => {
-    const s = setup();
-    const db = drizzleDb(s.app);
-    const task = s.task;
-    const payload = { orderId: 4 };
-    const handle = await db.transaction((tx) => task.enqueue(payload, { transaction: fromDrizzle(tx, sql) }));
-    await expectJobRuns(s, handle, payload);
-  });
-});
-
-describe("pg-boss adapter: transactional enqueue through Knex (fromKnex)", () => {
-  it("a transaction that throws leaves no job", async () => {
-    const s = setup();
-    const db = knexDb(s.app);
-    const task = s.task;
-    const payload = { orderId: 5 };
-    let handle: JobHandle<void> | undefined;
-    const rollback = new Rollback();
-    await expect(
-      db.transaction(async (trx) => {
-        handle = await task.enqueue(payload, { transaction: fromKnex(trx) });
-        throw rollback;
-      }),
-    ).rejects.toBe(rollback);
-    await expectNoJob(s, handle);
-  });
-
-  it("a transaction that commits leaves a job a worker runs", async () => {
-    const s = setup();
-    const db = knexDb(s.app);
-    const task = s.task;
-    const payload = { orderId: 6 };
-    const handle = await db.transaction((trx) => task.enqueue(payload, { transaction: fromKnex(trx) }));
+    const handle = await inTransaction(s.app, (transaction) => s.task.enqueue(payload, { transaction }));
     await expectJobRuns(s, handle, payload);
   });
 });
