@@ -89,7 +89,8 @@ export function readMessage(msg: Pick<ConsumeMessage, "content" | "properties">)
   const headers = (properties.headers ?? {}) as Record<string, unknown>;
   const otherHeaders: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(headers)) {
-    if (!key.startsWith("taskport-") && key !== "x-death" && !key.startsWith("x-first-death") && !key.startsWith("x-last-death")) {
+    // The broker's own bookkeeping (dead-lettering, quorum delivery counts) is not carried over.
+    if (!key.startsWith("taskport-") && !BROKER_HEADERS.test(key)) {
       otherHeaders[key] = value;
     }
   }
@@ -113,7 +114,16 @@ export function readMessage(msg: Pick<ConsumeMessage, "content" | "properties">)
   };
 }
 
+const BROKER_HEADERS = /^(x-death$|x-first-death|x-last-death|x-delivery-count$)/;
+
 export function readError(headers: Record<string, unknown> | undefined): SerializedError | undefined {
+  if (headers?.[HEADER.error] === undefined && brokerDeathReason(headers) === "delivery_limit") {
+    return {
+      name: "DeliveryLimitError",
+      message:
+        "returned to its queue unsettled more times than the queue's deliveryLimit (x-delivery-limit) allows: its worker crashed or lost its connection each time.",
+    };
+  }
   const raw = headers?.[HEADER.error];
   const text = Buffer.isBuffer(raw) ? raw.toString() : typeof raw === "string" ? raw : undefined;
   if (text === undefined) return undefined;
@@ -122,6 +132,12 @@ export function readError(headers: Record<string, unknown> | undefined): Seriali
   } catch {
     return { name: "Error", message: text };
   }
+}
+
+/** Why the broker itself dead-lettered a message (`x-first-death-reason`), if it did. */
+function brokerDeathReason(headers: Record<string, unknown> | undefined): string | undefined {
+  const reason = headers?.["x-first-death-reason"];
+  return Buffer.isBuffer(reason) ? reason.toString() : typeof reason === "string" ? reason : undefined;
 }
 
 function num(value: unknown): number | undefined {

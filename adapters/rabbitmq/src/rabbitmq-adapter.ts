@@ -33,6 +33,12 @@ export interface RabbitMQAdapterOptions {
   readonly queueType?: QueueType;
   /** `x-max-priority` of classic work queues, 1–255; 0 declares queues without priority. Default 10. */
   readonly maxPriority?: number;
+  /**
+   * Quorum queues only: `x-delivery-limit`. A job returned to the queue unsettled more than this
+   * many times (its worker crashed or lost its connection each time) goes to the dead letters
+   * instead of being delivered again. Default: none, delivered again forever.
+   */
+  readonly deliveryLimit?: number;
   /** Messages a worker holds unacknowledged per queue. Default: the worker's concurrency. */
   readonly prefetch?: number;
   /** Longest delay bucket in ms; longer delays take several hops. Default 2^30 (about 12 days). */
@@ -87,6 +93,18 @@ export class RabbitMQAdapter implements Adapter {
     if (!Number.isInteger(maxBucket) || maxBucket < 1 || maxBucket > DEFAULT_MAX_BUCKET_MS) {
       throw new ConfigurationError("rabbitmq", `maxDelayBucketMs must be an integer from 1 to ${DEFAULT_MAX_BUCKET_MS}, not ${maxBucket}.`);
     }
+    const deliveryLimit = options.deliveryLimit ?? parsed?.deliveryLimit;
+    if (deliveryLimit !== undefined) {
+      if (queueType !== "quorum") {
+        throw new ConfigurationError(
+          "rabbitmq",
+          "deliveryLimit needs queueType=quorum: classic queues do not count deliveries. Declare quorum queues, or leave deliveryLimit out.",
+        );
+      }
+      if (!Number.isInteger(deliveryLimit) || deliveryLimit < 1) {
+        throw new ConfigurationError("rabbitmq", `deliveryLimit must be an integer of at least 1, not ${deliveryLimit}.`);
+      }
+    }
     const priorityLevels = queueType === "classic" ? maxPriority : 0;
     this.#options = options;
     this.#priorityLevels = priorityLevels;
@@ -125,7 +143,7 @@ export class RabbitMQAdapter implements Adapter {
       },
       reconnectTimeoutMs: options.reconnectTimeoutMs ?? 30_000,
     });
-    this.#topology = new Topology(this.#connection, queueType, priorityLevels);
+    this.#topology = new Topology(this.#connection, queueType, priorityLevels, deliveryLimit);
     this.#publisher = new Publisher(this.#connection, this.#topology, maxBucket);
   }
 

@@ -12,28 +12,38 @@ export function deadLetterQueueName(queue: string): string {
 
 /**
  * Declares what taskport needs on the broker, once per connection: work queues (durable, with
- * `x-max-priority` on classic queues), their dead-letter queues, and delay buckets. Declarations
+ * `x-max-priority` on classic queues, `x-delivery-limit` on quorum queues when asked), their
+ * dead-letter queues, and delay buckets. Declarations
  * run on a throwaway channel, since AMQP answers a conflicting declaration by closing the channel.
  */
 export class Topology {
   readonly #connection: AmqpConnection;
   readonly #queueType: QueueType;
   readonly #priorityLevels: number;
+  readonly #deliveryLimit: number | undefined;
   #generation = -1;
   readonly #queues = new Map<string, Promise<void>>();
   readonly #ready = new Set<string>();
   /** Bucket TTL → when it was last declared (ms), for `redeclareAfterMs`. */
   readonly #buckets = new Map<number, { at: number; done: Promise<void> }>();
 
-  constructor(connection: AmqpConnection, queueType: QueueType, priorityLevels: number) {
+  constructor(connection: AmqpConnection, queueType: QueueType, priorityLevels: number, deliveryLimit: number | undefined) {
     this.#connection = connection;
     this.#queueType = queueType;
     this.#priorityLevels = priorityLevels;
+    this.#deliveryLimit = deliveryLimit;
   }
 
-  workQueueArguments(): Options.AssertQueue {
+  workQueueArguments(queue: string): Options.AssertQueue {
     const args: Record<string, unknown> = { "x-queue-type": this.#queueType };
     if (this.#queueType === "classic" && this.#priorityLevels > 0) args["x-max-priority"] = this.#priorityLevels;
+    if (this.#deliveryLimit !== undefined) {
+      // A message returned unsettled more often than this (its worker died each time) goes to the
+      // queue's dead letters rather than round again; without a dead-letter target the broker drops it.
+      args["x-delivery-limit"] = this.#deliveryLimit;
+      args["x-dead-letter-exchange"] = "";
+      args["x-dead-letter-routing-key"] = deadLetterQueueName(queue);
+    }
     return { durable: true, arguments: args };
   }
 
@@ -85,7 +95,7 @@ export class Topology {
 
   async #declareQueue(channel: Channel, queue: string): Promise<void> {
     try {
-      await channel.assertQueue(queue, this.workQueueArguments());
+      await channel.assertQueue(queue, this.workQueueArguments(queue));
     } catch (error) {
       throw this.#conflict(queue, error);
     }
@@ -97,8 +107,8 @@ export class Topology {
     if (!/PRECONDITION_FAILED|inequivalent/i.test(message)) return error as Error;
     return new ConfigurationError(
       "rabbitmq",
-      `queue "${queue}" already exists with other arguments than taskport declares (${JSON.stringify(this.workQueueArguments().arguments)}): ${message.split("\n")[0]}. ` +
-        "Delete the queue (after draining it), or set queueType/maxPriority to match how it was declared.",
+      `queue "${queue}" already exists with other arguments than taskport declares (${JSON.stringify(this.workQueueArguments(queue).arguments)}): ${message.split("\n")[0]}. ` +
+        "Delete the queue (after draining it), or set queueType/maxPriority/deliveryLimit to match how it was declared.",
     );
   }
 

@@ -10,15 +10,16 @@ export interface UrlOptions {
   readonly queueType?: QueueType;
   readonly maxPriority?: number;
   readonly maxDelayBucketMs?: number;
+  readonly deliveryLimit?: number;
 }
 
 const ORIGIN = "rabbitmq";
 /** Query parameters amqplib reads itself (see amqplib's `connect`). */
 const AMQPLIB_PARAMS = new Set(["heartbeat", "frameMax", "channelMax", "locale", "maxFrameSize"]);
-const OWN_PARAMS = ["prefetch", "queueType", "maxPriority", "maxDelayBucketMs"];
+const OWN_PARAMS = ["prefetch", "queueType", "maxPriority", "maxDelayBucketMs", "deliveryLimit"];
 
 /**
- * Read `amqp[s]://user:password@host:port/vhost?heartbeat=30&prefetch=20&queueType=quorum`.
+ * Read `amqp[s]://user:password@host:port/vhost?heartbeat=30&prefetch=20&queueType=quorum&deliveryLimit=5`.
  * The vhost is the URL's path (`%2F` for `/`), as amqplib reads it.
  */
 export function parseUrlOptions(url: URL): UrlOptions {
@@ -36,7 +37,7 @@ export function parseUrlOptions(url: URL): UrlOptions {
         }
         out.queueType = value;
       } else {
-        out[key as "prefetch" | "maxPriority" | "maxDelayBucketMs"] = integerParam(key, value);
+        out[key as "prefetch" | "maxPriority" | "maxDelayBucketMs" | "deliveryLimit"] = integerParam(key, value);
       }
     } else if (key === "heartbeat") {
       integerParam(key, value, 0);

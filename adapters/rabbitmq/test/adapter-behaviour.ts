@@ -236,6 +236,16 @@ describe("rabbitmq adapter", () => {
       } as unknown as Parameters<typeof readMessage>[0]);
       expect(message.enqueuedAt).toBe(1_767_323_045_678);
     });
+
+    it("keeps another producer's headers across retries, but not the broker's own bookkeeping", () => {
+      const message = readMessage({
+        content: Buffer.from("null"),
+        properties: {
+          headers: { "tenant-id": "t1", "x-delivery-count": 2, "x-death": [], "x-first-death-reason": "delivery_limit" },
+        },
+      } as unknown as Parameters<typeof readMessage>[0]);
+      expect(message.otherHeaders).toEqual({ "tenant-id": "t1" });
+    });
   });
 
   describe("priority levels", () => {
@@ -425,6 +435,37 @@ describe("rabbitmq adapter", () => {
       await channel.assertQueue(queue, { durable: true, arguments: { "x-queue-type": "quorum" } });
       await closeModel(model);
     });
+
+    it("with deliveryLimit, a job whose worker dies every time goes to the dead letters instead of round again", async () => {
+      const { id, queue, backend, adapter } = setup({ queueType: "quorum", deliveryLimit: 1 });
+      const runs: number[] = [];
+      const job = defineTask(
+        "poison",
+        async (p: { n: number }) => {
+          runs.push(p.n);
+          await new Promise(() => {}); // never settles: only a crash ends it
+        },
+        { queue },
+      ).using({ backend });
+      const w = await worker({ tasks: [job], backend });
+      w.on("error", () => {});
+      const handle = await job.enqueue({ n: 1 });
+      // Delivered, its connection killed (returned unsettled once), delivered again, killed again:
+      // one return more than the limit of 1, so the broker dead-letters it.
+      for (const expected of [1, 2]) {
+        await until(() => runs.length === expected, 20_000);
+        expect(await closeConnectionsNamed(`tp-${id}`)).toBe(1);
+      }
+      const deadline = Date.now() + 20_000;
+      let letters = await adapter.listDeadLetters(queue, 10);
+      while (letters.length === 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        letters = await adapter.listDeadLetters(queue, 10);
+      }
+      expect(letters).toMatchObject([{ id: handle.id, status: "failed", payload: { n: 1 }, error: { name: "DeliveryLimitError" } }]);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(runs).toEqual([1, 1]);
+    }, 90_000);
   });
 
   describe("a queue deleted under a worker", () => {

@@ -6,13 +6,14 @@ import { createAdapter, parseUrlOptions, RabbitMQAdapter } from "../src/index.ts
 describe("amqp:// URLs", () => {
   it("reads taskport's options and passes amqplib's through", () => {
     const options = parseUrlOptions(
-      new URL("amqp://u:p@h:5673/my%2Fvhost?heartbeat=30&prefetch=20&queueType=quorum&maxPriority=5&frameMax=8192"),
+      new URL("amqp://u:p@h:5673/my%2Fvhost?heartbeat=30&prefetch=20&queueType=quorum&maxPriority=5&frameMax=8192&deliveryLimit=4"),
     );
     expect(options).toEqual({
       connectUrl: "amqp://u:p@h:5673/my%2Fvhost?heartbeat=30&frameMax=8192",
       prefetch: 20,
       queueType: "quorum",
       maxPriority: 5,
+      deliveryLimit: 4,
     });
   });
 
@@ -34,6 +35,10 @@ describe("amqp:// URLs", () => {
     expect(() => new RabbitMQAdapter({})).toThrow(/exactly one of `url` or `connection`/);
     expect(() => new RabbitMQAdapter({ url: "amqp://127.0.0.1", maxPriority: 300 })).toThrow(/maxPriority/);
     expect(() => new RabbitMQAdapter({ url: "amqp://127.0.0.1", maxDelayBucketMs: 0 })).toThrow(/maxDelayBucketMs/);
+    // Classic queues do not count deliveries: a limit there would be silently ignored by the broker.
+    expect(() => new RabbitMQAdapter({ url: "amqp://127.0.0.1", deliveryLimit: 3 })).toThrow(/deliveryLimit needs queueType=quorum/);
+    expect(() => new RabbitMQAdapter({ url: "amqp://127.0.0.1?queueType=quorum", deliveryLimit: 0 })).toThrow(/deliveryLimit must be/);
+    expect(() => new RabbitMQAdapter({ url: "amqp://127.0.0.1?queueType=quorum&deliveryLimit=0" })).toThrow(ConfigurationError);
     const error = (() => {
       try {
         new RabbitMQAdapter({ url: "amqp://u:hunter2@h?nope=1" });
