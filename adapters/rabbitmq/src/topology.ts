@@ -13,8 +13,8 @@ export function deadLetterQueueName(queue: string): string {
 /**
  * Declares what taskport needs on the broker, once per connection: work queues (durable, with
  * `x-max-priority` on classic queues, `x-delivery-limit` on quorum queues when asked), their
- * dead-letter queues, and delay buckets. Declarations
- * run on a throwaway channel, since AMQP answers a conflicting declaration by closing the channel.
+ * dead-letter queues, and delay buckets. Declarations run on a throwaway channel, since AMQP
+ * answers a conflicting declaration by closing the channel.
  */
 export class Topology {
   readonly #connection: AmqpConnection;
