@@ -94,7 +94,7 @@ export class AmqpConnection {
     try {
       return await work(channel);
     } finally {
-      await closeChannel(channel);
+      await closeOrLose(channel);
     }
   }
 
@@ -181,16 +181,15 @@ export async function closeModel(model: ChannelModel): Promise<void> {
   await gone;
 }
 
-/** Close a channel; resolves also when its connection dies first (see `closeOrLose`). */
-export function closeChannel(channel: Channel): Promise<void> {
-  return closeOrLose(channel);
-}
-
 /**
- * amqplib's `close()` settles on the broker's close-ok and never if the socket dies while it waits
- * for one, so the `close` event, which comes either way, ends the wait too.
+ * Close a channel or connection, ignoring errors. amqplib's `close()` settles on the broker's
+ * close-ok and never if the socket dies while it waits for one, so the `close` event, which comes
+ * either way, ends the wait too.
  */
-async function closeOrLose(closable: { close(): Promise<void>; once(event: "close", listener: () => void): unknown }): Promise<void> {
+export async function closeOrLose(closable: {
+  close(): Promise<void>;
+  once(event: "close", listener: () => void): unknown;
+}): Promise<void> {
   const closed = new Promise<void>((resolve) => closable.once("close", () => resolve()));
   await Promise.race([closable.close().catch(() => {}), closed]);
 }

@@ -10,7 +10,7 @@ import {
 } from "@taskport/core";
 import type { Channel, ConsumeMessage } from "amqplib";
 import { AckBatcher } from "./ack-batcher.ts";
-import { type AmqpConnection, closeChannel } from "./connection.ts";
+import { type AmqpConnection, closeOrLose } from "./connection.ts";
 import { HEADER, type JobMessage, readMessage } from "./message-format.ts";
 import type { Publisher } from "./publisher.ts";
 import type { Topology } from "./topology.ts";
@@ -100,7 +100,7 @@ export class RabbitConsumer implements Consumer {
         this.#channel = undefined;
         this.#acks = undefined;
       }
-      await closeChannel(channel);
+      await closeOrLose(channel);
       throw error;
     }
   }
@@ -130,7 +130,7 @@ export class RabbitConsumer implements Consumer {
     if (msg === null) {
       // The server cancelled the consumer (the queue was deleted): declare it again and resume.
       this.#topology.forget(queue);
-      if (this.#active) void closeChannel(channel);
+      if (this.#active) void closeOrLose(channel);
       return;
     }
     acks.received(msg);
@@ -250,7 +250,7 @@ export class RabbitConsumer implements Consumer {
       while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
       // The acks of the last settled jobs go out before the channel's close.
       this.#acks?.flush();
-      if (channel) await closeChannel(channel);
+      if (channel) await closeOrLose(channel);
       this.#channel = undefined;
       this.#acks = undefined;
     })();
@@ -265,6 +265,6 @@ export class RabbitConsumer implements Consumer {
     this.#acks?.discard();
     this.#acks = undefined;
     // Closing the channel hands every unacknowledged message back to the broker at once.
-    if (channel) await closeChannel(channel);
+    if (channel) await closeOrLose(channel);
   }
 }
