@@ -16,8 +16,19 @@ export interface Capabilities {
   readonly results: boolean;
   /** A queued or delayed job can be cancelled before it starts. */
   readonly cancel: boolean;
-  /** A `deduplicationKey` makes a second enqueue of the same key a no-op while the first exists. */
-  readonly deduplication: boolean;
+  /**
+   * What a `deduplicationKey` means, or `false` when the engine has none. While a key is held, a
+   * second enqueue with it (in the same queue) stores nothing and returns the holder's id.
+   * - `"until-finished"`: taskport's meaning, and the job store's: held from enqueue until the job
+   *   has finished for good (succeeded, failed for good, cancelled), then free again.
+   * - `"while-stored"`: held while the engine keeps the job's record, which may outlive the job
+   *   (an engine that keeps failed jobs keeps their keys).
+   * - `"window"`: held for `deduplicationWindowMs` after the first enqueue, whatever the job does
+   *   (SQS FIFO: 5 minutes).
+   */
+  readonly deduplication: DeduplicationMeaning | false;
+  /** With `deduplication: "window"`: how long a key is held, in ms. */
+  readonly deduplicationWindowMs?: number;
   /** A batch is enqueued in one engine call (or a few), not one call per job. */
   readonly nativeBulkEnqueue: boolean;
   /** `transaction` enqueues commit or roll back with the caller's database transaction. */
@@ -35,13 +46,16 @@ export interface Capabilities {
   readonly maxPayloadBytes?: number;
 }
 
+/** The meanings a deduplication key can have; see {@link Capabilities.deduplication}. */
+export type DeduplicationMeaning = "until-finished" | "while-stored" | "window";
+
 /** Every capability: the memory engine's, and a base for test adapters to switch some off. */
 export const ALL_CAPABILITIES: Capabilities = Object.freeze({
   delay: true,
   priority: true,
   results: true,
   cancel: true,
-  deduplication: true,
+  deduplication: "until-finished",
   nativeBulkEnqueue: true,
   transactions: true,
   ordering: "fifo",

@@ -14,6 +14,7 @@ export { parseBackendUrl, registerScheme } from "./backends/schemes.ts";
 export {
   ALL_CAPABILITIES,
   type Capabilities,
+  type DeduplicationMeaning,
   type Feature,
   mapPriority,
   PRIORITY_DEFAULT,

@@ -16,7 +16,7 @@ await runConformance({
     priority: true,
     results: true,
     cancel: true,
-    deduplication: true,
+    deduplication: "until-finished",
     transactions: true,
     ordering: "fifo",
     progress: true,

@@ -113,7 +113,7 @@ export class BeeQueueAdapter implements Adapter {
       priority: false,
       results: this.#keepSucceeded,
       cancel: true,
-      deduplication: true,
+      deduplication: "while-stored", // bee-queue keeps failed jobs, and succeeded ones when results are kept
       nativeBulkEnqueue: true,
       // Redis is not the application's database: there is no transaction to join.
       transactions: false,

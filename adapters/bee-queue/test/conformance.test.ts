@@ -22,7 +22,7 @@ await runConformance({
     priority: false,
     results: true,
     cancel: true,
-    deduplication: true,
+    deduplication: "while-stored",
     nativeBulkEnqueue: true,
     transactions: false,
     ordering: "none",

@@ -100,7 +100,7 @@ export class BullMQAdapter implements Adapter {
       priority: this.#priorities,
       results: true,
       cancel: true,
-      deduplication: true,
+      deduplication: "until-finished", // BullMQ's deduplication id is released when the job completes or fails
       nativeBulkEnqueue: true,
       // Redis is not the application's database: there is no transaction to join.
       transactions: false,

@@ -17,7 +17,7 @@ await runConformance({
     priority: true,
     results: true,
     cancel: true,
-    deduplication: true,
+    deduplication: "until-finished",
     nativeBulkEnqueue: true,
     transactions: false,
     ordering: "fifo",

@@ -55,7 +55,7 @@ const CAPABILITIES: Capabilities = Object.freeze({
   priority: true,
   results: true,
   cancel: true,
-  deduplication: true,
+  deduplication: "until-finished",
   nativeBulkEnqueue: true,
   transactions: true,
   // pg-boss fetches by priority, then created_on: enqueues made one after another start in order.

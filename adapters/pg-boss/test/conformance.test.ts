@@ -21,7 +21,7 @@ await runConformance({
     priority: true,
     results: true,
     cancel: true,
-    deduplication: true,
+    deduplication: "until-finished",
     nativeBulkEnqueue: true,
     transactions: true,
     ordering: "fifo",

@@ -20,7 +20,14 @@ import { ATTRIBUTE, ATTRIBUTE_RESERVE_BYTES, jobToMessage, messageBytes } from "
 import { deadLetterQueueName, QueueRegistry, sqsQueueName } from "./queue-registry.ts";
 import { deduplicationId, type Outgoing, Sender } from "./sender.ts";
 import { explainSqsError } from "./sqs-errors.ts";
-import { MAX_DELAY_MS, MAX_MESSAGE_BYTES, MAX_VISIBILITY_SECONDS, ORIGIN, VISIBILITY_MARGIN_SECONDS } from "./sqs-limits.ts";
+import {
+  FIFO_DEDUPLICATION_WINDOW_MS,
+  MAX_DELAY_MS,
+  MAX_MESSAGE_BYTES,
+  MAX_VISIBILITY_SECONDS,
+  ORIGIN,
+  VISIBILITY_MARGIN_SECONDS,
+} from "./sqs-limits.ts";
 import { parseUrlOptions } from "./url-options.ts";
 
 export interface SqsAdapterOptions {
@@ -148,7 +155,8 @@ export class SqsAdapter implements Adapter {
       // A message can only be deleted by whoever received it.
       cancel: false,
       // FIFO queues drop a repeated MessageDeduplicationId for 5 minutes; standard queues have none.
-      deduplication: this.#fifo,
+      deduplication: this.#fifo ? "window" : false,
+      ...(this.#fifo ? { deduplicationWindowMs: FIFO_DEDUPLICATION_WINDOW_MS } : {}),
       // SendMessageBatch, chunks of 10 sent concurrently.
       nativeBulkEnqueue: true,
       transactions: false,

@@ -9,5 +9,7 @@ export const MAX_VISIBILITY_SECONDS = 43_200;
 export const VISIBILITY_MARGIN_SECONDS = 60;
 /** SQS's largest message, body and attributes together: 256 KiB. */
 export const MAX_MESSAGE_BYTES = 262_144;
+/** How long a FIFO queue drops a repeated MessageDeduplicationId: 5 minutes. */
+export const FIFO_DEDUPLICATION_WINDOW_MS = 300_000;
 /** SQS takes at most 10 messages per batch call. */
 export const MAX_BATCH_COUNT = 10;

@@ -25,7 +25,7 @@ await runConformance({
     priority: false,
     results: false,
     cancel: false,
-    deduplication: true,
+    deduplication: "window",
     nativeBulkEnqueue: true,
     transactions: false,
     ordering: "fifo",

@@ -68,7 +68,13 @@ describe("sqs:// URLs", () => {
     const standard = new SqsAdapter({ url: "sqs://?region=us-east-1" }).capabilities;
     const fifo = new SqsAdapter({ url: "sqs://?region=us-east-1&fifo=true" }).capabilities;
     expect(standard).toMatchObject({ delay: true, maxNativeDelayMs: 900_000, ordering: "none", deduplication: false });
-    expect(fifo).toMatchObject({ delay: true, maxNativeDelayMs: 43_140_000, ordering: "fifo", deduplication: true });
+    expect(fifo).toMatchObject({
+      delay: true,
+      maxNativeDelayMs: 43_140_000,
+      ordering: "fifo",
+      deduplication: "window",
+      deduplicationWindowMs: 300_000,
+    });
     expect(() => new SqsAdapter({ region: "us-east-1", fifo: true, maxNativeDelayMs: 43_200_000 })).toThrow(/maxNativeDelayMs/);
   });
 });

@@ -148,6 +148,23 @@ export function registerState(s: SuiteContext): void {
     });
   });
 
+  if (caps.deduplication === "until-finished") registerKeyRelease(s);
+  if (caps.deduplication === "window") {
+    s.group("deduplication", true, () => {
+      s.test("deduplication", "within its window, a key is still held after its job has finished", async (f) => {
+        const seen = new Recorder<number>();
+        const job = await f.task("job", async (p: { n: number }) => seen.push(p.n));
+        await f.worker({ tasks: [job] });
+        await job.enqueue({ n: 1 }, { deduplicationKey: "windowed" });
+        await seen.until(1, s.late(10_000), "the first job");
+        await sleep(300);
+        await job.enqueue({ n: 2 }, { deduplicationKey: "windowed" });
+        await sleep(1_000);
+        expect(seen.items).toEqual([1]);
+      });
+    });
+  }
+
   s.group("progress", caps.progress, () => {
     s.test("progress", "progress reported by a handler is stored and emitted", async (f) => {
       const hold = gate();
@@ -204,4 +221,40 @@ async function waitForStatus(
     if (info.status === status || Date.now() > deadline) return info.status;
     await sleep(20);
   }
+}
+
+/**
+ * `"until-finished"`: the key is free again once its job has finished for good, however it
+ * finished. Without this, a key would stay taken for good after its first job (a schedule's tick
+ * or a "one sync per account at a time" lock would run once, ever).
+ */
+function registerKeyRelease(s: SuiteContext): void {
+  const caps = s.capabilities;
+  const finishes = ["succeeded", "failed for good", ...(caps.cancel ? ["cancelled"] : [])] as const;
+  s.group("deduplication", true, () => {
+    for (const finish of finishes) {
+      s.test("deduplication", `a key is free again once its job has ${finish}`, async (f) => {
+        const seen = new Recorder<number>();
+        const job = await f.task("job", async (p: { n: number }) => {
+          seen.push(p.n);
+          if (finish === "failed for good" && p.n === 1) throw new Error("fails for good");
+        });
+        const first = await job.enqueue({ n: 1 }, { deduplicationKey: "lock" });
+        if (finish === "cancelled") {
+          expect(await first.cancel()).toBe(true);
+        } else {
+          await f.worker({ tasks: [job] });
+          await seen.until(1, s.late(10_000), "the first job");
+          if (caps.results) await first.wait({ timeoutMs: s.late(10_000) }).catch(() => {});
+          else await sleep(500);
+        }
+        const second = await job.enqueue({ n: 2 }, { deduplicationKey: "lock" });
+        expect(second.deduplicated).toBe(false);
+        expect(second.id).not.toBe(first.id);
+        if (finish === "cancelled") await f.worker({ tasks: [job] });
+        await seen.until(finish === "cancelled" ? 1 : 2, s.late(10_000), "the second job");
+        expect(seen.items).toContain(2);
+      });
+    }
+  });
 }
