@@ -6,5 +6,6 @@ export {
   type GroupName,
 } from "./harness.ts";
 export { runConformance } from "./run-conformance.ts";
+export { runStoreConformance, type StoreConformanceOptions } from "./run-store-conformance.ts";
 export type { ConformanceReport, GroupOutcome } from "./support/report.ts";
 export { gate, Recorder, sleep, waitFor } from "./support/waiting.ts";

@@ -17,6 +17,11 @@ export interface Capabilities {
   /** A queued or delayed job can be cancelled before it starts. */
   readonly cancel: boolean;
   /**
+   * A running job can be cancelled too: its handler's `ctx.signal` is aborted and the job ends as
+   * `cancelled`, not retried. Default `false`.
+   */
+  readonly cancelRunning?: boolean;
+  /**
    * What a `deduplicationKey` means, or `false` when the engine has none. While a key is held, a
    * second enqueue with it (in the same queue) stores nothing and returns the holder's id.
    * - `"until-finished"`: taskport's meaning, and the job store's: held from enqueue until the job

@@ -125,6 +125,14 @@ export interface JobInfo {
   readonly finishedAt?: number;
 }
 
+/** A change to a job, as `watch` reports it. */
+export interface JobChange {
+  readonly id: string;
+  readonly status: JobStatus;
+  /** True when a cancel was asked for while the job ran: its worker must abort it. */
+  readonly cancelRequested?: boolean;
+}
+
 /** One problem found by `check()`, written for a human, with what to do. */
 export interface CheckProblem {
   readonly message: string;
@@ -167,6 +175,13 @@ export interface Adapter {
 
   /** Report configuration and reachability problems; an empty list means all is well. */
   check?(): Promise<CheckProblem[]>;
+
+  /**
+   * Report jobs reaching a final status (and cancels of running jobs), made by any process, where
+   * the engine can: `job.wait()` then wakes at once instead of polling. Resolves once listening;
+   * the returned function stops it.
+   */
+  watch?(listener: (change: JobChange) => void): Promise<() => Promise<void>>;
 }
 
 /** Builds an adapter from a parsed URL; registered per URL scheme. */

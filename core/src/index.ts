@@ -31,6 +31,7 @@ export type {
   DeliveryHandler,
   EnqueueContext,
   EnqueueReceipt,
+  JobChange,
   JobInfo,
   JobStatus,
   NewJob,
@@ -62,6 +63,20 @@ export { createMemoryAdapter, MemoryAdapter, type MemoryAdapterOptions } from ".
 export { MemoryTransaction } from "./memory/memory-transaction.ts";
 export { DEFAULT_RETRY, type RetryPolicy, retryDelayMs } from "./retry-policy.ts";
 export { SharedSlots } from "./shared-slots.ts";
+export type {
+  CancelOutcome,
+  JobOutcome,
+  JobStart,
+  JobStore,
+  RecordReceipt,
+  Retention,
+  StartDecision,
+  StoreFactory,
+} from "./store/contract.ts";
+export { isFinal, nextAttempt, storedStatus } from "./store/job-state.ts";
+export { MemoryStore } from "./store/memory-store.ts";
+export { createStoreFromUrl, STORE_URL_ENV } from "./store/store-schemes.ts";
+export { DEFAULT_RETENTION, type JobStoreOptions, type StoreCoverage, storeCoverage, withJobStore } from "./store/with-job-store.ts";
 export {
   type AnyTask,
   defineTask,

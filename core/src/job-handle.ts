@@ -53,7 +53,7 @@ export class JobHandle<Result> {
       options.signal?.throwIfAborted();
       const left = deadline - Date.now();
       if (left <= 0) throw new TimeoutError("core", options.timeoutMs as number);
-      await new Promise((resolve) => setTimeout(resolve, Math.min(pause, left)));
+      await this.#backend.changeOf(this.id, pause, left);
       pause = Math.min(pause * 2, 250);
     }
   }

@@ -6,6 +6,9 @@ import { Emitter, type TaskportEvents } from "../events.ts";
 import { JobHandle } from "../job-handle.ts";
 import { byteLength, encodeJson, type JsonValue } from "../json.ts";
 import { DEFAULT_RETRY } from "../retry-policy.ts";
+import type { JobStore } from "../store/contract.ts";
+import { createStoreFromUrl } from "../store/store-schemes.ts";
+import { type JobStoreOptions, withJobStore } from "../store/with-job-store.ts";
 import type { AnyTask } from "../task.ts";
 import { newJobId } from "./job-id.ts";
 import { redactSecrets, redactUrl } from "./redact.ts";
@@ -22,20 +25,29 @@ export interface BackendOptions {
    * for apps that run the same code on engines with different abilities (e.g. priority on a dev box).
    */
   readonly ignoreUnsupported?: readonly Feature[];
+  /**
+   * A job store beside the engine (a URL such as `postgres://…/app?schema=taskport` or
+   * `redis://…`, or a `JobStore`): status, results, cancel, deduplication and progress for engines
+   * that lack them. Default: `TASKPORT_STORE_URL` for the default backend, else none.
+   */
+  readonly store?: string | JobStore;
+  /** How long the store keeps finished jobs, and how it claims keys; see `JobStoreOptions`. */
+  readonly storeOptions?: JobStoreOptions;
 }
 
 export type BackendEvents = Pick<TaskportEvents, "enqueued" | "error">;
+
+const STORE_HINT = 'store: "postgres://…" or "redis://…" beside url:';
 
 /** Alternatives offered when an engine lacks a feature; the adapter's name is prepended. */
 const ALTERNATIVES: Record<Feature, string> = {
   delay: "Schedule it yourself (a cron job that enqueues), or choose an engine with delays (memory, BullMQ, pg-boss, SQS, RabbitMQ).",
   priority: 'Route urgent jobs to a separate queue with its own workers, or opt in with ignoreUnsupported: ["priority"].',
-  results:
-    "Store results yourself (a database row keyed by the job id), or choose an engine with results (memory, BullMQ, bee-queue, pg-boss).",
-  cancel: "Make the handler check a flag you store (e.g. a database row) and return early.",
-  deduplication: "Make the handler idempotent, or choose an engine with deduplication (memory, BullMQ, bee-queue, pg-boss, SQS FIFO).",
+  results: `Configure a job store beside the engine (${STORE_HINT}), or choose an engine with results (memory, BullMQ, bee-queue, pg-boss).`,
+  cancel: `Configure a job store beside the engine (${STORE_HINT}), or make the handler check a flag you store and return early.`,
+  deduplication: `Configure a job store beside the engine (${STORE_HINT}), or make the handler idempotent.`,
   transactions: "Use the transactional outbox pattern, or choose pg-boss, which enqueues inside your transaction.",
-  progress: "Store progress yourself, or choose an engine that stores it.",
+  progress: `Configure a job store beside the engine (${STORE_HINT}), or store progress yourself.`,
 };
 
 /**
@@ -48,6 +60,8 @@ export class Backend extends Emitter<BackendEvents> {
   readonly #ignored: ReadonlySet<Feature>;
   #adapter: Adapter | undefined;
   #resolving: Promise<Adapter> | undefined;
+  #watching: Promise<(() => Promise<void>) | undefined> | undefined;
+  readonly #waiters = new Map<string, Set<() => void>>();
 
   constructor(name: string, spec: BackendSpec) {
     super();
@@ -63,7 +77,9 @@ export class Backend extends Emitter<BackendEvents> {
     const spec = this.#spec;
     if (typeof spec === "string") return redactUrl(spec);
     if ("enqueue" in spec) return `${spec.name} adapter`;
-    return spec.url ? redactUrl(spec.url) : `${spec.adapter?.name ?? "unknown"} adapter`;
+    const engine = spec.url ? redactUrl(spec.url) : `${spec.adapter?.name ?? "unknown"} adapter`;
+    if (spec.store === undefined) return engine;
+    return `${engine} with the job store ${typeof spec.store === "string" ? redactUrl(spec.store) : spec.store.name}`;
   }
 
   /** The adapter, created on first use. Creating it opens no connection. */
@@ -74,6 +90,15 @@ export class Backend extends Emitter<BackendEvents> {
   }
 
   async #resolve(): Promise<Adapter> {
+    const engine = await this.#resolveEngine();
+    const spec = this.#spec;
+    const store = typeof spec === "object" && !("enqueue" in spec) ? spec.store : undefined;
+    if (store === undefined) return engine;
+    const options = (spec as BackendOptions).storeOptions;
+    return withJobStore(engine, typeof store === "string" ? await createStoreFromUrl(store) : store, options);
+  }
+
+  async #resolveEngine(): Promise<Adapter> {
     const spec = this.#spec;
     if (typeof spec === "object" && "enqueue" in spec) return spec;
     const url = typeof spec === "string" ? spec : spec.url;
@@ -149,6 +174,34 @@ export class Backend extends Emitter<BackendEvents> {
     return adapter.getJob(id, queue);
   }
 
+  /**
+   * Resolve when the engine reports a change to job `id`, or after `pollMs` (a second where the
+   * engine reports changes), and never later than `limitMs`: lets `wait()` wake as soon as a job
+   * finishes where the engine (or its store) reports changes.
+   */
+  async changeOf(id: string, pollMs: number, limitMs: number): Promise<void> {
+    const adapter = await this.adapter();
+    if (adapter.watch) this.#watching ??= adapter.watch((change) => this.#wake(change.id)).catch(() => undefined);
+    const watching = adapter.watch ? await this.#watching : undefined;
+    await new Promise<void>((resolve) => {
+      const waiters = this.#waiters.get(id) ?? new Set();
+      const done = () => {
+        clearTimeout(timer);
+        waiters.delete(done);
+        if (waiters.size === 0) this.#waiters.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.min(watching ? 1_000 : pollMs, limitMs));
+      waiters.add(done);
+      this.#waiters.set(id, waiters);
+    });
+  }
+
+  #wake(id: string): void {
+    const waiters = this.#waiters.get(id);
+    if (waiters) for (const done of [...waiters]) done();
+  }
+
   async cancel(id: string, queue: string): Promise<boolean> {
     const adapter = await this.adapter();
     if (!adapter.capabilities.cancel || !adapter.cancel) {
@@ -170,6 +223,9 @@ export class Backend extends Emitter<BackendEvents> {
 
   async close(): Promise<void> {
     if (!this.#resolving && !this.#adapter) return;
+    const stopWatching = await this.#watching;
+    this.#watching = undefined;
+    await stopWatching?.().catch(() => {});
     const adapter = await this.adapter().catch(() => undefined);
     await adapter?.close();
   }
@@ -179,16 +235,20 @@ export class Backend extends Emitter<BackendEvents> {
     throw new UnsupportedFeatureError(adapter.name, what, `${ALTERNATIVES[feature]} Nothing was enqueued.`);
   }
 
+  /** Passwords in the engine's and the store's URLs: never shown in messages. */
   #secrets(): string[] {
     const spec = this.#spec;
-    const url = typeof spec === "string" ? spec : "url" in spec ? spec.url : undefined;
-    if (!url) return [];
-    try {
-      const parsed = new URL(url);
-      return [parsed.password, decodeURIComponent(parsed.password)].filter((s) => s.length > 0);
-    } catch {
-      return [];
-    }
+    const urls =
+      typeof spec === "string" ? [spec] : "enqueue" in spec ? [] : [spec.url, typeof spec.store === "string" ? spec.store : undefined];
+    return urls.flatMap((url) => {
+      if (!url) return [];
+      try {
+        const parsed = new URL(url);
+        return [parsed.password, decodeURIComponent(parsed.password)].filter((s) => s.length > 0);
+      } catch {
+        return [];
+      }
+    });
   }
 
   #redactText(text: string): string {

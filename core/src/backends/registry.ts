@@ -1,4 +1,5 @@
 import { ConfigurationError } from "../errors.ts";
+import { STORE_URL_ENV } from "../store/store-schemes.ts";
 import { Backend, type BackendSpec } from "./backend.ts";
 
 /** Environment variable read for the default backend when `configure` was not called. */
@@ -51,5 +52,7 @@ export async function closeBackends(): Promise<void> {
 }
 
 function defaultBackend(): Backend {
-  return new Backend("default", process.env[URL_ENV] || DEFAULT_URL);
+  const url = process.env[URL_ENV] || DEFAULT_URL;
+  const store = process.env[STORE_URL_ENV];
+  return new Backend("default", store ? { url, store } : url);
 }

@@ -54,8 +54,16 @@ export async function factoryFor(url: URL): Promise<AdapterFactory> {
 }
 
 /** Import an adapter package; a missing one becomes a message saying what to install. */
-export async function importAdapter(specifier: string, url: URL): Promise<AdapterFactory> {
-  let module: { createAdapter?: AdapterFactory };
+export function importAdapter(specifier: string, url: URL): Promise<AdapterFactory> {
+  return importFactory<AdapterFactory>(specifier, url, "createAdapter", "adapter");
+}
+
+/**
+ * Import a package's factory (`createAdapter`, `createStore`); a missing package becomes a message
+ * saying what to install, a package without the export one saying what it is not.
+ */
+export async function importFactory<F>(specifier: string, url: URL, exportName: string, kind: string): Promise<F> {
+  let module: Record<string, unknown>;
   try {
     module = await import(specifier);
   } catch (error) {
@@ -66,8 +74,9 @@ export async function importAdapter(specifier: string, url: URL): Promise<Adapte
     }
     throw error;
   }
-  if (typeof module.createAdapter !== "function") {
-    throw new ConfigurationError("core", `${specifier} does not export createAdapter(url); is it a taskport adapter?`);
+  const factory = module[exportName];
+  if (typeof factory !== "function") {
+    throw new ConfigurationError("core", `${specifier} does not export ${exportName}(url); is it a taskport ${kind}?`);
   }
-  return module.createAdapter;
+  return factory as F;
 }

@@ -1,0 +1,249 @@
+import type { JobChange, JobInfo, JobStatus, NewJob } from "../contract.ts";
+import type { SerializedError } from "../errors.ts";
+import type { CancelOutcome, JobOutcome, JobStart, JobStore, RecordReceipt, Retention, StartDecision } from "./contract.ts";
+import { isFinal, nextAttempt, storedStatus } from "./job-state.ts";
+
+interface MemoryRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly queue: string;
+  readonly payloadJson: string;
+  readonly maxAttempts: number;
+  readonly enqueuedAt: number;
+  readonly deduplicationKey: string | undefined;
+  status: JobStatus;
+  attempt: number;
+  runAt: number | undefined;
+  /** Set while the enqueue has not been confirmed: the record holds its key until then. */
+  pendingUntil: number | undefined;
+  cancelRequested: boolean;
+  finishedAt: number | undefined;
+  resultJson: string | undefined;
+  error: SerializedError | undefined;
+  progressJson: string | undefined;
+}
+
+/**
+ * The in-process job store: the reference implementation of the contract, for tests and for an
+ * engine used within one process. Everything is lost when the process exits.
+ */
+export class MemoryStore implements JobStore {
+  readonly name = "memory-store";
+  readonly #records = new Map<string, MemoryRecord>();
+  /** `queue \0 key` → id of the record that holds it. */
+  readonly #keys = new Map<string, string>();
+  readonly #listeners = new Set<(change: JobChange) => void>();
+
+  async record(jobs: readonly NewJob[], claimMs: number): Promise<RecordReceipt[]> {
+    const now = Date.now();
+    return jobs.map((job) => {
+      if (job.deduplicationKey !== undefined) {
+        const key = keyOf(job.queue, job.deduplicationKey);
+        const holder = this.#holder(key, now);
+        if (holder) return { id: holder.id, deduplicated: true };
+        this.#keys.set(key, job.id);
+      }
+      this.#records.set(job.id, {
+        id: job.id,
+        name: job.name,
+        queue: job.queue,
+        payloadJson: job.payloadJson,
+        maxAttempts: job.maxAttempts,
+        enqueuedAt: job.enqueuedAt,
+        deduplicationKey: job.deduplicationKey,
+        status: job.runAt !== undefined && job.runAt > now ? "scheduled" : "queued",
+        attempt: 0,
+        runAt: job.runAt,
+        pendingUntil: now + claimMs,
+        cancelRequested: false,
+        finishedAt: undefined,
+        resultJson: undefined,
+        error: undefined,
+        progressJson: undefined,
+      });
+      return { id: job.id };
+    });
+  }
+
+  async confirm(ids: readonly string[]): Promise<void> {
+    for (const id of ids) {
+      const record = this.#records.get(id);
+      if (record) record.pendingUntil = undefined;
+    }
+  }
+
+  async forget(ids: readonly string[]): Promise<void> {
+    for (const id of ids) {
+      const record = this.#records.get(id);
+      if (!record) continue;
+      this.#release(record);
+      this.#records.delete(id);
+    }
+  }
+
+  async begin(starts: readonly JobStart[]): Promise<StartDecision[]> {
+    return starts.map((start) => {
+      let record = this.#records.get(start.id);
+      if (!record) {
+        record = this.#unknown(start);
+        this.#records.set(start.id, record);
+      }
+      if (isFinal(record.status)) return { run: false, info: toInfo(record) };
+      record.status = "running";
+      record.attempt = nextAttempt(record.attempt, start.attempt);
+      record.pendingUntil = undefined;
+      record.runAt = undefined;
+      return { run: true, attempt: record.attempt };
+    });
+  }
+
+  async settle(outcomes: readonly JobOutcome[]): Promise<void> {
+    const now = Date.now();
+    for (const outcome of outcomes) {
+      const record = this.#records.get(outcome.id);
+      if (!record || isFinal(record.status)) continue;
+      if (record.cancelRequested || outcome.status === "cancelled") {
+        record.status = "cancelled";
+      } else if (outcome.status === "returned") {
+        record.status = "queued";
+        record.attempt = Math.max(0, record.attempt - 1);
+      } else if (outcome.status === "succeeded") {
+        record.status = "succeeded";
+        record.resultJson = outcome.resultJson;
+      } else {
+        record.error = outcome.error;
+        if (outcome.retryAt === undefined) record.status = "failed";
+        else {
+          record.status = "scheduled";
+          record.runAt = outcome.retryAt;
+        }
+      }
+      if (isFinal(record.status)) this.#finish(record, now);
+    }
+  }
+
+  async progress(id: string, valueJson: string): Promise<void> {
+    const record = this.#records.get(id);
+    if (record) record.progressJson = valueJson;
+  }
+
+  async get(id: string): Promise<JobInfo | null> {
+    const record = this.#records.get(id);
+    if (!record || (record.pendingUntil !== undefined && record.pendingUntil < Date.now())) return null;
+    return toInfo(record);
+  }
+
+  async cancel(id: string): Promise<CancelOutcome> {
+    const record = this.#records.get(id);
+    if (!record || isFinal(record.status)) return false;
+    if (record.status === "running") {
+      if (!record.cancelRequested) {
+        record.cancelRequested = true;
+        this.#emit({ id, status: "running", cancelRequested: true });
+      }
+      return "requested";
+    }
+    record.status = "cancelled";
+    this.#finish(record, Date.now());
+    return "cancelled";
+  }
+
+  async watch(listener: (change: JobChange) => void): Promise<() => Promise<void>> {
+    this.#listeners.add(listener);
+    return async () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  async sweep(retention: Retention): Promise<number> {
+    const now = Date.now();
+    let removed = 0;
+    for (const record of this.#records.values()) {
+      const expired =
+        (record.pendingUntil !== undefined && record.pendingUntil < now) ||
+        (record.finishedAt !== undefined &&
+          record.finishedAt + (record.status === "succeeded" ? retention.succeededMs : retention.failedMs) < now);
+      if (!expired) continue;
+      this.#release(record);
+      this.#records.delete(record.id);
+      removed++;
+    }
+    return removed;
+  }
+
+  async check(): Promise<[]> {
+    return [];
+  }
+
+  async close(): Promise<void> {
+    this.#listeners.clear();
+  }
+
+  #holder(key: string, now: number): MemoryRecord | undefined {
+    const id = this.#keys.get(key);
+    const record = id === undefined ? undefined : this.#records.get(id);
+    if (!record || isFinal(record.status) || (record.pendingUntil !== undefined && record.pendingUntil < now)) return undefined;
+    return record;
+  }
+
+  #finish(record: MemoryRecord, now: number): void {
+    record.finishedAt = now;
+    record.cancelRequested = false;
+    this.#release(record);
+    this.#emit({ id: record.id, status: record.status });
+  }
+
+  #release(record: MemoryRecord): void {
+    if (record.deduplicationKey === undefined) return;
+    const key = keyOf(record.queue, record.deduplicationKey);
+    if (this.#keys.get(key) === record.id) this.#keys.delete(key);
+  }
+
+  #unknown(start: JobStart): MemoryRecord {
+    return {
+      id: start.id,
+      name: start.name,
+      queue: start.queue,
+      payloadJson: "null",
+      maxAttempts: start.maxAttempts,
+      enqueuedAt: Date.now(),
+      deduplicationKey: undefined,
+      status: "queued",
+      attempt: 0,
+      runAt: undefined,
+      pendingUntil: undefined,
+      cancelRequested: false,
+      finishedAt: undefined,
+      resultJson: undefined,
+      error: undefined,
+      progressJson: undefined,
+    };
+  }
+
+  #emit(change: JobChange): void {
+    for (const listener of this.#listeners) listener(change);
+  }
+}
+
+function keyOf(queue: string, key: string): string {
+  return `${queue}\0${key}`;
+}
+
+function toInfo(record: MemoryRecord): JobInfo {
+  const info: { -readonly [K in keyof JobInfo]: JobInfo[K] } = {
+    id: record.id,
+    name: record.name,
+    queue: record.queue,
+    status: storedStatus(record.status, record.runAt, Date.now()),
+    payload: JSON.parse(record.payloadJson),
+    attempt: record.attempt,
+    maxAttempts: record.maxAttempts,
+    enqueuedAt: record.enqueuedAt,
+  };
+  if (record.resultJson !== undefined) info.result = JSON.parse(record.resultJson);
+  if (record.error !== undefined) info.error = record.error;
+  if (record.progressJson !== undefined) info.progress = JSON.parse(record.progressJson);
+  if (record.runAt !== undefined) info.runAt = record.runAt;
+  if (record.finishedAt !== undefined) info.finishedAt = record.finishedAt;
+  return info;
+}

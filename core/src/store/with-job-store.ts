@@ -1,0 +1,323 @@
+import type { Capabilities } from "../capabilities.ts";
+import type {
+  Adapter,
+  CheckProblem,
+  ConsumeOptions,
+  Consumer,
+  Delivery,
+  DeliveryHandler,
+  EnqueueContext,
+  EnqueueReceipt,
+  JobChange,
+  JobInfo,
+  NewJob,
+  Settlement,
+} from "../contract.ts";
+import { BulkEnqueueError, type SerializedError } from "../errors.ts";
+import type { JsonValue } from "../json.ts";
+import type { JobOutcome, JobStart, JobStore, Retention, StartDecision } from "./contract.ts";
+import { TickBatcher } from "./tick-batcher.ts";
+
+export interface JobStoreOptions {
+  /** How long finished jobs are kept in the store. Default: succeeded 1 day, failed 7 days. */
+  readonly retention?: Partial<Retention>;
+  /**
+   * How long a job recorded at enqueue may wait for the engine to confirm it before its
+   * deduplication key is free again (the enqueuing process died in between). Default 60 s.
+   */
+  readonly claimMs?: number;
+  /** How often a worker deletes records past their retention. Default 60 s. */
+  readonly sweepIntervalMs?: number;
+}
+
+export const DEFAULT_RETENTION: Retention = Object.freeze({ succeededMs: 86_400_000, failedMs: 7 * 86_400_000 });
+
+/** Which features the store provides, because the engine lacks them (or gives them another meaning). */
+export interface StoreCoverage {
+  readonly results: boolean;
+  readonly cancel: boolean;
+  readonly deduplication: boolean;
+  readonly progress: boolean;
+}
+
+export function storeCoverage(engine: Capabilities): StoreCoverage {
+  return {
+    results: !engine.results,
+    cancel: !engine.cancel,
+    deduplication: engine.deduplication !== "until-finished",
+    progress: !engine.progress,
+  };
+}
+
+/**
+ * An engine with a job store beside it, as one adapter: the capabilities are the union, and the
+ * store is consulted only for what the engine lacks — an engine's native feature wins, so an
+ * engine that lacks nothing is returned as it is and pays nothing.
+ */
+export function withJobStore(adapter: Adapter, store: JobStore, options: JobStoreOptions = {}): Adapter {
+  const coverage = storeCoverage(adapter.capabilities);
+  if (!coverage.results && !coverage.cancel && !coverage.deduplication && !coverage.progress) return adapter;
+  return new StoreBackedAdapter(adapter, store, coverage, options);
+}
+
+/** The jobs one consumer has started and not settled, so a shutdown can give them back. */
+interface ConsumerRun {
+  readonly started: Set<string>;
+  abandoned: boolean;
+}
+
+const CANCELLED_RESULT: Settlement = Object.freeze({ status: "succeeded", result: null, resultJson: "null" });
+
+class StoreBackedAdapter implements Adapter {
+  readonly name: string;
+  readonly capabilities: Capabilities;
+  readonly engine: Adapter;
+  readonly store: JobStore;
+  readonly #coverage: StoreCoverage;
+  /** Records at enqueue, begins and settles: needed for results, cancel or deduplication. */
+  readonly #tracking: boolean;
+  readonly #retention: Retention;
+  readonly #claimMs: number;
+  readonly #sweepIntervalMs: number;
+  readonly #begins: TickBatcher<JobStart, StartDecision>;
+  readonly #settles: TickBatcher<JobOutcome, undefined>;
+  /** Cancel switches of the jobs this process runs now. */
+  readonly #running = new Map<string, AbortController>();
+  readonly #listeners = new Set<(change: JobChange) => void>();
+  #watching: Promise<() => Promise<void>> | undefined;
+  #sweeper: NodeJS.Timeout | undefined;
+
+  constructor(engine: Adapter, store: JobStore, coverage: StoreCoverage, options: JobStoreOptions) {
+    this.engine = engine;
+    this.store = store;
+    this.name = engine.name;
+    this.#coverage = coverage;
+    this.#tracking = coverage.results || coverage.cancel || coverage.deduplication;
+    this.#retention = { ...DEFAULT_RETENTION, ...options.retention };
+    this.#claimMs = options.claimMs ?? 60_000;
+    this.#sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
+    this.#begins = new TickBatcher((starts) => store.begin(starts));
+    this.#settles = new TickBatcher<JobOutcome, undefined>(async (outcomes) => {
+      await store.settle(outcomes);
+      return [];
+    });
+    const { deduplicationWindowMs: _window, ...caps } = engine.capabilities;
+    this.capabilities = Object.freeze({
+      ...caps,
+      results: true,
+      cancel: true,
+      // The store's cancel reaches running jobs too; an engine's own cancel keeps its own reach.
+      cancelRunning: coverage.cancel ? true : (caps.cancelRunning ?? false),
+      deduplication: "until-finished",
+      progress: true,
+      ...(_window !== undefined && !coverage.deduplication ? { deduplicationWindowMs: _window } : {}),
+    } satisfies Capabilities);
+  }
+
+  async enqueue(jobs: readonly NewJob[], context: EnqueueContext): Promise<EnqueueReceipt[]> {
+    if (!this.#tracking) return this.engine.enqueue(jobs, context);
+    const receipts: EnqueueReceipt[] = await this.store.record(jobs, this.#claimMs);
+    const fresh: NewJob[] = [];
+    const positions: number[] = [];
+    for (let i = 0; i < jobs.length; i++) {
+      if (receipts[i]?.deduplicated) continue;
+      const job = jobs[i] as NewJob;
+      fresh.push(this.#coverage.deduplication ? withoutKey(job) : job);
+      positions.push(i);
+    }
+    if (fresh.length === 0) return receipts;
+    let stored: EnqueueReceipt[];
+    try {
+      stored = await this.engine.enqueue(fresh, context);
+    } catch (error) {
+      await this.#undo(fresh, error);
+      throw error;
+    }
+    for (let i = 0; i < positions.length; i++) receipts[positions[i] as number] = stored[i] ?? { id: (fresh[i] as NewJob).id };
+    // Inside a caller's transaction the engine holds the jobs only if it commits: the records stay
+    // pending, so a rollback leaves no key held past the claim.
+    if (context.transaction === undefined) {
+      // The engine holds the jobs: a failed confirm only shortens how long their keys are held.
+      await this.store.confirm(fresh.map((job) => job.id)).catch(() => {});
+    }
+    return receipts;
+  }
+
+  /** The engine refused some or all of a batch: forget what it did not store, keep what it did. */
+  async #undo(fresh: readonly NewJob[], error: unknown): Promise<void> {
+    const kept = new Set(error instanceof BulkEnqueueError ? error.storedIds : []);
+    const lost = fresh.filter((job) => !kept.has(job.id)).map((job) => job.id);
+    await Promise.allSettled([this.store.forget(lost), kept.size > 0 ? this.store.confirm([...kept]) : undefined]);
+  }
+
+  async consume(options: ConsumeOptions, handler: DeliveryHandler): Promise<Consumer> {
+    if (this.#tracking) {
+      await this.#watch();
+      this.#startSweeping(options.onError);
+    }
+    if (!this.#tracking) {
+      return this.engine.consume(options, (delivery) => handler(this.#deliveryWith(delivery, delivery.attempt, delivery.signal)));
+    }
+    const run: ConsumerRun = { started: new Set(), abandoned: false };
+    const consumer = await this.engine.consume(options, (delivery) => this.#run(delivery, handler, options.onError, run));
+    return {
+      stop: () => consumer.stop(),
+      abandon: async () => {
+        // A shutdown past its grace period, not a crash: the jobs go back unrun and keep their attempts.
+        run.abandoned = true;
+        const ids = [...run.started];
+        run.started.clear();
+        await Promise.allSettled(ids.map((id) => this.#settles.add({ id, status: "returned" })));
+        await consumer.abandon();
+      },
+    };
+  }
+
+  async #run(delivery: Delivery, handler: DeliveryHandler, onError: ConsumeOptions["onError"], consumer: ConsumerRun): Promise<Settlement> {
+    let decision: StartDecision;
+    try {
+      decision = await this.#begins.add({
+        id: delivery.id,
+        name: delivery.name,
+        queue: delivery.queue,
+        attempt: delivery.attempt,
+        maxAttempts: delivery.maxAttempts,
+      });
+    } catch (error) {
+      // Without the store the job's status cannot be kept: give it back to the engine to run later.
+      onError?.(error as Error);
+      return { status: "failed", error: storeDown(this.store.name, error), retryInMs: 1_000 };
+    }
+    if (!decision.run) return settlementOf(decision.info);
+    const cancel = new AbortController();
+    this.#running.set(delivery.id, cancel);
+    consumer.started.add(delivery.id);
+    const signal = delivery.signal ? AbortSignal.any([delivery.signal, cancel.signal]) : cancel.signal;
+    let settlement: Settlement;
+    try {
+      settlement = await handler(this.#deliveryWith(delivery, decision.attempt, signal));
+    } finally {
+      this.#running.delete(delivery.id);
+    }
+    // Given back already: the engine delivers it again, and the store was told so.
+    if (!consumer.started.delete(delivery.id) && consumer.abandoned) return settlement;
+    if (cancel.signal.aborted) {
+      await this.#record({ id: delivery.id, status: "cancelled" }, onError);
+      return CANCELLED_RESULT;
+    }
+    await this.#record(outcomeOf(delivery.id, settlement), onError);
+    return settlement;
+  }
+
+  /** Write an outcome; a store that is down is reported, and the engine is settled all the same. */
+  async #record(outcome: JobOutcome, onError: ConsumeOptions["onError"]): Promise<void> {
+    try {
+      await this.#settles.add(outcome);
+    } catch (error) {
+      onError?.(error as Error);
+    }
+  }
+
+  #deliveryWith(delivery: Delivery, attempt: number, signal: AbortSignal | undefined): Delivery {
+    const store = this.store;
+    const progress = this.#coverage.progress
+      ? (value: JsonValue) => store.progress(delivery.id, JSON.stringify(value))
+      : delivery.progress?.bind(delivery);
+    const out: { -readonly [K in keyof Delivery]: Delivery[K] } = {
+      id: delivery.id,
+      name: delivery.name,
+      queue: delivery.queue,
+      payload: delivery.payload,
+      attempt,
+      maxAttempts: delivery.maxAttempts,
+    };
+    if (delivery.timeoutMs !== undefined) out.timeoutMs = delivery.timeoutMs;
+    if (signal !== undefined) out.signal = signal;
+    if (progress !== undefined) out.progress = progress;
+    return out;
+  }
+
+  async getJob(id: string, queue: string): Promise<JobInfo | null> {
+    if (this.#coverage.results) return this.store.get(id);
+    const info = (await this.engine.getJob?.(id, queue)) ?? null;
+    if (!info || !this.#coverage.progress) return info;
+    const stored = await this.store.get(id);
+    return stored?.progress === undefined ? info : { ...info, progress: stored.progress };
+  }
+
+  async cancel(id: string, queue: string): Promise<boolean> {
+    if (!this.#coverage.cancel) return (await this.engine.cancel?.(id, queue)) ?? false;
+    return (await this.store.cancel(id)) !== false;
+  }
+
+  async watch(listener: (change: JobChange) => void): Promise<() => Promise<void>> {
+    if (!this.#tracking) return this.engine.watch ? this.engine.watch(listener) : async () => {};
+    await this.#watch();
+    this.#listeners.add(listener);
+    return async () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  /** One subscription to the store per adapter, shared by cancels and `wait()`s. */
+  #watch(): Promise<unknown> {
+    this.#watching ??= this.store.watch((change) => {
+      if (change.cancelRequested) this.#running.get(change.id)?.abort(new DOMException("the job was cancelled", "AbortError"));
+      for (const listener of this.#listeners) listener(change);
+    });
+    return this.#watching;
+  }
+
+  #startSweeping(onError: ConsumeOptions["onError"]): void {
+    if (this.#sweeper) return;
+    this.#sweeper = setInterval(() => {
+      this.store.sweep(this.#retention).catch((error: unknown) => onError?.(error as Error));
+    }, this.#sweepIntervalMs);
+    this.#sweeper.unref();
+  }
+
+  async check(): Promise<CheckProblem[]> {
+    const [engine, store] = await Promise.all([this.engine.check?.() ?? [], this.store.check()]);
+    return [...engine, ...store];
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
+    const watching = this.#watching;
+    this.#watching = undefined;
+    const stop = await watching?.catch(() => undefined);
+    await Promise.allSettled([stop?.(), this.engine.close()]);
+    await this.store.close();
+  }
+
+  get listDeadLetters(): Adapter["listDeadLetters"] {
+    return this.engine.listDeadLetters?.bind(this.engine);
+  }
+}
+
+function withoutKey(job: NewJob): NewJob {
+  const { deduplicationKey: _key, ...rest } = job;
+  return rest;
+}
+
+function outcomeOf(id: string, settlement: Settlement): JobOutcome {
+  if (settlement.status === "succeeded") return { id, status: "succeeded", resultJson: settlement.resultJson };
+  if (settlement.retryInMs === undefined) return { id, status: "failed", error: settlement.error };
+  return { id, status: "failed", error: settlement.error, retryAt: Date.now() + settlement.retryInMs };
+}
+
+/** How the engine settles a redelivery of a job the store already saw finish. */
+function settlementOf(info: JobInfo): Settlement {
+  if (info.status === "succeeded") {
+    const result = (info.result ?? null) as JsonValue;
+    return { status: "succeeded", result, resultJson: JSON.stringify(result) };
+  }
+  if (info.status === "failed") return { status: "failed", error: info.error ?? { name: "Error", message: "failed" } };
+  return CANCELLED_RESULT;
+}
+
+function storeDown(store: string, error: unknown): SerializedError {
+  const message = error instanceof Error ? error.message : String(error);
+  return { name: "StoreUnavailableError", message: `[taskport] [${store}] could not record the job's start: ${message}` };
+}

@@ -1,0 +1,37 @@
+import type { Adapter, Capabilities, Delivery } from "../../src/index.ts";
+
+/**
+ * An engine as a broker is: the memory engine with results, cancel, deduplication and progress
+ * taken away, so a job store must provide them. Tests the store layer without a server.
+ */
+export function asBroker(engine: Adapter): Adapter {
+  const capabilities: Capabilities = Object.freeze({
+    ...engine.capabilities,
+    results: false,
+    cancel: false,
+    deduplication: false,
+    progress: false,
+    transactions: false,
+  });
+  return {
+    name: engine.name,
+    capabilities,
+    enqueue: (jobs, context) => engine.enqueue(jobs, context),
+    consume: (options, handler) =>
+      engine.consume(options, (delivery) => {
+        const { progress: _none, ...plain }: Delivery = {
+          id: delivery.id,
+          name: delivery.name,
+          queue: delivery.queue,
+          payload: delivery.payload,
+          attempt: delivery.attempt,
+          maxAttempts: delivery.maxAttempts,
+          ...(delivery.timeoutMs !== undefined ? { timeoutMs: delivery.timeoutMs } : {}),
+          ...(delivery.signal !== undefined ? { signal: delivery.signal } : {}),
+        };
+        return handler(plain);
+      }),
+    close: () => engine.close(),
+    ...(engine.listDeadLetters ? { listDeadLetters: engine.listDeadLetters.bind(engine) } : {}),
+  };
+}
