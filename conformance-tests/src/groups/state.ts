@@ -102,6 +102,42 @@ export function registerState(s: SuiteContext): void {
       });
     }
 
+    if (caps.cancelRunning) {
+      s.test(
+        "cancel",
+        "a running job that is cancelled has its signal aborted within a second and ends cancelled, not retried",
+        async (f) => {
+          const started = new Recorder<number>();
+          const aborted = new Recorder<number>();
+          const job = await f.task(
+            "job",
+            async (_: unknown, ctx) => {
+              started.push(ctx.attempt);
+              await new Promise<void>((resolve) => {
+                ctx.signal.addEventListener("abort", () => resolve(), { once: true });
+                setTimeout(resolve, 30_000);
+              });
+              if (ctx.signal.aborted) aborted.push(Date.now());
+              ctx.signal.throwIfAborted();
+            },
+            { retry: { maxAttempts: 3 } },
+          );
+          await f.worker({ tasks: [job] });
+          const handle = await job.enqueue(undefined);
+          await started.until(1, s.late(10_000), "the job to start");
+          await waitForStatus(handle, "running", s.late(5_000));
+          const asked = Date.now();
+          expect(await handle.cancel()).toBe(true);
+          const [abortedAt] = await aborted.until(1, s.late(5_000), "the handler's signal to abort");
+          expect((abortedAt as number) - asked).toBeLessThan(s.late(1_000));
+          await expect(waitForStatus(handle, "cancelled", s.late(5_000))).resolves.toBe("cancelled");
+          await sleep(500);
+          expect(started.items).toEqual([1]);
+          if (caps.results) await expect(handle.wait({ timeoutMs: 1_000 })).rejects.toBeInstanceOf(JobFailedError);
+        },
+      );
+    }
+
     s.test("cancel", "cancelling a finished job returns false", async (f) => {
       const done = new Recorder<void>();
       const job = await f.task("job", async () => done.push());
