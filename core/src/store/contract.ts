@@ -96,8 +96,11 @@ export interface JobStore {
    * Record how attempts ended. A final outcome (succeeded, failed without `retryAt`, cancelled)
    * releases the job's deduplication key and starts its retention; a retry keeps the key.
    * A cancel requested while the job ran wins over the attempt's own outcome.
+   * `retention` is the one `sweep` will be given: a store that expires records itself (a TTL) may
+   * set each finished job's expiry here, so records go even when no worker sweeps; core always
+   * passes it, and a store that only sweeps ignores it.
    */
-  settle(outcomes: readonly JobOutcome[]): Promise<void>;
+  settle(outcomes: readonly JobOutcome[], retention?: Retention): Promise<void>;
 
   /** Store a running job's progress (JSON text), readable through `get`. */
   progress(id: string, valueJson: string): Promise<void>;
@@ -105,8 +108,11 @@ export interface JobStore {
   /** Read a job back; `null` when the store has no record of it (or only a pending one that died). */
   get(id: string): Promise<JobInfo | null>;
 
-  /** Cancel a job that has not finished. */
-  cancel(id: string): Promise<CancelOutcome>;
+  /**
+   * Cancel a job that has not finished. A job cancelled before it started is final at once, so
+   * `retention` starts as in `settle`.
+   */
+  cancel(id: string, retention?: Retention): Promise<CancelOutcome>;
 
   /**
    * Report changes made by any process: final statuses, and cancels of running jobs. Used to wake

@@ -98,7 +98,7 @@ class StoreBackedAdapter implements Adapter {
     this.#sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
     this.#begins = new TickBatcher((starts) => store.begin(starts));
     this.#settles = new TickBatcher<JobOutcome, undefined>(async (outcomes) => {
-      await store.settle(outcomes);
+      await store.settle(outcomes, this.#retention);
       return [];
     });
     const { deduplicationWindowMs: _window, ...caps } = engine.capabilities;
@@ -247,7 +247,7 @@ class StoreBackedAdapter implements Adapter {
 
   async cancel(id: string, queue: string): Promise<boolean> {
     if (!this.#coverage.cancel) return (await this.engine.cancel?.(id, queue)) ?? false;
-    return (await this.store.cancel(id)) !== false;
+    return (await this.store.cancel(id, this.#retention)) !== false;
   }
 
   async watch(listener: (change: JobChange) => void): Promise<() => Promise<void>> {
