@@ -47,6 +47,14 @@ export interface Capabilities {
   readonly progress: boolean;
   /** Jobs that fail for good are kept in a place an operator can inspect and replay from. */
   readonly deadLetter: boolean;
+  /** `backend.stats()`: counts per status and the age of the oldest waiting job, per queue. Default `false`. */
+  readonly stats?: boolean;
+  /** `backend.jobs()`: a queue's jobs, by status, a page at a time. Default `false`. */
+  readonly listJobs?: boolean;
+  /** `backend.redrive()`: jobs that failed for good run again, from the dead letters. Default `false`. */
+  readonly redrive?: boolean;
+  /** `backend.pause()` / `resume()`: workers in every process stop taking a queue's jobs, and start again. Default `false`. */
+  readonly pause?: boolean;
   /** Largest payload in bytes of JSON text; larger payloads raise `PayloadTooLargeError`. */
   readonly maxPayloadBytes?: number;
 }
@@ -60,12 +68,17 @@ export const ALL_CAPABILITIES: Capabilities = Object.freeze({
   priority: true,
   results: true,
   cancel: true,
+  cancelRunning: true,
   deduplication: "until-finished",
   nativeBulkEnqueue: true,
   transactions: true,
   ordering: "fifo",
   progress: true,
   deadLetter: true,
+  stats: true,
+  listJobs: true,
+  redrive: true,
+  pause: true,
 });
 
 /** A feature that an enqueue can ask for, named as in {@link Capabilities}. */

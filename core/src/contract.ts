@@ -125,6 +125,35 @@ export interface JobInfo {
   readonly finishedAt?: number;
 }
 
+/** A queue at a glance, as `stats` reads it. */
+export interface QueueStats {
+  readonly queue: string;
+  /**
+   * Jobs per status. `failed` counts the dead letters; a status the engine does not keep (a broker
+   * forgets succeeded jobs) is absent rather than 0.
+   */
+  readonly counts: Partial<Record<JobStatus, number>>;
+  /** How long the oldest job that could start now has waited, in ms; absent when none waits. */
+  readonly oldestQueuedAgeMs?: number;
+  /** True while the queue is paused. */
+  readonly paused?: boolean;
+}
+
+/** Which page of a queue's jobs `listJobs` reads. */
+export interface JobListOptions {
+  /** Only jobs in this status; all statuses the engine keeps when absent. */
+  readonly status?: JobStatus;
+  readonly limit: number;
+  /** Where the previous page ended (its `cursor`); the first page when absent. */
+  readonly cursor?: string;
+}
+
+/** One page of jobs, newest first; `cursor` is absent on the last page. */
+export interface JobPage {
+  readonly jobs: JobInfo[];
+  readonly cursor?: string;
+}
+
 /** A change to a job, as `watch` reports it. */
 export interface JobChange {
   readonly id: string;
@@ -175,6 +204,29 @@ export interface Adapter {
 
   /** Report configuration and reachability problems; an empty list means all is well. */
   check?(): Promise<CheckProblem[]>;
+
+  /**
+   * Counts per status of `queues`; without `queues`, of every queue the engine can list (one that
+   * cannot list queues reports those this process has used). Needs `capabilities.stats`.
+   */
+  stats?(queues?: readonly string[]): Promise<QueueStats[]>;
+
+  /** A page of `queue`'s jobs, newest first. Needs `capabilities.listJobs`. */
+  listJobs?(queue: string, options: JobListOptions): Promise<JobPage>;
+
+  /**
+   * Run dead letters of `queue` again (those with `ids`, or all): each is queued with its attempts
+   * starting over and leaves the dead letters. Resolves to how many were sent back. Needs
+   * `capabilities.redrive`.
+   */
+  redrive?(queue: string, ids?: readonly string[]): Promise<number>;
+
+  /**
+   * Stop workers in every process from taking `queue`'s jobs (running ones finish; enqueues are still
+   * accepted), until `resume`. Needs `capabilities.pause`.
+   */
+  pause?(queue: string): Promise<void>;
+  resume?(queue: string): Promise<void>;
 
   /**
    * Report jobs reaching a final status (and cancels of running jobs), made by any process, where

@@ -33,8 +33,11 @@ export type {
   EnqueueReceipt,
   JobChange,
   JobInfo,
+  JobListOptions,
+  JobPage,
   JobStatus,
   NewJob,
+  QueueStats,
   Settlement,
 } from "./contract.ts";
 export { type EnqueueOptions, MAX_QUEUE_NAME_LENGTH, validateQueueName } from "./enqueue-options.ts";

@@ -18,7 +18,7 @@ describe("memory engine", () => {
     const handles = await task.enqueueMany(Array.from({ length: 20 }, (_, i) => i));
     await handles.at(-1)?.wait({ timeoutMs: 2000 });
     await worker.close();
-    expect(adapter.stats().jobs).toBe(5);
+    expect(adapter.holding().jobs).toBe(5);
     await expect(handles[0]?.refresh()).rejects.toThrow(/not known to the engine/);
     expect(await handles.at(-1)?.wait()).toBe(19);
   });
@@ -31,7 +31,7 @@ describe("memory engine", () => {
       Array.from({ length: 10_000 }, () => undefined),
       { delayMs: 3_600_000 },
     );
-    expect(adapter.stats()).toEqual({ jobs: 10_000, delayed: 10_000, ready: 0 });
+    expect(adapter.holding()).toEqual({ jobs: 10_000, delayed: 10_000, ready: 0 });
     const timers = process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
     expect(timers).toBeLessThan(10);
     await adapter.close();

@@ -64,7 +64,7 @@ async function delayedMemory(): Promise<number> {
   }
   gc();
   const after = process.memoryUsage();
-  if (adapter.stats().delayed !== DELAYED) throw new Error(`expected ${DELAYED} delayed jobs, have ${adapter.stats().delayed}`);
+  if (adapter.holding().delayed !== DELAYED) throw new Error(`expected ${DELAYED} delayed jobs, have ${adapter.holding().delayed}`);
   await backend.close();
   return (after.heapUsed - before.heapUsed + (after.external - before.external)) / 1e6;
 }

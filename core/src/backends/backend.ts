@@ -1,5 +1,5 @@
 import { type Capabilities, type Feature, PRIORITY_DEFAULT } from "../capabilities.ts";
-import type { Adapter, CheckProblem, JobInfo, NewJob } from "../contract.ts";
+import type { Adapter, CheckProblem, JobInfo, JobListOptions, JobPage, NewJob, QueueStats } from "../contract.ts";
 import { type EnqueueOptions, validateEnqueueOptions } from "../enqueue-options.ts";
 import { ConfigurationError, PayloadTooLargeError, UnsupportedFeatureError } from "../errors.ts";
 import { Emitter, type TaskportEvents } from "../events.ts";
@@ -210,6 +210,54 @@ export class Backend extends Emitter<BackendEvents> {
     return adapter.cancel(id, queue);
   }
 
+  // ── inspection: what the CLI and the dashboard read ─────────────────────────
+
+  /** Counts per status and the age of the oldest waiting job, per queue (all queues the engine can list without `queues`). */
+  async stats(queues?: readonly string[]): Promise<QueueStats[]> {
+    const adapter = await this.adapter();
+    return this.#inspect(adapter, "stats", adapter.stats?.bind(adapter), "queue statistics")(queues);
+  }
+
+  /** A page of a queue's jobs, newest first; pass the page's `cursor` back for the next one. */
+  async jobs(queue: string, options: Partial<JobListOptions> = {}): Promise<JobPage> {
+    const adapter = await this.adapter();
+    const list = this.#inspect(adapter, "listJobs", adapter.listJobs?.bind(adapter), "listing jobs");
+    return list(queue, { limit: 50, ...options });
+  }
+
+  /** Jobs of `queue` that failed for good, newest first. */
+  async deadLetters(queue: string, limit = 50): Promise<JobInfo[]> {
+    const adapter = await this.adapter();
+    return this.#inspect(adapter, "deadLetter", adapter.listDeadLetters?.bind(adapter), "dead letters")(queue, limit);
+  }
+
+  /** Run dead letters of `queue` again (those with `ids`, or all); resolves to how many. */
+  async redrive(queue: string, ids?: readonly string[]): Promise<number> {
+    const adapter = await this.adapter();
+    return this.#inspect(adapter, "redrive", adapter.redrive?.bind(adapter), "redrive")(queue, ids);
+  }
+
+  /** Workers in every process stop taking `queue`'s jobs until `resume`. */
+  async pause(queue: string): Promise<void> {
+    const adapter = await this.adapter();
+    return this.#inspect(adapter, "pause", adapter.pause?.bind(adapter), "pausing a queue")(queue);
+  }
+
+  async resume(queue: string): Promise<void> {
+    const adapter = await this.adapter();
+    return this.#inspect(adapter, "pause", adapter.resume?.bind(adapter), "resuming a queue")(queue);
+  }
+
+  /** The adapter's method when its capability is declared; otherwise an error saying so. */
+  #inspect<F>(adapter: Adapter, capability: InspectionCapability, method: F | undefined, what: string): F {
+    if (adapter.capabilities[capability] && method) return method;
+    throw new UnsupportedFeatureError(
+      adapter.name,
+      what,
+      "Configure a job store beside the engine, or use the engine's own tools (its console or management API).",
+    );
+  }
+
   /** Configuration and reachability problems, passwords redacted. Never throws. */
   async check(): Promise<CheckProblem[]> {
     try {
@@ -260,6 +308,8 @@ export class Backend extends Emitter<BackendEvents> {
     return error;
   }
 }
+
+type InspectionCapability = "stats" | "listJobs" | "deadLetter" | "redrive" | "pause";
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 

@@ -9,13 +9,17 @@ import type {
   EnqueueContext,
   EnqueueReceipt,
   JobInfo,
+  JobListOptions,
+  JobPage,
   NewJob,
+  QueueStats,
   Settlement,
 } from "../contract.ts";
 import { ConfigurationError, ValidationError } from "../errors.ts";
 import type { JsonValue } from "../json.ts";
 import { DelayHeap } from "./delay-heap.ts";
 import { Deque } from "./deque.ts";
+import { pageOf, statsOf } from "./memory-inspection.ts";
 import { MemoryJob } from "./memory-job.ts";
 import { MemoryTransaction } from "./memory-transaction.ts";
 import { ReadyQueue } from "./ready-queue.ts";
@@ -50,6 +54,7 @@ export class MemoryAdapter implements Adapter {
   readonly #deadLetters = new Map<string, Deque<MemoryJob>>();
   readonly #consumers = new Map<string, MemoryConsumer[]>();
   readonly #dirtyQueues = new Set<string>();
+  readonly #paused = new Set<string>();
   #seq = 0;
   #lease = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -174,6 +179,47 @@ export class MemoryAdapter implements Adapter {
     return out;
   }
 
+  async stats(queues?: readonly string[]): Promise<QueueStats[]> {
+    return statsOf(this.#jobs.values(), queues ? new Set(queues) : undefined, this.#paused, Date.now());
+  }
+
+  async listJobs(queue: string, options: JobListOptions): Promise<JobPage> {
+    return pageOf(this.#jobs.values(), queue, options, toInfo);
+  }
+
+  async redrive(queue: string, ids?: readonly string[]): Promise<number> {
+    const letters = this.#deadLetters.get(queue);
+    if (!letters) return 0;
+    const wanted = ids ? new Set(ids) : undefined;
+    const kept = new Deque<MemoryJob>();
+    let sent = 0;
+    for (let job = letters.shift(); job; job = letters.shift()) {
+      if (job.status !== "failed" || (wanted && !wanted.has(job.id))) {
+        if (job.status === "failed") kept.push(job);
+        continue;
+      }
+      job.attempt = 0;
+      job.error = undefined;
+      job.finishedAt = 0;
+      job.seq = ++this.#seq;
+      this.#jobs.set(job.id, job);
+      this.#makeReady(job);
+      sent++;
+    }
+    this.#deadLetters.set(queue, kept);
+    return sent;
+  }
+
+  async pause(queue: string): Promise<void> {
+    this.#paused.add(queue);
+  }
+
+  async resume(queue: string): Promise<void> {
+    if (!this.#paused.delete(queue)) return;
+    this.#dirtyQueues.add(queue);
+    this.#scheduleDispatch();
+  }
+
   async check(): Promise<CheckProblem[]> {
     return [];
   }
@@ -183,8 +229,8 @@ export class MemoryAdapter implements Adapter {
     this.#timer = undefined;
   }
 
-  /** Jobs held now, by state; for tests and the memory benchmark. */
-  stats(): { jobs: number; delayed: number; ready: number } {
+  /** Jobs held now, by where they are; for tests and the memory benchmark. */
+  holding(): { jobs: number; delayed: number; ready: number } {
     let ready = 0;
     for (const queue of this.#ready.values()) ready += queue.length;
     return { jobs: this.#jobs.size, delayed: this.#delayed.length, ready };
@@ -200,6 +246,7 @@ export class MemoryAdapter implements Adapter {
 
   #pushReady(job: MemoryJob, front = false): void {
     job.runAt = 0;
+    job.readyAt = Date.now();
     job.status = "queued";
     let queue = this.#ready.get(job.queue);
     if (!queue) {
@@ -233,6 +280,7 @@ export class MemoryAdapter implements Adapter {
       let best: ReadyQueue<MemoryJob> | undefined;
       let bestPriority = Number.NEGATIVE_INFINITY;
       for (const name of queues) {
+        if (this.#paused.has(name)) continue;
         const queue = this.#ready.get(name);
         if (queue && queue.length > 0 && queue.topPriority > bestPriority) {
           best = queue;

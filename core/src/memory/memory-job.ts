@@ -19,6 +19,10 @@ export class MemoryJob {
   runAt: number;
   /** Insertion order, for FIFO among equal due times. */
   seq: number;
+  /** Enqueue order, fixed for good: the cursor of `listJobs`. */
+  readonly order: number;
+  /** When the job last became ready to run: the start of its wait, for queue lag. */
+  readyAt = 0;
   status: JobStatus;
   /** Attempts started so far. */
   attempt = 0;
@@ -55,6 +59,7 @@ export class MemoryJob {
     this.enqueuedAt = enqueuedAt;
     this.runAt = runAt;
     this.seq = seq;
+    this.order = seq;
     this.status = runAt > 0 ? "scheduled" : "queued";
   }
 }

@@ -294,6 +294,53 @@ class StoreBackedAdapter implements Adapter {
   get listDeadLetters(): Adapter["listDeadLetters"] {
     return this.engine.listDeadLetters?.bind(this.engine);
   }
+
+  get stats(): Adapter["stats"] {
+    return this.engine.stats?.bind(this.engine);
+  }
+
+  get listJobs(): Adapter["listJobs"] {
+    return this.engine.listJobs?.bind(this.engine);
+  }
+
+  get pause(): Adapter["pause"] {
+    return this.engine.pause?.bind(this.engine);
+  }
+
+  get resume(): Adapter["resume"] {
+    return this.engine.resume?.bind(this.engine);
+  }
+
+  /**
+   * Redrive through the engine, after recording the jobs again in the store: a redriven job that
+   * the store still knew as failed for good would be skipped when delivered.
+   */
+  get redrive(): Adapter["redrive"] {
+    const engine = this.engine;
+    if (!engine.redrive || !engine.listDeadLetters) return undefined;
+    if (!this.#tracking) return engine.redrive.bind(engine);
+    return async (queue, ids) => {
+      const letters = await (engine.listDeadLetters as NonNullable<Adapter["listDeadLetters"]>)(queue, 10_000);
+      const chosen = ids ? letters.filter((letter) => ids.includes(letter.id)) : letters;
+      const again = chosen.map((letter): NewJob => {
+        const payloadJson = JSON.stringify(letter.payload ?? null);
+        return {
+          id: letter.id,
+          name: letter.name,
+          queue,
+          payload: letter.payload as JsonValue,
+          payloadJson,
+          priority: 0,
+          maxAttempts: letter.maxAttempts,
+          enqueuedAt: Date.now(),
+        };
+      });
+      await this.store.forget(again.map((job) => job.id));
+      await this.store.record(again, this.#claimMs);
+      await this.store.confirm(again.map((job) => job.id));
+      return engine.redrive?.(queue, ids ?? chosen.map((job) => job.id)) ?? 0;
+    };
+  }
 }
 
 function withoutKey(job: NewJob): NewJob {

@@ -32,6 +32,12 @@ export function asBroker(engine: Adapter): Adapter {
         return handler(plain);
       }),
     close: () => engine.close(),
+    // Inspection stays the engine's: a broker can count and move its messages.
     ...(engine.listDeadLetters ? { listDeadLetters: engine.listDeadLetters.bind(engine) } : {}),
+    ...(engine.stats ? { stats: engine.stats.bind(engine) } : {}),
+    ...(engine.listJobs ? { listJobs: engine.listJobs.bind(engine) } : {}),
+    ...(engine.redrive ? { redrive: engine.redrive.bind(engine) } : {}),
+    ...(engine.pause ? { pause: engine.pause.bind(engine) } : {}),
+    ...(engine.resume ? { resume: engine.resume.bind(engine) } : {}),
   };
 }
