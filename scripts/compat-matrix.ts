@@ -39,6 +39,10 @@ const GROUPS: [string, string][] = [
   ["progress", "Progress"],
   ["fifo", "FIFO"],
   ["deadLetter", "Dead letter"],
+  ["stats", "Queue stats"],
+  ["listJobs", "Job listing"],
+  ["redrive", "Dead-letter redrive"],
+  ["pause", "Pause & resume"],
 ];
 const ORDER = ["memory", "bullmq", "bee-queue", "pg-boss", "rabbitmq", "sqs", "sqs-fifo"];
 

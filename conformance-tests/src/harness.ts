@@ -66,6 +66,10 @@ export const GROUPS = [
   "progress",
   "fifo",
   "deadLetter",
+  "stats",
+  "listJobs",
+  "redrive",
+  "pause",
 ] as const;
 
 export type GroupName = (typeof GROUPS)[number];

@@ -2,6 +2,7 @@ import type { SuiteContext } from "../run-conformance.ts";
 import { registerBasics } from "./basics.ts";
 import { registerConnection } from "./connection.ts";
 import { registerFailures } from "./failures.ts";
+import { registerOperations } from "./operations.ts";
 import { registerScheduling } from "./scheduling.ts";
 import { registerState } from "./state.ts";
 import { registerWorkers } from "./workers.ts";
@@ -10,6 +11,7 @@ export function registerGroups(s: SuiteContext): void {
   registerBasics(s);
   registerConnection(s);
   registerFailures(s);
+  registerOperations(s);
   registerScheduling(s);
   registerState(s);
   registerWorkers(s);

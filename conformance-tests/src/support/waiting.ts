@@ -1,10 +1,14 @@
 /** Waiting with deadlines: tests wait for events, never for fixed sleeps, and fail with a message. */
 
-export async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+/** Wait until `condition` holds; an async condition (a server round trip) is polled less often. */
+export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  for (;;) {
+    const result = condition();
+    const async = typeof result !== "boolean";
+    if (async ? await result : result) return;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(5);
+    await sleep(async ? 50 : 5);
   }
 }
 
