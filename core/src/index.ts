@@ -65,6 +65,8 @@ export { encodeJson, type JsonValue } from "./json.ts";
 export { createMemoryAdapter, MemoryAdapter, type MemoryAdapterOptions } from "./memory/memory-adapter.ts";
 export { MemoryTransaction } from "./memory/memory-transaction.ts";
 export { DEFAULT_RETRY, type RetryPolicy, retryDelayMs } from "./retry-policy.ts";
+export { type Schedule, type ScheduleOptions, type ScheduleTiming, schedule } from "./schedules/schedule.ts";
+export { tickJobId, tickKey } from "./schedules/tick-id.ts";
 export { SharedSlots } from "./shared-slots.ts";
 export type {
   CancelOutcome,

@@ -109,7 +109,16 @@ export class Backend extends Emitter<BackendEvents> {
     return factory(parsed);
   }
 
-  async enqueue(task: AnyTask, payloads: readonly JsonValue[], options: EnqueueOptions = {}): Promise<JobHandle<unknown>[]> {
+  /**
+   * Enqueue jobs of `task`. `jobIds` is for core's own callers that must name jobs the same in every
+   * process (a schedule's ticks); otherwise core picks a UUID per job.
+   */
+  async enqueue(
+    task: AnyTask,
+    payloads: readonly JsonValue[],
+    options: EnqueueOptions = {},
+    jobIds?: readonly string[],
+  ): Promise<JobHandle<unknown>[]> {
     validateEnqueueOptions(options, `enqueue "${task.name}"`);
     // Once resolved, skip the extra await: this runs once per enqueue call.
     const adapter = this.#adapter ?? (await this.adapter());
@@ -140,7 +149,16 @@ export class Backend extends Emitter<BackendEvents> {
       const payloadJson = encodeJson(adapter.name, payload, `payload of "${task.name}"`);
       checkSize(adapter.name, payloadJson, caps);
       // Optional fields are assigned, not spread: this runs once per job on the hot path.
-      const job: Mutable<NewJob> = { id: newJobId(), name: task.name, queue, payload, payloadJson, priority, maxAttempts, enqueuedAt: now };
+      const job: Mutable<NewJob> = {
+        id: jobIds?.[i] ?? newJobId(),
+        name: task.name,
+        queue,
+        payload,
+        payloadJson,
+        priority,
+        maxAttempts,
+        enqueuedAt: now,
+      };
       if (runAt !== undefined) job.runAt = runAt;
       if (deduplicationKey !== undefined) job.deduplicationKey = deduplicationKey;
       if (timeoutMs !== undefined) job.timeoutMs = timeoutMs;

@@ -4,6 +4,8 @@ import type { Adapter, Consumer } from "../contract.ts";
 import { validateQueueName } from "../enqueue-options.ts";
 import { ValidationError } from "../errors.ts";
 import { Emitter, type TaskportEvents } from "../events.ts";
+import type { Schedule } from "../schedules/schedule.ts";
+import { Scheduler } from "../schedules/scheduler.ts";
 import type { AnyTask } from "../task.ts";
 import type { JobContext } from "./job-context.ts";
 import { type RunEnvironment, type RunnableTask, runDelivery, toRunnable } from "./run-delivery.ts";
@@ -18,6 +20,11 @@ export interface WorkerOptions {
   readonly backend?: string | Backend;
   /** How long `close()` lets running jobs finish before aborting them. Default 30 s. */
   readonly graceMs?: number;
+  /**
+   * Schedules whose ticks this worker enqueues (see `schedule`). Every worker may run the same
+   * schedules: each tick is still one job.
+   */
+  readonly schedules?: readonly Schedule[];
 }
 
 /**
@@ -32,6 +39,7 @@ export class Worker extends Emitter<TaskportEvents> {
   readonly #tasks: Map<string, RunnableTask>;
   readonly #running = new Set<JobContext>();
   #consumer: Consumer | undefined;
+  readonly #scheduler: Scheduler | undefined;
   #adapter: Adapter | undefined;
   #closing: Promise<void> | undefined;
 
@@ -56,6 +64,7 @@ export class Worker extends Emitter<TaskportEvents> {
     this.concurrency = concurrency;
     this.graceMs = graceMs;
     this.backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend);
+    if (options.schedules?.length) this.#scheduler = new Scheduler(options.schedules, this.backend, (error) => this.#reportError(error));
   }
 
   /** Connect and start taking jobs. Resolves once consuming. */
@@ -65,7 +74,13 @@ export class Worker extends Emitter<TaskportEvents> {
     this.#adapter = adapter;
     const env: RunEnvironment = { origin: adapter.name, tasks: this.#tasks, events: this, running: this.#running };
     const options = { queues: this.queues, concurrency: this.concurrency, onError: (error: Error) => this.#reportError(error) };
-    this.#consumer = await adapter.consume(options, (delivery) => runDelivery(delivery, env));
+    await this.#scheduler?.start();
+    try {
+      this.#consumer = await adapter.consume(options, (delivery) => runDelivery(delivery, env));
+    } catch (error) {
+      this.#scheduler?.stop();
+      throw error;
+    }
     return this;
   }
 
@@ -96,6 +111,7 @@ export class Worker extends Emitter<TaskportEvents> {
   }
 
   async #close(graceMs: number): Promise<void> {
+    this.#scheduler?.stop();
     const consumer = this.#consumer;
     if (!consumer) return;
     const stopped = consumer.stop().then(() => true);
