@@ -43,6 +43,7 @@ const GROUPS: [string, string][] = [
   ["listJobs", "Job listing"],
   ["redrive", "Dead-letter redrive"],
   ["pause", "Pause & resume"],
+  ["schedules", "Schedules (one run per tick)"],
 ];
 const ORDER = ["memory", "bullmq", "bee-queue", "pg-boss", "rabbitmq", "sqs", "sqs-fifo"];
 

@@ -70,6 +70,7 @@ export const GROUPS = [
   "listJobs",
   "redrive",
   "pause",
+  "schedules",
 ] as const;
 
 export type GroupName = (typeof GROUPS)[number];

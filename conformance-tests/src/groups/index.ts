@@ -3,6 +3,7 @@ import { registerBasics } from "./basics.ts";
 import { registerConnection } from "./connection.ts";
 import { registerFailures } from "./failures.ts";
 import { registerOperations } from "./operations.ts";
+import { registerSchedules } from "./schedules.ts";
 import { registerScheduling } from "./scheduling.ts";
 import { registerState } from "./state.ts";
 import { registerWorkers } from "./workers.ts";
@@ -13,6 +14,7 @@ export function registerGroups(s: SuiteContext): void {
   registerFailures(s);
   registerOperations(s);
   registerScheduling(s);
+  registerSchedules(s);
   registerState(s);
   registerWorkers(s);
 }
