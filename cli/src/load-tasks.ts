@@ -1,13 +1,22 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { AnyTask } from "@taskport/core";
+import type { AnyTask, Schedule } from "@taskport/core";
 import { CliError } from "./cli-error.ts";
 import { EXIT } from "./exit-codes.ts";
 
 export interface LoadedModule {
   readonly path: string;
   readonly tasks: AnyTask[];
+  /** Schedules the module exports: the worker enqueues their ticks. */
+  readonly schedules: Schedule[];
+}
+
+/** A schedule, recognised by its shape as tasks are. */
+export function isSchedule(value: unknown): value is Schedule {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.name === "string" && isTask(v.task) && typeof v.nextAfter === "function" && typeof v.between === "function";
 }
 
 /**
@@ -43,12 +52,15 @@ export function resolveModulePath(path: string): string {
 export async function loadTasks(path: string): Promise<LoadedModule> {
   const { absolute, exports } = await importAppModule(path);
   const found = new Map<string, AnyTask>();
+  const schedules = new Map<string, Schedule>();
   const add = (value: unknown): void => {
     if (isTask(value) && !found.has(value.name)) found.set(value.name, value);
+    if (isSchedule(value) && !schedules.has(value.name)) schedules.set(value.name, value);
   };
   for (const [key, value] of Object.entries(exports)) {
     if (Array.isArray(value)) value.forEach(add);
-    else if (key === "default" && value && typeof value === "object" && !isTask(value)) Object.values(value).forEach(add);
+    else if (key === "default" && value && typeof value === "object" && !isTask(value) && !isSchedule(value))
+      Object.values(value).forEach(add);
     else add(value);
   }
   if (found.size === 0) {
@@ -57,7 +69,7 @@ export async function loadTasks(path: string): Promise<LoadedModule> {
       EXIT.usage,
     );
   }
-  return { path: absolute, tasks: [...found.values()] };
+  return { path: absolute, tasks: [...found.values()], schedules: [...schedules.values()] };
 }
 
 /** Import the app's module (which runs its `configure()` call); a failure is one line. */

@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { registerCheck } from "./commands/check.ts";
 import { registerConformance } from "./commands/conformance.ts";
 import { registerEnqueue } from "./commands/enqueue.ts";
+import { registerSchedules } from "./commands/schedules.ts";
 import { registerStatus } from "./commands/status.ts";
 import { registerWorker } from "./commands/worker.ts";
 import { EXIT_CODES_HELP } from "./exit-codes.ts";
@@ -29,6 +30,7 @@ Examples:
   $ taskport check --url postgres://app@127.0.0.1:5432/app
   $ taskport enqueue send-email '{"to":"ada@example.com"}' --wait
   $ taskport status 01J9Z3V4K8 --wait
+  $ taskport schedules ./src/tasks.ts
   $ taskport conformance --url memory:// --markdown report.md
 ${EXIT_CODES_HELP}`,
     );
@@ -36,6 +38,7 @@ ${EXIT_CODES_HELP}`,
   registerCheck(program);
   registerEnqueue(program);
   registerStatus(program);
+  registerSchedules(program);
   registerConformance(program);
   for (const command of program.commands) command.addHelpText("after", EXIT_CODES_HELP);
   return program;

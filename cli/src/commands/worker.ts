@@ -50,7 +50,7 @@ async function runWorker(module: string, flags: WorkerFlags): Promise<void> {
   const queues = flags.queues === undefined ? undefined : parseList(flags.queues);
   if (queues?.length === 0) throw new CliError("--queues needs at least one queue name, e.g. --queues default,emails.");
 
-  const { path, tasks } = await loadTasks(module);
+  const { path, tasks, schedules } = await loadTasks(module);
   const core = await loadCore(path);
   const backend = selectBackend(core, { url: flags.url, backend: flags.backend });
 
@@ -60,7 +60,7 @@ async function runWorker(module: string, flags: WorkerFlags): Promise<void> {
     throw new CliError(`cannot start the worker: ${backend.description} is not usable (see above).`, EXIT.unhealthy);
   }
 
-  const worker = new core.Worker({ tasks, concurrency, graceMs, backend, ...(queues ? { queues } : {}) });
+  const worker = new core.Worker({ tasks, schedules, concurrency, graceMs, backend, ...(queues ? { queues } : {}) });
   logJobs(worker, out);
 
   let stopping = false;
