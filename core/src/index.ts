@@ -62,6 +62,7 @@ export { Emitter, type JobRef, type TaskportEvents } from "./events.ts";
 export { indexesByQueue } from "./group-by-queue.ts";
 export { JobHandle } from "./job-handle.ts";
 export { encodeJson, type JsonValue } from "./json.ts";
+export { type Logger, logger, setLogger } from "./logger.ts";
 export { createMemoryAdapter, MemoryAdapter, type MemoryAdapterOptions } from "./memory/memory-adapter.ts";
 export { MemoryTransaction } from "./memory/memory-transaction.ts";
 export { DEFAULT_RETRY, type RetryPolicy, retryDelayMs } from "./retry-policy.ts";

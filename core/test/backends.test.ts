@@ -11,6 +11,7 @@ import {
   getBackend,
   redactUrl,
   registerScheme,
+  startWorker,
   UnsupportedFeatureError,
 } from "../src/index.ts";
 import { RecordingAdapter } from "../src/testing/index.ts";
@@ -163,5 +164,38 @@ describe("secrets", () => {
     const error = await job.enqueue(undefined).catch((e: Error) => e);
     expect((error as Error).message).not.toContain("hunter2");
     expect(backend.description).toBe("leaky://default:***@localhost");
+  });
+});
+
+describe("logger", () => {
+  it("a worker's error with no error listener goes to the configured logger, not the console", async () => {
+    const { MemoryAdapter, setLogger } = await import("../src/index.ts");
+    const lines: { level: string; message: string }[] = [];
+    const record = (level: string) => (_context: object, message: string) => lines.push({ level, message });
+    const engine = new MemoryAdapter();
+    // An engine that loses its connection once consuming: it reports the problem through onError.
+    const flaky: Adapter = {
+      name: "flaky",
+      capabilities: engine.capabilities,
+      enqueue: (jobs, context) => engine.enqueue(jobs, context),
+      consume: async (options, handler) => {
+        const consumer = await engine.consume(options, handler);
+        setImmediate(() => options.onError?.(new Error("lost the engine")));
+        return consumer;
+      },
+      close: () => engine.close(),
+    };
+    configure({
+      backends: { default: flaky },
+      logger: { debug: record("debug"), info: record("info"), warn: record("warn"), error: record("error") },
+    });
+    try {
+      const worker = await startWorker({ tasks: [defineTask("logged", async () => {})] });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await worker.close();
+      expect(lines).toEqual([{ level: "error", message: "[taskport] worker on default: lost the engine" }]);
+    } finally {
+      setLogger(undefined);
+    }
   });
 });

@@ -6,7 +6,15 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import type { ConsumeOptions, Consumer, Delivery, DeliveryHandler, SerializedError, Settlement } from "@taskport/core";
+import {
+  type ConsumeOptions,
+  type Consumer,
+  type Delivery,
+  type DeliveryHandler,
+  logger,
+  type SerializedError,
+  type Settlement,
+} from "@taskport/core";
 import type { AckBatcher } from "./ack-batcher.ts";
 import { deadLetterAttributes } from "./dead-letters.ts";
 import { LeaseKeeper } from "./lease-keeper.ts";
@@ -375,7 +383,7 @@ export class SqsConsumer implements Consumer {
     if (this.#abandoned) return;
     const explained = explainSqsError(error, this.#settings.where, action);
     if (this.#options.onError) this.#options.onError(explained);
-    else console.error(explained.message);
+    else logger().error({ error: explained }, explained.message);
   }
 }
 

@@ -1,4 +1,5 @@
 import { ConfigurationError } from "../errors.ts";
+import { type Logger, setLogger } from "../logger.ts";
 import { STORE_URL_ENV } from "../store/store-schemes.ts";
 import { Backend, type BackendSpec } from "./backend.ts";
 
@@ -10,6 +11,8 @@ export const DEFAULT_URL = "memory://";
 export interface TaskportConfig {
   /** Named backends; `default` is used by tasks that name none. */
   readonly backends: Readonly<Record<string, BackendSpec>>;
+  /** Where the library writes problems nobody listens for (pino's shape). Default: stderr. */
+  readonly logger?: Logger;
 }
 
 let backends: Map<string, Backend> | undefined;
@@ -22,6 +25,7 @@ export function configure(config: TaskportConfig): void {
   const next = new Map<string, Backend>();
   for (const [name, spec] of Object.entries(config.backends)) next.set(name, new Backend(name, spec));
   if (!next.has("default")) next.set("default", defaultBackend());
+  setLogger(config.logger);
   backends = next;
 }
 

@@ -4,6 +4,7 @@ import type { Adapter, Consumer } from "../contract.ts";
 import { validateQueueName } from "../enqueue-options.ts";
 import { ValidationError } from "../errors.ts";
 import { Emitter, type TaskportEvents } from "../events.ts";
+import { logger } from "../logger.ts";
 import type { Schedule } from "../schedules/schedule.ts";
 import { Scheduler } from "../schedules/scheduler.ts";
 import type { AnyTask } from "../task.ts";
@@ -87,7 +88,7 @@ export class Worker extends Emitter<TaskportEvents> {
   /** Out-of-job problems go to `error` listeners; with none, to stderr, so they are never silent. */
   #reportError(error: Error): void {
     if (this.has("error")) this.emit("error", { error });
-    else console.error(`[taskport] worker on ${this.queues.join(", ")}: ${error.message}`);
+    else logger().error({ queues: this.queues, error }, `[taskport] worker on ${this.queues.join(", ")}: ${error.message}`);
   }
 
   /** Names of the tasks this worker runs. */
