@@ -21,7 +21,10 @@ describe("schedules", () => {
   it("--json prints one object per schedule", async () => {
     const { code, stdout } = await runCli(["schedules", SCHEDULED, "--json"]);
     expect(code).toBe(0);
-    const rows = stdout.trim().split("\n").map((line) => JSON.parse(line));
+    const rows = stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     expect(rows.map((r) => r.name)).toEqual(["heartbeat", "nightly-report"]);
     expect(rows[1]).toMatchObject({ task: "report", when: "0 3 * * *", tz: "Europe/Paris", lastStatus: "not run" });
     expect(Date.parse(rows[0].next)).toBeGreaterThan(Date.now() - 1_000);

@@ -47,6 +47,8 @@ export interface Capabilities {
   readonly progress: boolean;
   /** Jobs that fail for good are kept in a place an operator can inspect and replay from. */
   readonly deadLetter: boolean;
+  /** `headers` travel with each job to its handler (`ctx.headers`). Default `false`. */
+  readonly headers?: boolean;
   /** `backend.stats()`: counts per status and the age of the oldest waiting job, per queue. Default `false`. */
   readonly stats?: boolean;
   /** `backend.jobs()`: a queue's jobs, by status, a page at a time. Default `false`. */
@@ -75,6 +77,7 @@ export const ALL_CAPABILITIES: Capabilities = Object.freeze({
   ordering: "fifo",
   progress: true,
   deadLetter: true,
+  headers: true,
   stats: true,
   listJobs: true,
   redrive: true,
@@ -82,7 +85,7 @@ export const ALL_CAPABILITIES: Capabilities = Object.freeze({
 });
 
 /** A feature that an enqueue can ask for, named as in {@link Capabilities}. */
-export type Feature = "delay" | "priority" | "results" | "cancel" | "deduplication" | "transactions" | "progress";
+export type Feature = "delay" | "priority" | "results" | "cancel" | "deduplication" | "transactions" | "progress" | "headers";
 
 /** The range of `priority`: one integer range for every engine, higher runs first. */
 export const PRIORITY_MIN = -100;

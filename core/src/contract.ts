@@ -26,6 +26,12 @@ export interface NewJob {
   readonly deduplicationKey?: string;
   /** Handler timeout in ms, when the task or call set one. */
   readonly timeoutMs?: number;
+  /**
+   * Strings that travel with the job to its handler (trace context, correlation ids); absent when
+   * none were set. Adapters keep them where the engine has message headers or attributes, inside
+   * the job record otherwise. Needs `capabilities.headers`.
+   */
+  readonly headers?: Readonly<Record<string, string>>;
   /** Epoch ms when core accepted the job. */
   readonly enqueuedAt: number;
 }
@@ -59,6 +65,8 @@ export interface Delivery {
   readonly attempt: number;
   readonly maxAttempts: number;
   readonly timeoutMs?: number;
+  /** The job's headers, as enqueued; absent when it has none. */
+  readonly headers?: Readonly<Record<string, string>>;
   /** Aborted by the adapter when it loses the job (lease lost, cancelled while running). */
   readonly signal?: AbortSignal;
   /** Present when the engine stores progress. */

@@ -21,7 +21,15 @@ export interface EnqueueOptions {
   readonly timeoutMs?: number;
   /** The caller's database transaction (engines with `capabilities.transactions`). */
   readonly transaction?: unknown;
+  /**
+   * Strings that travel with the job and reach the handler as `ctx.headers` (trace context,
+   * correlation ids): at most 32, names of letters, digits, `-`, `_`, `.`, 4 KiB in all.
+   */
+  readonly headers?: Readonly<Record<string, string>>;
 }
+
+export const MAX_HEADERS = 32;
+export const MAX_HEADER_BYTES = 4_096;
 
 /** Check the shape of options; engine support is checked later, against capabilities. */
 export function validateEnqueueOptions(options: EnqueueOptions | undefined, where: string): void {
@@ -60,6 +68,24 @@ export function validateEnqueueOptions(options: EnqueueOptions | undefined, wher
   if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
     invalid(where, `timeoutMs must be a number > 0, got ${timeoutMs}`, "omit it for no timeout");
   }
+  if (options.headers !== undefined) validateHeaders(options.headers, where);
+}
+
+function validateHeaders(headers: unknown, where: string): void {
+  if (typeof headers !== "object" || headers === null || Array.isArray(headers)) {
+    invalid(where, "headers must be an object of strings", 'pass e.g. { "x-request-id": "abc" }');
+  }
+  const entries = Object.entries(headers as object);
+  if (entries.length > MAX_HEADERS) invalid(where, `${entries.length} headers given`, `send at most ${MAX_HEADERS}`);
+  let bytes = 0;
+  for (const [name, value] of entries) {
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name))
+      invalid(where, `header name ${JSON.stringify(name)} is not valid`, 'use 1–64 letters, digits, "-", "_" or "."');
+    if (typeof value !== "string") invalid(where, `header ${name} is ${typeof value}, not a string`, "send its text");
+    bytes += name.length + Buffer.byteLength(value);
+  }
+  if (bytes > MAX_HEADER_BYTES)
+    invalid(where, `headers take ${bytes} bytes`, `keep them under ${MAX_HEADER_BYTES}; put data in the payload`);
 }
 
 export function validateQueueName(queue: unknown, where: string): void {

@@ -9,6 +9,8 @@ export interface TaskContext {
   /** 1 for the first run, 2 for the first retry, … */
   readonly attempt: number;
   readonly maxAttempts: number;
+  /** The job's headers (trace context, correlation ids); empty when it has none. */
+  readonly headers: Readonly<Record<string, string>>;
   /**
    * Aborted when the job times out, the worker shuts down past its grace period, or the job is
    * cancelled while running. Pass it to `fetch`, database drivers, timers.

@@ -85,14 +85,14 @@ describe("Worker", () => {
     expect(errors).toEqual(["connection lost; reconnecting"]);
     off();
     const written: string[] = [];
-    const original = console.error;
-    console.error = (line: string) => written.push(line);
+    const original = process.stderr.write;
+    process.stderr.write = ((line: string) => written.push(line) > 0) as typeof process.stderr.write;
     try {
       report?.(new Error("still down"));
     } finally {
-      console.error = original;
+      process.stderr.write = original;
     }
-    expect(written).toEqual(["[taskport] worker on default: still down"]);
+    expect(written).toEqual(["[taskport] worker on default: still down\n"]);
     await worker.close();
   });
 });

@@ -47,6 +47,7 @@ const ALTERNATIVES: Record<Feature, string> = {
   cancel: `Configure a job store beside the engine (${STORE_HINT}), or make the handler check a flag you store and return early.`,
   deduplication: `Configure a job store beside the engine (${STORE_HINT}), or make the handler idempotent.`,
   transactions: "Use the transactional outbox pattern, or choose pg-boss, which enqueues inside your transaction.",
+  headers: "Put the values in the payload, or choose an engine that carries headers.",
   progress: `Configure a job store beside the engine (${STORE_HINT}), or store progress yourself.`,
 };
 
@@ -133,12 +134,14 @@ export class Backend extends Emitter<BackendEvents> {
     let transaction = options.transaction;
     const maxAttempts = options.attempts ?? defaults.attempts ?? task.options.retry?.maxAttempts ?? DEFAULT_RETRY.maxAttempts;
     const timeoutMs = options.timeoutMs ?? defaults.timeoutMs ?? task.options.timeoutMs;
+    let headers = options.headers ?? defaults.headers;
 
     if (runAt !== undefined && !caps.delay) runAt = this.#unsupported(adapter, "delay", "delays");
     if (priority !== PRIORITY_DEFAULT && !caps.priority) priority = this.#unsupported(adapter, "priority", "priority") ?? PRIORITY_DEFAULT;
     if (deduplicationKey !== undefined && !caps.deduplication) {
       deduplicationKey = this.#unsupported(adapter, "deduplication", "deduplication keys");
     }
+    if (headers !== undefined && !caps.headers) headers = this.#unsupported(adapter, "headers", "job headers");
     if (transaction !== undefined && !caps.transactions) {
       transaction = this.#unsupported(adapter, "transactions", "transactional enqueue");
     }
@@ -162,6 +165,7 @@ export class Backend extends Emitter<BackendEvents> {
       if (runAt !== undefined) job.runAt = runAt;
       if (deduplicationKey !== undefined) job.deduplicationKey = deduplicationKey;
       if (timeoutMs !== undefined) job.timeoutMs = timeoutMs;
+      if (headers !== undefined) job.headers = headers;
       jobs[i] = job;
     }
     if (jobs.length === 0) return [];

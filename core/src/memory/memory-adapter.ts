@@ -117,6 +117,7 @@ export class MemoryAdapter implements Adapter {
         runAt,
         ++this.#seq,
       );
+      if (input.headers !== undefined) job.headers = input.headers;
       this.#jobs.set(job.id, job);
       if (job.deduplicationKey !== undefined) this.#dedup.set(dedupKey(job.queue, job.deduplicationKey), job);
       if (runAt > 0) {
@@ -488,6 +489,9 @@ class MemoryDelivery implements Delivery {
   }
   get maxAttempts(): number {
     return this.#job.maxAttempts;
+  }
+  get headers(): Readonly<Record<string, string>> | undefined {
+    return this.#job.headers;
   }
   get timeoutMs(): number | undefined {
     return this.#job.timeoutMs;

@@ -13,6 +13,7 @@ export class MemoryJob {
   readonly priority: number;
   readonly maxAttempts: number;
   readonly timeoutMs: number | undefined;
+  headers: Readonly<Record<string, string>> | undefined = undefined;
   readonly deduplicationKey: string | undefined;
   readonly enqueuedAt: number;
   /** Due time for the delay heap; 0 when ready. */

@@ -232,6 +232,7 @@ class StoreBackedAdapter implements Adapter {
       maxAttempts: delivery.maxAttempts,
     };
     if (delivery.timeoutMs !== undefined) out.timeoutMs = delivery.timeoutMs;
+    if (delivery.headers !== undefined) out.headers = delivery.headers;
     if (signal !== undefined) out.signal = signal;
     if (progress !== undefined) out.progress = progress;
     return out;

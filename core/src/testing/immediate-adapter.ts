@@ -24,6 +24,7 @@ export class ImmediateAdapter implements Adapter {
     ordering: "fifo",
     progress: true,
     deadLetter: false,
+    headers: true,
   });
   /** Lifecycle events of the jobs it ran. */
   readonly events = new Emitter<TaskportEvents>();
@@ -60,6 +61,7 @@ export class ImmediateAdapter implements Adapter {
           attempt: record.attempt,
           maxAttempts: job.maxAttempts,
           ...(job.timeoutMs !== undefined ? { timeoutMs: job.timeoutMs } : {}),
+          ...(job.headers !== undefined ? { headers: job.headers } : {}),
           progress: async (value: JsonValue) => {
             record.progress = value;
           },

@@ -3,6 +3,8 @@ import type { Emitter, TaskportEvents } from "../events.ts";
 import { encodeJson, type JsonValue } from "../json.ts";
 import type { TaskContext } from "../task-context.ts";
 
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
 /**
  * The `ctx` a handler receives. Its AbortSignal is created only when a handler reads it: most
  * handlers never do, and an AbortController per job is a measurable cost at 300k jobs/s.
@@ -32,6 +34,9 @@ export class JobContext implements TaskContext {
   }
   get maxAttempts(): number {
     return this.#delivery.maxAttempts;
+  }
+  get headers(): Readonly<Record<string, string>> {
+    return this.#delivery.headers ?? NO_HEADERS;
   }
 
   get signal(): AbortSignal {

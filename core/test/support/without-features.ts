@@ -28,6 +28,7 @@ export function asBroker(engine: Adapter): Adapter {
           maxAttempts: delivery.maxAttempts,
           ...(delivery.timeoutMs !== undefined ? { timeoutMs: delivery.timeoutMs } : {}),
           ...(delivery.signal !== undefined ? { signal: delivery.signal } : {}),
+          ...(delivery.headers !== undefined ? { headers: delivery.headers } : {}),
         };
         return handler(plain);
       }),
