@@ -39,6 +39,7 @@ const GROUPS: [string, string][] = [
   ["progress", "Progress"],
   ["fifo", "FIFO"],
   ["deadLetter", "Dead letter"],
+  ["headers", "Job headers"],
   ["stats", "Queue stats"],
   ["listJobs", "Job listing"],
   ["redrive", "Dead-letter redrive"],

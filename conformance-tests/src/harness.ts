@@ -66,6 +66,7 @@ export const GROUPS = [
   "progress",
   "fifo",
   "deadLetter",
+  "headers",
   "stats",
   "listJobs",
   "redrive",

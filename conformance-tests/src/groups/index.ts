@@ -2,6 +2,7 @@ import type { SuiteContext } from "../run-conformance.ts";
 import { registerBasics } from "./basics.ts";
 import { registerConnection } from "./connection.ts";
 import { registerFailures } from "./failures.ts";
+import { registerHeaders } from "./headers.ts";
 import { registerOperations } from "./operations.ts";
 import { registerSchedules } from "./schedules.ts";
 import { registerScheduling } from "./scheduling.ts";
@@ -12,6 +13,7 @@ export function registerGroups(s: SuiteContext): void {
   registerBasics(s);
   registerConnection(s);
   registerFailures(s);
+  registerHeaders(s);
   registerOperations(s);
   registerScheduling(s);
   registerSchedules(s);
