@@ -60,6 +60,13 @@ export {
 } from "./errors.ts";
 export { Emitter, type JobRef, type TaskportEvents } from "./events.ts";
 export { indexesByQueue } from "./group-by-queue.ts";
+export {
+  type AttemptInfo,
+  type EnqueueBatch,
+  type Instrumentation,
+  instrumentations,
+  setInstrumentations,
+} from "./instrumentation.ts";
 export { JobHandle } from "./job-handle.ts";
 export { encodeJson, type JsonValue } from "./json.ts";
 export { type Logger, logger, setLogger } from "./logger.ts";

@@ -3,6 +3,7 @@ import type { Adapter, CheckProblem, JobInfo, JobListOptions, JobPage, NewJob, Q
 import { type EnqueueOptions, validateEnqueueOptions } from "../enqueue-options.ts";
 import { ConfigurationError, PayloadTooLargeError, UnsupportedFeatureError } from "../errors.ts";
 import { Emitter, type TaskportEvents } from "../events.ts";
+import { type Instrumentation, instrumentations } from "../instrumentation.ts";
 import { JobHandle } from "../job-handle.ts";
 import { byteLength, encodeJson, type JsonValue } from "../json.ts";
 import { DEFAULT_RETRY } from "../retry-policy.ts";
@@ -169,13 +170,17 @@ export class Backend extends Emitter<BackendEvents> {
       jobs[i] = job;
     }
     if (jobs.length === 0) return [];
+    const hooks = instrumentations();
+    const ended = hooks.length === 0 ? undefined : instrument(hooks, adapter, task.name, queue, jobs);
 
     let receipts: Awaited<ReturnType<Adapter["enqueue"]>>;
     try {
       receipts = await adapter.enqueue(jobs, transaction === undefined ? {} : { transaction });
     } catch (error) {
+      ended?.(error);
       throw this.#redact(error);
     }
+    ended?.(undefined);
     const handles = new Array<JobHandle<unknown>>(jobs.length);
     const emit = this.has("enqueued");
     for (let i = 0; i < jobs.length; i++) {
@@ -329,6 +334,35 @@ export class Backend extends Emitter<BackendEvents> {
     if (error instanceof Error && this.#secrets().length > 0) error.message = this.#redactText(error.message);
     return error;
   }
+}
+
+/**
+ * Show a batch to the instrumentation hooks before the engine sees it; headers they add (trace
+ * context) are set on the jobs where the engine carries headers. Returns what to call with the outcome.
+ */
+function instrument(
+  hooks: readonly Instrumentation[],
+  adapter: Adapter,
+  taskName: string,
+  queue: string,
+  jobs: Mutable<NewJob>[],
+): (error: unknown) => void {
+  const carriesHeaders = adapter.capabilities.headers === true;
+  const views = jobs.map((job) => ({ id: job.id, headers: { ...job.headers } }));
+  const endings: ((error: unknown) => void)[] = [];
+  for (const hook of hooks) {
+    const end = hook.enqueue?.({ engine: adapter.name, taskName, queue, jobs: views, carriesHeaders });
+    if (end) endings.push(end);
+  }
+  if (carriesHeaders) {
+    for (let i = 0; i < jobs.length; i++) {
+      const headers = views[i]?.headers;
+      if (headers && Object.keys(headers).length > 0) (jobs[i] as Mutable<NewJob>).headers = headers;
+    }
+  }
+  return (error) => {
+    for (const end of endings) end(error);
+  };
 }
 
 type InspectionCapability = "stats" | "listJobs" | "deadLetter" | "redrive" | "pause";

@@ -1,4 +1,5 @@
 import { ConfigurationError } from "../errors.ts";
+import { type Instrumentation, setInstrumentations } from "../instrumentation.ts";
 import { type Logger, setLogger } from "../logger.ts";
 import { STORE_URL_ENV } from "../store/store-schemes.ts";
 import { Backend, type BackendSpec } from "./backend.ts";
@@ -13,6 +14,8 @@ export interface TaskportConfig {
   readonly backends: Readonly<Record<string, BackendSpec>>;
   /** Where the library writes problems nobody listens for (pino's shape). Default: stderr. */
   readonly logger?: Logger;
+  /** Tracing and metrics hooks, e.g. `openTelemetry()` from `@taskport/opentelemetry`. */
+  readonly instrumentations?: readonly Instrumentation[];
 }
 
 let backends: Map<string, Backend> | undefined;
@@ -26,6 +29,7 @@ export function configure(config: TaskportConfig): void {
   for (const [name, spec] of Object.entries(config.backends)) next.set(name, new Backend(name, spec));
   if (!next.has("default")) next.set("default", defaultBackend());
   setLogger(config.logger);
+  setInstrumentations(config.instrumentations);
   backends = next;
 }
 

@@ -4,6 +4,7 @@ import type { Adapter, Consumer } from "../contract.ts";
 import { validateQueueName } from "../enqueue-options.ts";
 import { ValidationError } from "../errors.ts";
 import { Emitter, type TaskportEvents } from "../events.ts";
+import { instrumentations, runInstrumented } from "../instrumentation.ts";
 import { logger } from "../logger.ts";
 import type { Schedule } from "../schedules/schedule.ts";
 import { Scheduler } from "../schedules/scheduler.ts";
@@ -77,7 +78,11 @@ export class Worker extends Emitter<TaskportEvents> {
     const options = { queues: this.queues, concurrency: this.concurrency, onError: (error: Error) => this.#reportError(error) };
     await this.#scheduler?.start();
     try {
-      this.#consumer = await adapter.consume(options, (delivery) => runDelivery(delivery, env));
+      this.#consumer = await adapter.consume(options, (delivery) =>
+        instrumentations().length === 0
+          ? runDelivery(delivery, env)
+          : runInstrumented({ engine: adapter.name, delivery }, () => runDelivery(delivery, env)),
+      );
     } catch (error) {
       this.#scheduler?.stop();
       throw error;
