@@ -91,6 +91,15 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
       expect(new Set(receipts.flat().map((r) => r.id))).toEqual(new Set([kept[0]?.id]));
     });
 
+    it("a job enqueued again under its own id and key while it waits is held by itself (every worker enqueues a schedule's tick so)", async () => {
+      const [store, other] = await pair();
+      const tick = job({ deduplicationKey: "tick" });
+      await store.record([tick], 60_000);
+      await store.confirm([tick.id]);
+      expect(await other.record([{ ...tick, enqueuedAt: Date.now() }], 60_000)).toEqual([{ id: tick.id, deduplicated: true }]);
+      expect(await other.get(tick.id)).toMatchObject({ status: "queued" });
+    });
+
     it("one batch with the same key twice records the first job only", async () => {
       const [store] = await pair();
       const [a, b] = [job({ deduplicationKey: "twice" }), job({ deduplicationKey: "twice" })];
