@@ -2,7 +2,12 @@ import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { registerCheck } from "./commands/check.ts";
 import { registerConformance } from "./commands/conformance.ts";
+import { registerDeadLetters } from "./commands/dead-letters.ts";
 import { registerEnqueue } from "./commands/enqueue.ts";
+import { registerJobs } from "./commands/jobs.ts";
+import { registerPause } from "./commands/pause.ts";
+import { registerQueues } from "./commands/queues.ts";
+import { registerRedrive } from "./commands/redrive.ts";
 import { registerSchedules } from "./commands/schedules.ts";
 import { registerStatus } from "./commands/status.ts";
 import { registerWorker } from "./commands/worker.ts";
@@ -31,6 +36,7 @@ Examples:
   $ taskport enqueue send-email '{"to":"ada@example.com"}' --wait
   $ taskport status 01J9Z3V4K8 --wait
   $ taskport schedules ./src/tasks.ts
+  $ taskport queues --url bullmq://127.0.0.1:6379 --watch
   $ taskport conformance --url memory:// --markdown report.md
 ${EXIT_CODES_HELP}`,
     );
@@ -39,6 +45,11 @@ ${EXIT_CODES_HELP}`,
   registerEnqueue(program);
   registerStatus(program);
   registerSchedules(program);
+  registerQueues(program);
+  registerJobs(program);
+  registerDeadLetters(program);
+  registerRedrive(program);
+  registerPause(program);
   registerConformance(program);
   for (const command of program.commands) command.addHelpText("after", EXIT_CODES_HELP);
   return program;

@@ -6,6 +6,7 @@ import { loadCore } from "../load-core.ts";
 import { loadTasks } from "../load-tasks.ts";
 import { Output } from "../output.ts";
 import { selectBackend } from "../select-backend.ts";
+import { printTable } from "../table.ts";
 
 interface SchedulesFlags {
   url?: string;
@@ -63,7 +64,9 @@ async function runSchedules(module: string, flags: SchedulesFlags): Promise<void
     rows.push(row);
     if (out.json) out.info({ event: "schedule", ...row }, "");
   }
-  if (!out.json) printTable(rows);
+  if (!out.json) {
+    printTable({ name: "SCHEDULE", task: "TASK", when: "WHEN", tz: "TZ", next: "NEXT", last: "LAST", lastStatus: "LAST STATUS" }, rows);
+  }
   await backend.close().catch(() => undefined);
 }
 
@@ -74,25 +77,4 @@ async function statusOf(id: string, schedule: Schedule, backend: Backend): Promi
   const queue = schedule.task.defaults.queue ?? schedule.task.options.queue ?? "default";
   const info = await backend.getJob(id, queue).catch(() => null);
   return info?.status ?? "not run";
-}
-
-function printTable(rows: Record<string, string | null>[]): void {
-  const columns = ["name", "task", "when", "tz", "next", "last", "lastStatus"] as const;
-  const titles: Record<(typeof columns)[number], string> = {
-    name: "SCHEDULE",
-    task: "TASK",
-    when: "WHEN",
-    tz: "TZ",
-    next: "NEXT",
-    last: "LAST",
-    lastStatus: "LAST STATUS",
-  };
-  const widths = columns.map((c) => Math.max(titles[c].length, ...rows.map((r) => (r[c] ?? "-").length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, i) => cell.padEnd(widths[i] as number))
-      .join("  ")
-      .trimEnd();
-  process.stdout.write(`${line(columns.map((c) => titles[c]))}\n`);
-  for (const row of rows) process.stdout.write(`${line(columns.map((c) => row[c] ?? "-"))}\n`);
 }
