@@ -1,5 +1,8 @@
 /** Print rows as aligned columns under their titles; a missing value shows as "-". */
-export function printTable<K extends string>(titles: Readonly<Record<K, string>>, rows: readonly Partial<Record<K, string | number | null>>[]): void {
+export function printTable<K extends string>(
+  titles: Readonly<Record<K, string>>,
+  rows: readonly Partial<Record<K, string | number | null>>[],
+): void {
   const columns = Object.keys(titles) as K[];
   const text = (row: Partial<Record<K, string | number | null>>, column: K) => String(row[column] ?? "-");
   const widths = columns.map((c) => Math.max(titles[c].length, ...rows.map((row) => text(row, c).length)));

@@ -1,5 +1,5 @@
-import type { Command } from "commander";
 import type { JobInfo, JobStatus } from "@taskport/core";
+import type { Command } from "commander";
 import { CliError } from "../cli-error.ts";
 import { parseInteger } from "../durations.ts";
 import { type BackendFlags, withBackend, withBackendOptions } from "../inspect-backend.ts";
@@ -60,7 +60,11 @@ export function printJobs(jobs: readonly JobInfo[]): void {
       status: job.status,
       attempts: `${job.attempt}/${job.maxAttempts}`,
       enqueued: job.enqueuedAt === undefined ? null : new Date(job.enqueuedAt).toISOString(),
-      outcome: job.error ? `${job.error.name}: ${job.error.message}`.slice(0, 80) : job.result === undefined ? null : JSON.stringify(job.result).slice(0, 80),
+      outcome: job.error
+        ? `${job.error.name}: ${job.error.message}`.slice(0, 80)
+        : job.result === undefined
+          ? null
+          : JSON.stringify(job.result).slice(0, 80),
     })),
   );
 }

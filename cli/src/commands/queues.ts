@@ -1,5 +1,5 @@
-import type { Command } from "commander";
 import type { QueueStats } from "@taskport/core";
+import type { Command } from "commander";
 import { parseDuration, parseList } from "../durations.ts";
 import { type BackendFlags, withBackend, withBackendOptions } from "../inspect-backend.ts";
 import { printTable } from "../table.ts";
@@ -30,7 +30,8 @@ Examples:
 
 async function runQueues(flags: QueuesFlags): Promise<void> {
   const queues = flags.queues === undefined ? undefined : parseList(flags.queues);
-  const intervalMs = flags.watch === undefined || flags.watch === false ? undefined : parseDuration(flags.watch === true ? "2s" : flags.watch, "--watch");
+  const intervalMs =
+    flags.watch === undefined || flags.watch === false ? undefined : parseDuration(flags.watch === true ? "2s" : flags.watch, "--watch");
   await withBackend(flags, async (backend) => {
     for (;;) {
       const stats = await backend.stats(queues);
