@@ -151,13 +151,9 @@ class StoreBackedAdapter implements Adapter {
   }
 
   async consume(options: ConsumeOptions, handler: DeliveryHandler): Promise<Consumer> {
-    if (this.#tracking) {
-      await this.#watch();
-      this.#startSweeping(options.onError);
-    }
-    if (!this.#tracking) {
-      return this.engine.consume(options, (delivery) => handler(this.#deliveryWith(delivery, delivery.attempt, delivery.signal)));
-    }
+    if (this.#tracking) await this.#watch();
+    this.#startSweeping(options.onError);
+    if (!this.#tracking) return this.engine.consume(options, (delivery) => this.#runWithProgress(delivery, handler, options.onError));
     const run: ConsumerRun = { started: new Set(), abandoned: false };
     const consumer = await this.engine.consume(options, (delivery) => this.#run(delivery, handler, options.onError, run));
     return {
@@ -176,13 +172,7 @@ class StoreBackedAdapter implements Adapter {
   async #run(delivery: Delivery, handler: DeliveryHandler, onError: ConsumeOptions["onError"], consumer: ConsumerRun): Promise<Settlement> {
     let decision: StartDecision;
     try {
-      decision = await this.#begins.add({
-        id: delivery.id,
-        name: delivery.name,
-        queue: delivery.queue,
-        attempt: delivery.attempt,
-        maxAttempts: delivery.maxAttempts,
-      });
+      decision = await this.#begins.add(startOf(delivery));
     } catch (error) {
       // Without the store the job's status cannot be kept: give it back to the engine to run later.
       onError?.(error as Error);
@@ -209,6 +199,35 @@ class StoreBackedAdapter implements Adapter {
     return settlement;
   }
 
+  /**
+   * An engine that keeps its jobs itself and lacks only progress: the store records a job only when
+   * it reports progress — begun at its first report, settled when the attempt ends, so that retention
+   * removes the record — and a job that reports none costs the store nothing.
+   */
+  async #runWithProgress(delivery: Delivery, handler: DeliveryHandler, onError: ConsumeOptions["onError"]): Promise<Settlement> {
+    let begun: Promise<unknown> | undefined;
+    let last: Promise<void> = Promise.resolve();
+    const progress = (value: JsonValue): Promise<void> => {
+      const valueJson = JSON.stringify(value);
+      begun ??= this.#begins.add(startOf(delivery));
+      // Reports are written one after another, so the last one is what the store keeps.
+      const written = Promise.all([begun, last.catch(() => {})]).then(() => this.store.progress(delivery.id, valueJson));
+      last = written;
+      return written;
+    };
+    const settlement = await handler(this.#deliveryWith(delivery, delivery.attempt, delivery.signal, progress));
+    // The record is settled when it was made (its begin went through), after the last report.
+    const recorded = await begun?.then(
+      () => true,
+      () => false,
+    );
+    if (recorded) {
+      await last.catch(() => {});
+      await this.#record(outcomeOf(delivery.id, settlement), onError);
+    }
+    return settlement;
+  }
+
   /** Write an outcome; a store that is down is reported, and the engine is settled all the same. */
   async #record(outcome: JobOutcome, onError: ConsumeOptions["onError"]): Promise<void> {
     try {
@@ -218,11 +237,14 @@ class StoreBackedAdapter implements Adapter {
     }
   }
 
-  #deliveryWith(delivery: Delivery, attempt: number, signal: AbortSignal | undefined): Delivery {
-    const store = this.store;
-    const progress = this.#coverage.progress
-      ? (value: JsonValue) => store.progress(delivery.id, JSON.stringify(value))
-      : delivery.progress?.bind(delivery);
+  #deliveryWith(
+    delivery: Delivery,
+    attempt: number,
+    signal: AbortSignal | undefined,
+    progress: Delivery["progress"] = this.#coverage.progress
+      ? (value: JsonValue) => this.store.progress(delivery.id, JSON.stringify(value))
+      : delivery.progress?.bind(delivery),
+  ): Delivery {
     const out: { -readonly [K in keyof Delivery]: Delivery[K] } = {
       id: delivery.id,
       name: delivery.name,
@@ -342,6 +364,10 @@ class StoreBackedAdapter implements Adapter {
       return engine.redrive?.(queue, ids ?? chosen.map((job) => job.id)) ?? 0;
     };
   }
+}
+
+function startOf(delivery: Delivery): JobStart {
+  return { id: delivery.id, name: delivery.name, queue: delivery.queue, attempt: delivery.attempt, maxAttempts: delivery.maxAttempts };
 }
 
 function withoutKey(job: NewJob): NewJob {

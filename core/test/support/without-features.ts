@@ -2,16 +2,14 @@ import type { Adapter, Capabilities, Delivery } from "../../src/index.ts";
 
 /**
  * An engine as a broker is: the memory engine with results, cancel, deduplication and progress
- * taken away, so a job store must provide them. Tests the store layer without a server.
+ * taken away, so a job store must provide them. Tests the store layer without a server. With
+ * `{ onlyProgress: true }`, an engine as pg-boss is: it keeps everything but progress.
  */
-export function asBroker(engine: Adapter): Adapter {
+export function asBroker(engine: Adapter, options: { onlyProgress?: boolean } = {}): Adapter {
   const capabilities: Capabilities = Object.freeze({
     ...engine.capabilities,
-    results: false,
-    cancel: false,
-    deduplication: false,
+    ...(options.onlyProgress ? {} : { results: false, cancel: false, deduplication: false, transactions: false }),
     progress: false,
-    transactions: false,
   });
   return {
     name: engine.name,
@@ -33,6 +31,10 @@ export function asBroker(engine: Adapter): Adapter {
         return handler(plain);
       }),
     close: () => engine.close(),
+    // An engine as pg-boss is keeps its jobs' status, cancel and change feed.
+    ...(options.onlyProgress && engine.getJob ? { getJob: engine.getJob.bind(engine) } : {}),
+    ...(options.onlyProgress && engine.cancel ? { cancel: engine.cancel.bind(engine) } : {}),
+    ...(options.onlyProgress && engine.watch ? { watch: engine.watch.bind(engine) } : {}),
     // Inspection stays the engine's: a broker can count and move its messages.
     ...(engine.listDeadLetters ? { listDeadLetters: engine.listDeadLetters.bind(engine) } : {}),
     ...(engine.stats ? { stats: engine.stats.bind(engine) } : {}),
