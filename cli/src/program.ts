@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { registerCheck } from "./commands/check.ts";
 import { registerConformance } from "./commands/conformance.ts";
+import { registerDashboard } from "./commands/dashboard.ts";
 import { registerDeadLetters } from "./commands/dead-letters.ts";
 import { registerEnqueue } from "./commands/enqueue.ts";
 import { registerJobs } from "./commands/jobs.ts";
@@ -50,6 +51,7 @@ ${EXIT_CODES_HELP}`,
   registerDeadLetters(program);
   registerRedrive(program);
   registerPause(program);
+  registerDashboard(program);
   registerConformance(program);
   for (const command of program.commands) command.addHelpText("after", EXIT_CODES_HELP);
   return program;
