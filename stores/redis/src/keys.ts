@@ -1,0 +1,35 @@
+/**
+ * Every key the store writes, under its prefix. The Lua scripts build a job's keys from the same
+ * pieces (`prefix .. ":job:" .. id`), so the two must change together; queue names cannot contain
+ * ":" (core refuses them), so `<prefix>:dedup:<queue>:<key>` is unambiguous whatever the key holds.
+ */
+export class StoreKeys {
+  readonly prefix: string;
+  /** Sorted set: ids of records not yet confirmed, by the time their claim runs out. */
+  readonly pending: string;
+  /** Sorted sets: ids of finished jobs by when they finished, one per retention. */
+  readonly succeeded: string;
+  readonly failed: string;
+  /** Set: ids of running jobs whose cancel was asked for and not yet honoured. */
+  readonly cancelling: string;
+  /** Pub/sub channel of changes: a JSON array of `JobChange`s per message. */
+  readonly changes: string;
+
+  constructor(prefix: string) {
+    this.prefix = prefix;
+    this.pending = `${prefix}:pending`;
+    this.succeeded = `${prefix}:finished:succeeded`;
+    this.failed = `${prefix}:finished:failed`;
+    this.cancelling = `${prefix}:cancelling`;
+    this.changes = `${prefix}:changes`;
+  }
+
+  job(id: string): string {
+    return `${this.prefix}:job:${id}`;
+  }
+
+  /** What the scripts take as KEYS, in this order. */
+  get indexes(): string[] {
+    return [this.pending, this.succeeded, this.failed, this.cancelling];
+  }
+}

@@ -1,0 +1,269 @@
+/**
+ * The store's Lua scripts: each call is atomic in Redis, so a batch's key claims, starts and
+ * outcomes cannot interleave with another process's. Every script takes the same KEYS (the
+ * indexes, see `StoreKeys.indexes`) and starts its ARGV with the prefix and the caller's clock
+ * (`now`, epoch ms); the rest is one fixed-size group per job. A job's own keys are built from the
+ * prefix inside the script (`<prefix>:job:<id>`, `<prefix>:dedup:<queue>:<key>`), so the store
+ * runs on a single Redis server (or a replicated one), not on Redis Cluster.
+ *
+ * Finishing a job (`finish`) releases its deduplication key, and either sets the hash's expiry
+ * (when the retention is known: settle, cancel) or files it in the finished index that `sweep`
+ * reads (when it is not: a redelivery that ends a cancelled job).
+ */
+
+const PRELUDE = `
+local PENDING, SUCCEEDED, FAILED, CANCELLING = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local prefix = ARGV[1]
+local now = tonumber(ARGV[2])
+local changes = {}
+
+local function jobKey(id) return prefix .. ':job:' .. id end
+local function isFinal(status) return status == 'succeeded' or status == 'failed' or status == 'cancelled' end
+
+-- Free a deduplication key, if this job still holds it.
+local function release(id, queue, key)
+  if key and key ~= '' and queue then
+    local k = prefix .. ':dedup:' .. queue .. ':' .. key
+    if redis.call('GET', k) == id then redis.call('DEL', k) end
+  end
+end
+
+-- The fields every state change reads.
+local function state(h)
+  return redis.call('HMGET', h, 'status', 'attempt', 'cancelRequested', 'queue', 'dedupKey', 'pendingUntil')
+end
+
+-- A final status: key released, retention started, watchers told.
+local function finish(id, h, f, status, succeededMs, failedMs)
+  redis.call('HSET', h, 'status', status, 'finishedAt', now)
+  if f[3] then
+    redis.call('HDEL', h, 'cancelRequested')
+    redis.call('SREM', CANCELLING, id)
+  end
+  if f[6] then
+    redis.call('HDEL', h, 'pendingUntil')
+    redis.call('ZREM', PENDING, id)
+  end
+  release(id, f[4], f[5])
+  local ttl = failedMs
+  if status == 'succeeded' then ttl = succeededMs end
+  if ttl then
+    redis.call('PEXPIRE', h, ttl)
+  elseif status == 'succeeded' then
+    redis.call('ZADD', SUCCEEDED, now, id)
+  else
+    redis.call('ZADD', FAILED, now, id)
+  end
+  changes[#changes + 1] = { id = id, status = status }
+end
+
+local function publish(channel)
+  if #changes > 0 then redis.call('PUBLISH', channel, cjson.encode(changes)) end
+end
+
+local function optionalNumber(text)
+  if text == '' then return nil end
+  return tonumber(text)
+end
+`;
+
+/**
+ * ARGV: prefix, now, claimMs, call token, then per job: id, name, queue, payload, maxAttempts,
+ * enqueuedAt, runAt ('' for none), deduplication key ('' for none). Returns per job the holder's
+ * id when the key was held (nothing recorded), else ''. A holder that finished, or whose claim ran
+ * out unconfirmed, holds nothing; within one batch the first job with a key takes it. A job named
+ * like the holder (a schedule's tick, enqueued by every worker) is held too — unless the holder was
+ * recorded by this very call (ioredis sends a call again after a reconnect), which the call token
+ * kept in the hash tells.
+ */
+export const RECORD = `${PRELUDE}
+local claimUntil = now + tonumber(ARGV[3])
+local token = ARGV[4]
+local out = {}
+for i = 5, #ARGV, 8 do
+  local id, queue, key, runAt = ARGV[i], ARGV[i + 2], ARGV[i + 7], ARGV[i + 6]
+  local holder = nil
+  if key ~= '' then
+    local k = prefix .. ':dedup:' .. queue .. ':' .. key
+    local current = redis.call('GET', k)
+    if current then
+      local other = redis.call('HMGET', jobKey(current), 'status', 'pendingUntil', 'recordedBy')
+      if other[1] and not isFinal(other[1]) and (not other[2] or tonumber(other[2]) >= now)
+        and not (current == id and other[3] == token) then
+        holder = current
+      end
+    end
+    if not holder then redis.call('SET', k, id) end
+  end
+  if holder then
+    out[#out + 1] = holder
+  else
+    local status = 'queued'
+    if runAt ~= '' and tonumber(runAt) > now then status = 'scheduled' end
+    local h = jobKey(id)
+    redis.call('HSET', h, 'name', ARGV[i + 1], 'queue', queue, 'payload', ARGV[i + 3], 'status', status, 'attempt', 0,
+      'maxAttempts', ARGV[i + 4], 'enqueuedAt', ARGV[i + 5], 'pendingUntil', claimUntil)
+    if runAt ~= '' then redis.call('HSET', h, 'runAt', runAt) end
+    if key ~= '' then redis.call('HSET', h, 'dedupKey', key, 'recordedBy', token) end
+    redis.call('ZADD', PENDING, claimUntil, id)
+    out[#out + 1] = ''
+  end
+end
+return out
+`;
+
+/** ARGV: prefix, now, then ids. The engine holds them: no longer pending. */
+export const CONFIRM = `${PRELUDE}
+for i = 3, #ARGV do
+  redis.call('HDEL', jobKey(ARGV[i]), 'pendingUntil')
+  redis.call('ZREM', PENDING, ARGV[i])
+end
+return 0
+`;
+
+/** ARGV: prefix, now, then ids. The engine refused them: records deleted, keys freed. */
+export const FORGET = `${PRELUDE}
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  local h = jobKey(id)
+  local f = redis.call('HMGET', h, 'queue', 'dedupKey')
+  release(id, f[1], f[2])
+  redis.call('DEL', h)
+  redis.call('ZREM', PENDING, id)
+end
+return 0
+`;
+
+/**
+ * ARGV: prefix, now, channel, then per start: id, name, queue, engine attempt, maxAttempts.
+ * Returns per start `{1, attempt}` (run it) or `{0, fields}` (do not: the hash as HGETALL reads it).
+ * A running job whose cancel was asked for, delivered again, died with its worker while being
+ * cancelled: it ends cancelled instead of running again.
+ */
+export const BEGIN = `${PRELUDE}
+local out = {}
+for i = 4, #ARGV, 5 do
+  local id = ARGV[i]
+  local h = jobKey(id)
+  local engineAttempt = tonumber(ARGV[i + 3])
+  local f = state(h)
+  if not f[1] then
+    local attempt = math.max(1, engineAttempt)
+    redis.call('HSET', h, 'name', ARGV[i + 1], 'queue', ARGV[i + 2], 'payload', 'null', 'status', 'running', 'attempt', attempt,
+      'maxAttempts', ARGV[i + 4], 'enqueuedAt', now)
+    out[#out + 1] = { 1, attempt }
+  elseif isFinal(f[1]) then
+    out[#out + 1] = { 0, redis.call('HGETALL', h) }
+  elseif f[1] == 'running' and f[3] == '1' then
+    finish(id, h, f, 'cancelled', nil, nil)
+    out[#out + 1] = { 0, redis.call('HGETALL', h) }
+  else
+    local attempt = math.max((tonumber(f[2]) or 0) + 1, engineAttempt)
+    redis.call('HSET', h, 'status', 'running', 'attempt', attempt)
+    redis.call('HDEL', h, 'pendingUntil', 'runAt')
+    if f[6] then redis.call('ZREM', PENDING, id) end
+    out[#out + 1] = { 1, attempt }
+  end
+end
+publish(ARGV[3])
+return out
+`;
+
+/**
+ * ARGV: prefix, now, channel, succeededMs, failedMs ('' when not known), then per outcome: id,
+ * kind (succeeded, failed, cancelled, returned), data (result or error JSON), retryAt ('' for none).
+ */
+export const SETTLE = `${PRELUDE}
+local succeededMs, failedMs = optionalNumber(ARGV[4]), optionalNumber(ARGV[5])
+for i = 6, #ARGV, 4 do
+  local id, kind, data, retryAt = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local h = jobKey(id)
+  local f = state(h)
+  if f[1] and not isFinal(f[1]) then
+    if f[3] == '1' or kind == 'cancelled' then
+      finish(id, h, f, 'cancelled', succeededMs, failedMs)
+    elseif kind == 'returned' then
+      redis.call('HSET', h, 'status', 'queued', 'attempt', math.max(0, (tonumber(f[2]) or 0) - 1))
+    elseif kind == 'succeeded' then
+      redis.call('HSET', h, 'result', data)
+      finish(id, h, f, 'succeeded', succeededMs, failedMs)
+    else
+      redis.call('HSET', h, 'error', data)
+      if retryAt == '' then
+        finish(id, h, f, 'failed', succeededMs, failedMs)
+      else
+        redis.call('HSET', h, 'status', 'scheduled', 'runAt', retryAt)
+      end
+    end
+  end
+end
+publish(ARGV[3])
+return 0
+`;
+
+/**
+ * ARGV: prefix, now, channel, succeededMs, failedMs, id. Returns 'cancelled' (it had not started),
+ * 'requested' (it runs: its worker is told through the channel) or '' (finished, or unknown).
+ */
+export const CANCEL = `${PRELUDE}
+local id = ARGV[6]
+local h = jobKey(id)
+local f = state(h)
+if not f[1] or isFinal(f[1]) then return '' end
+if f[1] == 'running' then
+  if f[3] ~= '1' then
+    redis.call('HSET', h, 'cancelRequested', '1')
+    redis.call('SADD', CANCELLING, id)
+    changes[1] = { id = id, status = 'running', cancelRequested = true }
+    publish(ARGV[3])
+  end
+  return 'requested'
+end
+finish(id, h, f, 'cancelled', optionalNumber(ARGV[4]), optionalNumber(ARGV[5]))
+publish(ARGV[3])
+return 'cancelled'
+`;
+
+/** ARGV: prefix, now, id, value JSON. Only a job the store knows gets progress. */
+export const PROGRESS = `${PRELUDE}
+local h = jobKey(ARGV[3])
+if redis.call('EXISTS', h) == 1 then redis.call('HSET', h, 'progress', ARGV[4]) end
+return 0
+`;
+
+/**
+ * ARGV: prefix, now, succeededMs, failedMs, limit. Deletes up to `limit` ids of each index:
+ * pending records whose claim ran out, and finished jobs past their retention (each checked
+ * against its hash, which may have gone by its own expiry). Returns `{deleted, looked at}`.
+ */
+export const SWEEP = `${PRELUDE}
+local limit = tonumber(ARGV[5])
+local deleted, seen = 0, 0
+local ids = redis.call('ZRANGEBYSCORE', PENDING, '-inf', '(' .. ARGV[2], 'LIMIT', 0, limit)
+for _, id in ipairs(ids) do
+  local h = jobKey(id)
+  local f = redis.call('HMGET', h, 'pendingUntil', 'queue', 'dedupKey')
+  if f[1] and tonumber(f[1]) < now then
+    release(id, f[2], f[3])
+    redis.call('DEL', h)
+    deleted = deleted + 1
+  end
+  redis.call('ZREM', PENDING, id)
+end
+seen = seen + #ids
+for _, index in ipairs({ { SUCCEEDED, tonumber(ARGV[3]) }, { FAILED, tonumber(ARGV[4]) } }) do
+  local cutoff = now - index[2]
+  ids = redis.call('ZRANGEBYSCORE', index[1], '-inf', '(' .. cutoff, 'LIMIT', 0, limit)
+  for _, id in ipairs(ids) do
+    local h = jobKey(id)
+    local finishedAt = redis.call('HGET', h, 'finishedAt')
+    if finishedAt and tonumber(finishedAt) < cutoff then
+      redis.call('DEL', h)
+      deleted = deleted + 1
+    end
+    redis.call('ZREM', index[1], id)
+  end
+  seen = seen + #ids
+end
+return { deleted, seen }
+`;

@@ -1,0 +1,114 @@
+import { type AddressInfo, createServer, connect as netConnect, type Server, type Socket } from "node:net";
+import { Redis } from "ioredis";
+import { RedisStore, type RedisStoreOptions } from "../src/index.ts";
+
+export const REDIS_URL = process.env.TASKPORT_REDIS_URL ?? "redis://127.0.0.1:6379/0";
+
+/** A store whose keys all start with `prefix`: a test's own namespace on the shared server. */
+export function testStore(prefix: string, options: RedisStoreOptions = {}): RedisStore {
+  return new RedisStore({ url: REDIS_URL, prefix, ...options });
+}
+
+/** Run `work` with a short-lived connection of its own. */
+export async function withRedis<T>(work: (client: Redis) => Promise<T>): Promise<T> {
+  const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await client.connect();
+    return await work(client);
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Every key under `prefix:` (SCAN, never KEYS: the server is shared). */
+export function keysOf(prefix: string): Promise<string[]> {
+  return withRedis(async (client) => {
+    const keys: string[] = [];
+    for await (const batch of client.scanStream({ match: `${prefix}:*`, count: 500 })) keys.push(...(batch as string[]));
+    return keys;
+  });
+}
+
+/** Delete what a namespace left behind. */
+export async function deletePrefix(prefix: string): Promise<void> {
+  const store = testStore(prefix);
+  try {
+    await store.destroy();
+  } finally {
+    await store.close();
+  }
+}
+
+/** Kill the connections whose name `matches` (the store names its own `<prefix>:store`, `<prefix>:watch`). */
+export async function killClients(matches: (name: string) => boolean): Promise<number> {
+  return withRedis(async (client) => {
+    const list = (await client.client("LIST")) as string;
+    const ids = list
+      .split("\n")
+      .map((line) =>
+        Object.fromEntries(line.split(" ").map((field) => [field.slice(0, field.indexOf("=")), field.slice(field.indexOf("=") + 1)])),
+      )
+      .filter((fields) => fields.name && matches(fields.name) && fields.id)
+      .map((fields) => fields.id as string);
+    for (const id of ids) await client.client("KILL", "ID", id).catch(() => {});
+    return ids.length;
+  });
+}
+
+/**
+ * A TCP relay in front of Redis, to make the store's server stop answering (`hold`: data from
+ * clients is dropped) or go away (`cut`: every connection closed, new ones refused).
+ */
+export class RedisRelay {
+  readonly #server: Server;
+  readonly #sockets = new Set<Socket>();
+  #holding = false;
+
+  private constructor(server: Server) {
+    this.#server = server;
+  }
+
+  static async start(): Promise<RedisRelay> {
+    const target = new URL(REDIS_URL);
+    const relay: RedisRelay = new RedisRelay(
+      createServer((client) => {
+        const redis = netConnect(Number(target.port || 6379), target.hostname);
+        for (const socket of [client, redis]) {
+          relay.#sockets.add(socket);
+          socket.on("error", () => {});
+          socket.on("close", () => {
+            relay.#sockets.delete(socket);
+            client.destroy();
+            redis.destroy();
+          });
+        }
+        client.on("data", (chunk: Buffer) => {
+          if (!relay.#holding) redis.write(chunk);
+        });
+        redis.on("data", (chunk: Buffer) => client.write(chunk));
+      }),
+    );
+    await new Promise<void>((resolve) => relay.#server.listen(0, "127.0.0.1", resolve));
+    return relay;
+  }
+
+  /** Redis's URL through this relay, with `password` in it when given. */
+  url(password?: string): string {
+    const url = new URL(REDIS_URL);
+    url.host = `127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    if (password) url.password = password;
+    return url.toString();
+  }
+
+  /** From now on, what clients send is dropped: Redis never answers. */
+  hold(): void {
+    this.#holding = true;
+  }
+
+  /** Close every connection and refuse new ones. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const socket of this.#sockets) socket.destroy();
+    await closed;
+  }
+}
