@@ -30,6 +30,31 @@ export function registerWorkers(s: SuiteContext): void {
       expect(peak).toBe(4);
     });
 
+    s.test("concurrency", "one limit holds across all the queues of a worker", async (f) => {
+      let active = 0;
+      let peak = 0;
+      const release = gate();
+      const done = new Recorder<number>();
+      const handler = async (p: { i: number }) => {
+        active++;
+        peak = Math.max(peak, active);
+        await release.promise;
+        active--;
+        done.push(p.i);
+      };
+      const first = await f.task("first", handler, { queue: f.queue("first") });
+      const second = await f.task("second", handler, { queue: f.queue("second") });
+      await first.enqueueMany(Array.from({ length: 3 }, (_, i) => ({ i })));
+      await second.enqueueMany(Array.from({ length: 3 }, (_, i) => ({ i: i + 3 })));
+      await f.worker({ tasks: [first, second], concurrency: 2 });
+      await waitFor(() => active === 2, s.late(10_000), "2 jobs running at once");
+      await sleep(300);
+      expect(peak).toBe(2);
+      release.open();
+      await done.until(6, s.late(15_000), "finished jobs");
+      expect(peak).toBe(2);
+    });
+
     s.test("concurrency", "concurrency 1 runs one job at a time", async (f) => {
       let active = 0;
       let peak = 0;
