@@ -16,6 +16,7 @@ const BUILTIN_PACKAGES: Readonly<Record<string, string>> = {
   amqp: "@taskport/rabbitmq",
   amqps: "@taskport/rabbitmq",
   sqs: "@taskport/sqs",
+  sqlite: "@taskport/sqlite",
 };
 
 const registered = new Map<string, AdapterFactory>([["memory", (url) => createMemoryAdapter(url)]]);

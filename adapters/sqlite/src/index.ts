@@ -1,0 +1,4 @@
+export { WORKER_LOST } from "./claim.ts";
+export type { SqliteAdapterOptions, UrlOptions } from "./options.ts";
+export { createAdapter, SqliteAdapter } from "./sqlite-adapter.ts";
+export { parseUrlOptions } from "./url-options.ts";
