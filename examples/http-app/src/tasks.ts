@@ -1,5 +1,5 @@
 /**
- * The app's tasks. They name no engine: which one runs them is configuration (TASKPORT_URL).
+ * The app's tasks. They name no engine: which one runs them is configuration (see engine.ts).
  */
 import { defineTask } from "@taskport/core";
 
@@ -14,7 +14,7 @@ export const sendWelcomeEmail = defineTask(
   async (payload: WelcomeEmail, ctx) => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     ctx.signal.throwIfAborted();
-    return { messageId: `msg-${ctx.jobId.slice(0, 8)}`, to: payload.email };
+    return { messageId: `msg-${ctx.jobId.slice(-8)}`, to: payload.email };
   },
   { queue: "emails", retry: { maxAttempts: 3, delayMs: 200 }, timeoutMs: 10_000 },
 );

@@ -1,6 +1,9 @@
 /** Run a worker for the app's tasks until SIGINT or SIGTERM (then finish running jobs first). */
 import { closeBackends, startWorker } from "@taskport/core";
+import { configureEngine } from "./engine.ts";
 import { tasks } from "./tasks.ts";
+
+configureEngine();
 
 const worker = await startWorker({ tasks, queues: ["emails", "default"], concurrency: 10 });
 worker.on("succeeded", (e) => console.log(`done ${e.job.name} ${e.job.id} in ${e.durationMs.toFixed(0)} ms`));
