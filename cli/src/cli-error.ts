@@ -3,6 +3,7 @@ import { EXIT } from "./exit-codes.ts";
 
 /** An error meant for the terminal: one line, and the exit code it stands for. */
 export class CliError extends Error {
+  override readonly name = "CliError";
   readonly exitCode: ExitCode;
 
   constructor(message: string, exitCode: ExitCode = EXIT.usage, options?: ErrorOptions) {
@@ -12,25 +13,25 @@ export class CliError extends Error {
 }
 
 /**
- * The exit code for any error: a CliError's own, taskport errors by their class name (the CLI may
+ * The exit code for any error: a CliError's own, taskport errors by their stable `code` (the CLI may
  * load another copy of @taskport/core than the app, so `instanceof` is not reliable), else 1.
  */
 export function exitCodeOf(error: unknown): ExitCode {
   if (error instanceof CliError) return error.exitCode;
-  const name = error instanceof Error ? error.name : "";
-  switch (name) {
-    case "ConfigurationError":
-    case "ValidationError":
-    case "SerializationError":
-    case "PayloadTooLargeError":
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  switch (code) {
+    case "TASKPORT_CONFIGURATION":
+    case "TASKPORT_VALIDATION":
+    case "TASKPORT_SERIALIZATION":
+    case "TASKPORT_PAYLOAD_TOO_LARGE":
       return EXIT.usage;
-    case "UnsupportedFeatureError":
+    case "TASKPORT_UNSUPPORTED_FEATURE":
       return EXIT.unsupported;
-    case "ConnectionError":
+    case "TASKPORT_CONNECTION":
       return EXIT.unhealthy;
-    case "JobFailedError":
+    case "TASKPORT_JOB_FAILED":
       return EXIT.failed;
-    case "TimeoutError":
+    case "TASKPORT_TIMEOUT":
       return EXIT.timeout;
     default:
       return EXIT.error;

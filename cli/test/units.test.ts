@@ -46,13 +46,13 @@ describe("progress display", () => {
 });
 
 describe("errors", () => {
-  it("one line unless verbose; exit codes by error class name", () => {
+  it("one line unless verbose; exit codes by the error's code, whichever copy of core made it", () => {
     const error = new ValidationError("core", "bad thing; do this.\nsecond line");
     expect(formatError(error, false)).toBe("[taskport] [core] bad thing; do this.");
     expect(formatError(error, true)).toContain("\n    at ");
     expect(formatError(new Error("plain"), false)).toBe("taskport: plain");
     expect(exitCodeOf(error)).toBe(2);
-    expect(exitCodeOf(Object.assign(new Error("x"), { name: "UnsupportedFeatureError" }))).toBe(6);
+    expect(exitCodeOf(Object.assign(new Error("x"), { code: "TASKPORT_UNSUPPORTED_FEATURE" }))).toBe(6);
     expect(exitCodeOf(new Error("x"))).toBe(1);
   });
 });

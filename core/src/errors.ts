@@ -2,25 +2,37 @@
  * The taskport error hierarchy. Every error a user can meet derives from {@link TaskportError};
  * catch that to handle them all. Messages start with their origin (`[taskport] [bullmq] …`)
  * and end with what to do about it.
+ *
+ * Each class states its `name` and a stable `code` as string literals rather than taking them from
+ * the class: minifiers rename classes (`error.name === "g"`), and a second copy of this module makes
+ * `instanceof` false, while a code survives both, and logs and JSON keep it.
  */
 
 /** Base class of every taskport error. Not thrown directly. */
 export class TaskportError extends Error {
   /** Which part raised it: `core`, or an adapter's name such as `bullmq`. */
   readonly origin: string;
+  /** Stable across versions and bundlers: `TASKPORT_` and the error's kind, e.g. `TASKPORT_UNSUPPORTED_FEATURE`. */
+  readonly code: string = "TASKPORT_ERROR";
 
   constructor(origin: string, message: string, options?: ErrorOptions) {
     super(`[taskport] [${origin}] ${message}`, options);
     this.origin = origin;
-    this.name = new.target.name;
+    // Subclasses below override it with a literal; another library's subclass keeps its class name.
+    this.name = new.target === TaskportError ? "TaskportError" : new.target.name;
   }
 }
 
 /** A backend is configured wrongly: an invalid URL, an unknown scheme, a bad option. */
-export class ConfigurationError extends TaskportError {}
+export class ConfigurationError extends TaskportError {
+  override readonly name = "ConfigurationError";
+  override readonly code = "TASKPORT_CONFIGURATION";
+}
 
 /** A payload or result is not a JSON value. Nothing was enqueued. */
 export class SerializationError extends TaskportError {
+  override readonly name = "SerializationError";
+  override readonly code = "TASKPORT_SERIALIZATION";
   /** Where in the value the problem is, as a path such as `$.user.createdAt`. */
   readonly path: string;
 
@@ -32,6 +44,8 @@ export class SerializationError extends TaskportError {
 
 /** A payload is larger than the engine accepts. Nothing was enqueued. */
 export class PayloadTooLargeError extends TaskportError {
+  override readonly name = "PayloadTooLargeError";
+  override readonly code = "TASKPORT_PAYLOAD_TOO_LARGE";
   readonly bytes: number;
   readonly limit: number;
 
@@ -48,6 +62,8 @@ export class PayloadTooLargeError extends TaskportError {
 
 /** An option was used that the chosen engine cannot honour. Nothing was enqueued. */
 export class UnsupportedFeatureError extends TaskportError {
+  override readonly name = "UnsupportedFeatureError";
+  override readonly code = "TASKPORT_UNSUPPORTED_FEATURE";
   readonly feature: string;
 
   constructor(origin: string, feature: string, alternative: string) {
@@ -57,7 +73,10 @@ export class UnsupportedFeatureError extends TaskportError {
 }
 
 /** A task definition or a call's options are invalid (empty name, negative delay, …). */
-export class ValidationError extends TaskportError {}
+export class ValidationError extends TaskportError {
+  override readonly name = "ValidationError";
+  override readonly code = "TASKPORT_VALIDATION";
+}
 
 /** One job of a bulk enqueue that the engine did not store, with the engine's reason. */
 export interface UnstoredJob {
@@ -71,6 +90,8 @@ export interface UnstoredJob {
  * `failed` the others with the engine's reason. Enqueue the failed ones again; they were not stored.
  */
 export class BulkEnqueueError extends TaskportError {
+  override readonly name = "BulkEnqueueError";
+  override readonly code = "TASKPORT_BULK_ENQUEUE";
   readonly storedIds: readonly string[];
   readonly failed: readonly UnstoredJob[];
 
@@ -88,6 +109,8 @@ export class BulkEnqueueError extends TaskportError {
 
 /** A worker received a job whose task name it has no handler for. The job fails without retry. */
 export class UnknownTaskError extends TaskportError {
+  override readonly name = "UnknownTaskError";
+  override readonly code = "TASKPORT_UNKNOWN_TASK";
   readonly taskName: string;
 
   constructor(origin: string, taskName: string, known: readonly string[]) {
@@ -101,10 +124,15 @@ export class UnknownTaskError extends TaskportError {
 }
 
 /** The engine's server could not be reached or refused the connection. */
-export class ConnectionError extends TaskportError {}
+export class ConnectionError extends TaskportError {
+  override readonly name = "ConnectionError";
+  override readonly code = "TASKPORT_CONNECTION";
+}
 
 /** A job ran longer than its timeout; its `ctx.signal` was aborted. */
 export class TimeoutError extends TaskportError {
+  override readonly name = "TimeoutError";
+  override readonly code = "TASKPORT_TIMEOUT";
   readonly timeoutMs: number;
 
   constructor(origin: string, timeoutMs: number) {
@@ -114,10 +142,15 @@ export class TimeoutError extends TaskportError {
 }
 
 /** A job asked about by id does not exist (or its record has expired). */
-export class JobNotFoundError extends TaskportError {}
+export class JobNotFoundError extends TaskportError {
+  override readonly name = "JobNotFoundError";
+  override readonly code = "TASKPORT_JOB_NOT_FOUND";
+}
 
 /** A job failed for good; thrown by `handle.wait()`. */
 export class JobFailedError extends TaskportError {
+  override readonly name = "JobFailedError";
+  override readonly code = "TASKPORT_JOB_FAILED";
   readonly jobId: string;
   readonly error: SerializedError | undefined;
 

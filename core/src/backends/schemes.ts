@@ -69,9 +69,12 @@ export async function importFactory<F>(specifier: string, url: URL, exportName: 
     module = await import(specifier);
   } catch (error) {
     if ((error as NodeJS.ErrnoException)?.code === "ERR_MODULE_NOT_FOUND" && String(error).includes(specifier)) {
-      throw new ConfigurationError("core", `${redactUrl(url)} needs the package ${specifier}. Install it: npm install ${specifier}`, {
-        cause: error,
-      });
+      throw new ConfigurationError(
+        "core",
+        `${redactUrl(url)} needs the package ${specifier}. Install it: npm install ${specifier}. ` +
+          "In a bundled app, which cannot follow an import by URL scheme, pass an adapter object to configure() or call registerScheme().",
+        { cause: error },
+      );
     }
     throw error;
   }
