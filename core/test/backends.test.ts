@@ -86,6 +86,28 @@ describe("configuring backends", () => {
     expect((error as Error).message).not.toContain("secret");
   });
 
+  it("configure() again closes the backends it replaces, but not an adapter object it names again", async () => {
+    const closed: string[] = [];
+    const tracked = (name: string) => Object.assign(new RecordingAdapter(), { close: async () => void closed.push(name) });
+    const kept = tracked("kept");
+    registerScheme("closing-test", () => tracked("from-url"));
+    configure({ backends: { default: kept, reports: tracked("dropped"), byUrl: "closing-test://x" } });
+    await Promise.all(configuredBackends().map((backend) => backend.adapter()));
+    await configure({ backends: { default: kept } });
+    expect(closed.sort()).toEqual(["dropped", "from-url"]);
+  });
+
+  it("configure() refuses while a worker runs on a backend it would replace, and changes nothing", async () => {
+    configure({ backends: { default: "memory://" } });
+    const before = getBackend();
+    const worker = await startWorker({ tasks: [defineTask("busy", async () => {})] });
+    expect(() => configure({ backends: { default: "memory://" } })).toThrow(/while a worker runs on it\. Close its workers first/);
+    expect(getBackend()).toBe(before);
+    await worker.close();
+    await configure({ backends: { default: "memory://" } });
+    expect(getBackend()).not.toBe(before);
+  });
+
   it("opens no connection and imports nothing until first use", () => {
     configure({ backends: { default: "bullmq://127.0.0.1:1" } });
     expect(getBackend().description).toBe("bullmq://127.0.0.1:1");

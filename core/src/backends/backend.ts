@@ -64,6 +64,7 @@ export class Backend extends Emitter<BackendEvents> {
   #resolving: Promise<Adapter> | undefined;
   #watching: Promise<(() => Promise<void>) | undefined> | undefined;
   readonly #waiters = new Map<string, Set<() => void>>();
+  readonly #workers = new Set<object>();
 
   constructor(name: string, spec: BackendSpec) {
     super();
@@ -82,6 +83,24 @@ export class Backend extends Emitter<BackendEvents> {
     const engine = spec.url ? redactUrl(spec.url) : `${spec.adapter?.name ?? "unknown"} adapter`;
     if (spec.store === undefined) return engine;
     return `${engine} with the job store ${typeof spec.store === "string" ? redactUrl(spec.store) : spec.store.name}`;
+  }
+
+  /** The adapter object this backend was given, if it was given one rather than a URL. */
+  get adapterObject(): Adapter | undefined {
+    const spec = this.#spec;
+    if (typeof spec === "string") return undefined;
+    return "enqueue" in spec ? spec : spec.adapter;
+  }
+
+  /** Workers consuming through this backend now: `configure()` will not close it under them. */
+  get activeWorkers(): number {
+    return this.#workers.size;
+  }
+
+  /** Count `worker` as consuming through this backend until the returned function is called. */
+  addWorker(worker: object): () => void {
+    this.#workers.add(worker);
+    return () => this.#workers.delete(worker);
   }
 
   /** The adapter, created on first use. Creating it opens no connection. */

@@ -22,15 +22,43 @@ let backends: Map<string, Backend> | undefined;
 
 /**
  * Configure backends once, at application start-up; never inside task code. Opens no connection.
- * Calling it again replaces the configuration (close the old backends first with `closeBackends`).
+ *
+ * Calling it again replaces the configuration and closes the backends it replaces (adapter objects
+ * that the new configuration names again are kept open): the returned promise settles once they are
+ * closed, and a failure to close one is written to stderr rather than thrown, since callers that
+ * configure at start-up do not await. It refuses with a `ConfigurationError`, changing nothing,
+ * while a worker still runs on a backend it would replace: close the worker first, so that none of
+ * its jobs is cut off.
  */
-export function configure(config: TaskportConfig): void {
+export function configure(config: TaskportConfig): Promise<void> {
   const next = new Map<string, Backend>();
   for (const [name, spec] of Object.entries(config.backends)) next.set(name, new Backend(name, spec));
   if (!next.has("default")) next.set("default", defaultBackend());
+  const replaced = [...(backends?.values() ?? [])];
+  const busy = replaced.filter((backend) => backend.activeWorkers > 0);
+  if (busy.length > 0) {
+    throw new ConfigurationError(
+      "core",
+      `configure() would replace backend ${busy.map((b) => `"${b.name}"`).join(", ")} while a worker runs on it. ` +
+        "Close its workers first (await worker.close()), then configure again.",
+    );
+  }
   setLogger(config.logger);
   setInstrumentations(config.instrumentations);
   backends = next;
+  const kept = new Set([...next.values()].map((backend) => backend.adapterObject).filter((adapter) => adapter !== undefined));
+  return closeReplaced(replaced.filter((backend) => backend.adapterObject === undefined || !kept.has(backend.adapterObject)));
+}
+
+async function closeReplaced(replaced: readonly Backend[]): Promise<void> {
+  await Promise.all(
+    replaced.map((backend) =>
+      backend.close().catch((error: unknown) => {
+        const reason = error instanceof Error ? error.message : String(error);
+        console.error(`[taskport] [core] closing the replaced backend "${backend.name}" (${backend.description}) failed: ${reason}`);
+      }),
+    ),
+  );
 }
 
 /** The backend called `name`; with nothing configured, `default` is `TASKPORT_URL` or the memory engine. */

@@ -44,6 +44,7 @@ export class Worker extends Emitter<TaskportEvents> {
   readonly #scheduler: Scheduler | undefined;
   #adapter: Adapter | undefined;
   #closing: Promise<void> | undefined;
+  #leaveBackend: (() => void) | undefined;
 
   constructor(options: WorkerOptions) {
     super();
@@ -87,6 +88,7 @@ export class Worker extends Emitter<TaskportEvents> {
       this.#scheduler?.stop();
       throw error;
     }
+    this.#leaveBackend = this.backend.addWorker(this);
     return this;
   }
 
@@ -112,7 +114,7 @@ export class Worker extends Emitter<TaskportEvents> {
    * when the worker has stopped. The backend stays open for producers.
    */
   close(options: { graceMs?: number } = {}): Promise<void> {
-    this.#closing ??= this.#close(options.graceMs ?? this.graceMs);
+    this.#closing ??= this.#close(options.graceMs ?? this.graceMs).finally(() => this.#leaveBackend?.());
     return this.#closing;
   }
 
