@@ -97,15 +97,19 @@ export class BullMQConsumer implements Consumer {
 
   /**
    * ioredis reconnects by itself and BullMQ retries quietly, so a lost connection would go
-   * unseen: report each one, so a worker's owner sees it. BullMQ exposes its clients only
-   * through its backend (an escape hatch it documents as Redis-specific).
+   * unseen: report each one, so a worker's owner sees it. BullMQ 6 exposes its clients only
+   * through its backend (an escape hatch it documents as Redis-specific); BullMQ 5 on the worker.
    */
   async #watch(worker: Worker): Promise<void> {
     type Emitter = { on?: (event: string, listener: (...args: unknown[]) => void) => unknown };
-    const backend = (
-      worker as unknown as { backend?: { client?: Promise<Emitter> | Emitter; blockingClient?: Promise<Emitter> | Emitter } }
-    ).backend;
-    const clients = await Promise.all([backend?.client, backend?.blockingClient].map((c) => Promise.resolve(c).catch(() => undefined)));
+    type Client = Promise<Emitter> | Emitter | undefined;
+    const w = worker as unknown as {
+      backend?: { client?: Client; blockingClient?: Client };
+      client?: Client;
+      blockingConnection?: { client?: Client };
+    };
+    const pair = w.backend ? [w.backend.client, w.backend.blockingClient] : [w.client, w.blockingConnection?.client];
+    const clients = await Promise.all(pair.map((c) => Promise.resolve(c).catch(() => undefined)));
     for (const client of clients) {
       client?.on?.("reconnecting", () =>
         this.#report(

@@ -4,8 +4,13 @@ import pg from "pg";
 
 export const DATABASE_URL = process.env.TASKPORT_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
-/** One schema for all conformance runs: pg-boss installs ~20 indexes per schema, too slow per test. */
-export const CONFORMANCE_SCHEMA = "taskport_conformance";
+/**
+ * One schema for all conformance runs: pg-boss installs ~20 indexes per schema, too slow per test.
+ * The run on the oldest pg-boss of the peer range has its own: pg-boss migrates a schema forward,
+ * and an older pg-boss must not meet one a newer version installed.
+ */
+export const CONFORMANCE_SCHEMA =
+  process.env.TASKPORT_ENGINE_VERSIONS === "oldest" ? "taskport_conformance_oldest" : "taskport_conformance";
 
 /**
  * How to restart the server: `TASKPORT_PG_RESTART` (a shell command) if set; a Debian cluster
