@@ -14,6 +14,7 @@
  * its postpack restores the kept original first, so the original is never lost.
  */
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 
 const SOURCE_CONDITION = "@taskport/source";
 const MANIFEST = "package.json";
@@ -47,10 +48,13 @@ function restore(): void {
   renameSync(KEPT, MANIFEST);
 }
 
-const command = process.argv[2];
-if (command === "strip") strip();
-else if (command === "restore") restore();
-else if (command !== undefined) {
-  console.error(`usage: node published-manifest.ts strip|restore (got "${command}")`);
-  process.exitCode = 2;
+// Run as a script (npm's lifecycle), not when a test imports withoutSourceCondition.
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const command = process.argv[2];
+  if (command === "strip") strip();
+  else if (command === "restore") restore();
+  else {
+    console.error(`usage: node published-manifest.ts strip|restore (got "${command}")`);
+    process.exitCode = 2;
+  }
 }
