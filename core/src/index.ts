@@ -76,6 +76,16 @@ export { DEFAULT_RETRY, type RetryPolicy, retryDelayMs } from "./retry-policy.ts
 export { type Schedule, type ScheduleOptions, type ScheduleTiming, schedule } from "./schedules/schedule.ts";
 export { tickJobId, tickKey } from "./schedules/tick-id.ts";
 export { SharedSlots } from "./shared-slots.ts";
+export {
+  type DrizzleTransactionLike,
+  type KnexTransactionLike,
+  type KyselyTransactionLike,
+  type QueryableLike,
+  type SqlExecutor,
+  type SqlTransaction,
+  splitPlaceholders,
+  toSqlExecutor,
+} from "./sql-transaction.ts";
 export type {
   CancelOutcome,
   JobOutcome,

@@ -127,6 +127,16 @@ const orms: { name: string; inTransaction<T>(app: string, work: (executor: unkno
     inTransaction: (app, work) => drizzleDb(app).transaction((tx) => work(fromDrizzle(tx, sql))),
   },
   { name: "Knex (fromKnex)", inTransaction: (app, work) => knexDb(app).transaction((trx) => work(fromKnex(trx))) },
+  // The same transactions passed as they are: core's toSqlExecutor, which the outbox shares, adapts them.
+  {
+    name: "a Kysely trx as it is",
+    inTransaction: (app, work) =>
+      kyselyDb(app)
+        .transaction()
+        .execute((trx) => work(trx)),
+  },
+  { name: "a Drizzle tx as it is", inTransaction: (app, work) => drizzleDb(app).transaction((tx) => work(tx)) },
+  { name: "a Knex trx as it is", inTransaction: (app, work) => knexDb(app).transaction((trx) => work(trx)) },
 ];
 
 describe.each(orms)("pg-boss adapter: transactional enqueue through $name", ({ inTransaction }) => {
