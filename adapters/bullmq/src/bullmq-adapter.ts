@@ -340,7 +340,9 @@ function options(job: NewJob, now: number, priorities: boolean): JobsOptions {
     opts.attempts = job.maxAttempts;
     opts.backoff = { type: "taskport" };
   }
-  if (job.runAt !== undefined && job.runAt > now) opts.delay = job.runAt - now;
+  // BullMQ runs a delayed job at timestamp + delay, and the timestamp is the enqueue time: a job
+  // handed over later (by an outbox relay) would otherwise start early by the time in between.
+  if (job.runAt !== undefined && job.runAt > now) opts.delay = job.runAt - job.enqueuedAt;
   if (job.deduplicationKey !== undefined) opts.deduplication = { id: job.deduplicationKey };
   return opts;
 }
