@@ -6,6 +6,9 @@ import { Emitter, type TaskportEvents } from "../events.ts";
 import { type Instrumentation, instrumentations } from "../instrumentation.ts";
 import { JobHandle } from "../job-handle.ts";
 import { byteLength, encodeJson, type JsonValue } from "../json.ts";
+import type { Outbox } from "../outbox/contract.ts";
+import { createOutboxFromUrl } from "../outbox/outbox-schemes.ts";
+import { type OutboxOptions, withOutbox } from "../outbox/with-outbox.ts";
 import { DEFAULT_RETRY } from "../retry-policy.ts";
 import type { JobStore } from "../store/contract.ts";
 import { createStoreFromUrl } from "../store/store-schemes.ts";
@@ -34,6 +37,14 @@ export interface BackendOptions {
   readonly store?: string | JobStore;
   /** How long the store keeps finished jobs, and how it claims keys; see `JobStoreOptions`. */
   readonly storeOptions?: JobStoreOptions;
+  /**
+   * An outbox beside the engine (the URL of the PostgreSQL database your transactions run on, or an
+   * `Outbox`): `{ transaction }` on any engine, handed over by a relay once committed. Default:
+   * `TASKPORT_OUTBOX_URL` for the default backend, else none.
+   */
+  readonly outbox?: string | Outbox;
+  /** How the relay runs (batch size, polling, inside workers or not); see `OutboxOptions`. */
+  readonly outboxOptions?: OutboxOptions;
 }
 
 export type BackendEvents = Pick<TaskportEvents, "enqueued" | "error">;
@@ -47,7 +58,8 @@ const ALTERNATIVES: Record<Feature, string> = {
   results: `Configure a job store beside the engine (${STORE_HINT}), or choose an engine with results (memory, BullMQ, bee-queue, pg-boss).`,
   cancel: `Configure a job store beside the engine (${STORE_HINT}), or make the handler check a flag you store and return early.`,
   deduplication: `Configure a job store beside the engine (${STORE_HINT}), or make the handler idempotent.`,
-  transactions: "Use the transactional outbox pattern, or choose pg-boss, which enqueues inside your transaction.",
+  transactions:
+    'Configure an outbox beside the engine (outbox: "postgres://…" beside url:, the database your transactions use), or choose pg-boss, which enqueues inside your transaction.',
   headers: "Put the values in the payload, or choose an engine that carries headers.",
   progress: `Configure a job store beside the engine (${STORE_HINT}), or store progress yourself.`,
 };
@@ -81,8 +93,11 @@ export class Backend extends Emitter<BackendEvents> {
     if (typeof spec === "string") return redactUrl(spec);
     if ("enqueue" in spec) return `${spec.name} adapter`;
     const engine = spec.url ? redactUrl(spec.url) : `${spec.adapter?.name ?? "unknown"} adapter`;
-    if (spec.store === undefined) return engine;
-    return `${engine} with the job store ${typeof spec.store === "string" ? redactUrl(spec.store) : spec.store.name}`;
+    const store =
+      spec.store === undefined ? "" : ` with the job store ${typeof spec.store === "string" ? redactUrl(spec.store) : spec.store.name}`;
+    const outbox =
+      spec.outbox === undefined ? "" : ` with the outbox ${typeof spec.outbox === "string" ? redactUrl(spec.outbox) : spec.outbox.name}`;
+    return `${engine}${store}${outbox}`;
   }
 
   /** The adapter object this backend was given, if it was given one rather than a URL. */
@@ -113,10 +128,19 @@ export class Backend extends Emitter<BackendEvents> {
   async #resolve(): Promise<Adapter> {
     const engine = await this.#resolveEngine();
     const spec = this.#spec;
-    const store = typeof spec === "object" && !("enqueue" in spec) ? spec.store : undefined;
-    if (store === undefined) return engine;
-    const options = (spec as BackendOptions).storeOptions;
-    return withJobStore(engine, typeof store === "string" ? await createStoreFromUrl(store) : store, options);
+    if (typeof spec !== "object" || "enqueue" in spec) return engine;
+    const { store, outbox } = spec;
+    const stored =
+      store === undefined
+        ? engine
+        : withJobStore(engine, typeof store === "string" ? await createStoreFromUrl(store) : store, spec.storeOptions);
+    if (outbox === undefined) return stored;
+    // The outbox wraps the store: the store records a job when the relay hands it to the engine,
+    // never inside a transaction that may still roll back.
+    return withOutbox(stored, typeof outbox === "string" ? await createOutboxFromUrl(outbox) : outbox, {
+      target: this.name,
+      ...spec.outboxOptions,
+    });
   }
 
   async #resolveEngine(): Promise<Adapter> {
@@ -333,7 +357,11 @@ export class Backend extends Emitter<BackendEvents> {
   #secrets(): string[] {
     const spec = this.#spec;
     const urls =
-      typeof spec === "string" ? [spec] : "enqueue" in spec ? [] : [spec.url, typeof spec.store === "string" ? spec.store : undefined];
+      typeof spec === "string"
+        ? [spec]
+        : "enqueue" in spec
+          ? []
+          : [spec.url, typeof spec.store === "string" ? spec.store : undefined, typeof spec.outbox === "string" ? spec.outbox : undefined];
     return urls.flatMap((url) => {
       if (!url) return [];
       try {

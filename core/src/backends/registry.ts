@@ -1,6 +1,7 @@
 import { ConfigurationError } from "../errors.ts";
 import { type Instrumentation, setInstrumentations } from "../instrumentation.ts";
 import { type Logger, setLogger } from "../logger.ts";
+import { OUTBOX_URL_ENV } from "../outbox/outbox-schemes.ts";
 import { STORE_URL_ENV } from "../store/store-schemes.ts";
 import { Backend, type BackendSpec } from "./backend.ts";
 
@@ -89,6 +90,8 @@ export async function closeBackends(): Promise<void> {
 
 function defaultBackend(): Backend {
   const url = process.env[URL_ENV] || DEFAULT_URL;
-  const store = process.env[STORE_URL_ENV];
-  return new Backend("default", store ? { url, store } : url);
+  const store = process.env[STORE_URL_ENV] || undefined;
+  const outbox = process.env[OUTBOX_URL_ENV] || undefined;
+  if (!store && !outbox) return new Backend("default", url);
+  return new Backend("default", { url, ...(store ? { store } : {}), ...(outbox ? { outbox } : {}) });
 }
