@@ -31,6 +31,13 @@ export interface ConformanceHarness {
    * Required when the adapter declares `transactions`.
    */
   transaction?(adapter: Adapter, outcome: "commit" | "rollback", work: (transaction: unknown) => Promise<void>): Promise<void>;
+  /**
+   * For an engine with an outbox (`withOutbox`): a module whose `createAdapter(context, ...args)`
+   * builds the same adapter as the suite's `createAdapter`, so that a child process can run its
+   * relay. The suite kills that child with SIGKILL mid-batch and checks that no committed job is
+   * lost; without this, that test is not registered.
+   */
+  relayChild?: { readonly module: string; readonly args?: readonly string[] };
   /** An adapter pointed at a server that does not answer (for `check()` and connection errors). */
   unreachableAdapter?(): Adapter | Promise<Adapter>;
   /**

@@ -7,6 +7,7 @@ import { registerOperations } from "./operations.ts";
 import { registerSchedules } from "./schedules.ts";
 import { registerScheduling } from "./scheduling.ts";
 import { registerState } from "./state.ts";
+import { registerTransactions } from "./transactions.ts";
 import { registerWorkers } from "./workers.ts";
 
 export function registerGroups(s: SuiteContext): void {
@@ -18,5 +19,6 @@ export function registerGroups(s: SuiteContext): void {
   registerScheduling(s);
   registerSchedules(s);
   registerState(s);
+  registerTransactions(s);
   registerWorkers(s);
 }

@@ -3,7 +3,7 @@ import { expect } from "vitest";
 import type { SuiteContext } from "../run-conformance.ts";
 import { gate, Recorder, sleep } from "../support/waiting.ts";
 
-/** Results and status, cancel, deduplication, progress, transactional enqueue. */
+/** Results and status, cancel, deduplication, progress. */
 export function registerState(s: SuiteContext): void {
   const caps = s.capabilities;
 
@@ -219,30 +219,6 @@ export function registerState(s: SuiteContext): void {
       if (caps.results) expect((await handle.refresh()).progress).toEqual({ done: 3, total: 10 });
       hold.open();
     });
-  });
-
-  const transaction = s.options.harness?.transaction;
-  s.group("transactions", caps.transactions ? (transaction ? true : "declared, but the harness gives no transaction()") : false, () => {
-    for (const outcome of ["commit", "rollback"] as const) {
-      s.test(
-        "transactions",
-        `a job enqueued in a transaction that is ${outcome === "commit" ? "committed runs" : "rolled back never runs"}`,
-        async (f) => {
-          const seen = new Recorder<string>();
-          const job = await f.task("job", async (p: { tag: string }) => seen.push(p.tag));
-          const backend = await f.backend();
-          const adapter = await backend.adapter();
-          await (transaction as NonNullable<typeof transaction>)(adapter, outcome, async (tx) => {
-            await job.enqueue({ tag: "in-transaction" }, { transaction: tx });
-          });
-          await job.enqueue({ tag: "after" });
-          await f.worker({ tasks: [job] });
-          await seen.until(outcome === "commit" ? 2 : 1, s.late(10_000), "jobs");
-          await sleep(300);
-          expect([...seen.items].sort()).toEqual(outcome === "commit" ? ["after", "in-transaction"] : ["after"]);
-        },
-      );
-    }
   });
 }
 
