@@ -23,8 +23,9 @@ export class TcpProxy {
     });
   }
 
-  async listen(): Promise<number> {
-    await new Promise<void>((resolve) => this.#server.listen(0, "127.0.0.1", resolve));
+  /** Start accepting on `port` (default: a free one), e.g. the port of an earlier proxy, to come back. */
+  async listen(port = 0): Promise<number> {
+    await new Promise<void>((resolve) => this.#server.listen(port, "127.0.0.1", resolve));
     const address = this.#server.address();
     return typeof address === "object" && address ? address.port : 0;
   }
