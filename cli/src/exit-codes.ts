@@ -11,7 +11,7 @@ export const EXIT = {
   usage: 2,
   /** `check` found problems, or the engine is unreachable at start. */
   unhealthy: 3,
-  /** A worker lost its connection and could not get it back within `--give-up-after`. */
+  /** A worker (or relay) lost its connection and could not get it back within `--give-up-after`. */
   connectionLost: 4,
   /** The job failed or was cancelled (`status --wait`, `enqueue --wait`), or conformance tests failed. */
   failed: 5,
@@ -33,7 +33,7 @@ Exit codes:
   1    unexpected error
   2    bad usage or configuration
   3    check found problems / engine unreachable
-  4    worker lost its connection and could not recover
+  4    worker or relay lost its connection and could not recover
   5    job failed or was cancelled; conformance tests failed
   6    not supported by this engine
   7    --wait timed out

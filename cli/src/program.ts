@@ -9,6 +9,7 @@ import { registerJobs } from "./commands/jobs.ts";
 import { registerPause } from "./commands/pause.ts";
 import { registerQueues } from "./commands/queues.ts";
 import { registerRedrive } from "./commands/redrive.ts";
+import { registerRelay } from "./commands/relay.ts";
 import { registerSchedules } from "./commands/schedules.ts";
 import { registerStatus } from "./commands/status.ts";
 import { registerWorker } from "./commands/worker.ts";
@@ -33,6 +34,7 @@ TASKPORT_URL, else the in-process memory engine.
 
 Examples:
   $ taskport worker ./src/tasks.ts --url bullmq://127.0.0.1:6379
+  $ taskport relay --url bullmq://127.0.0.1:6379 --outbox postgres://app@127.0.0.1:5432/app
   $ taskport check --url postgres://app@127.0.0.1:5432/app
   $ taskport enqueue send-email '{"to":"ada@example.com"}' --wait
   $ taskport status 01J9Z3V4K8 --wait
@@ -42,6 +44,7 @@ Examples:
 ${EXIT_CODES_HELP}`,
     );
   registerWorker(program);
+  registerRelay(program);
   registerCheck(program);
   registerEnqueue(program);
   registerStatus(program);
