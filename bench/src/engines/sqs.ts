@@ -51,8 +51,8 @@ let backend: Backend | undefined;
 let plain: SQSClient | undefined;
 let seq = 0;
 
-/** Start fauxqs in a child process on a free loopback port; resolves to its endpoint. */
-async function startEmulator(): Promise<string> {
+/** Start fauxqs in a child process on a free loopback port; resolves to its endpoint. Also used by the outbox benchmark. */
+export async function startEmulator(): Promise<{ endpoint: string; child: ChildProcess }> {
   const child = spawn(
     process.execPath,
     [
@@ -70,11 +70,11 @@ async function startEmulator(): Promise<string> {
     lines.once("line", resolve);
     child.once("exit", (code) => reject(new Error(`fauxqs exited with code ${code} before listening`)));
   });
-  return `http://127.0.0.1:${port.trim()}`;
+  return { endpoint: `http://127.0.0.1:${port.trim()}`, child };
 }
 
 async function setup(): Promise<{ backend: Backend; plain: SQSClient }> {
-  endpoint ??= await startEmulator();
+  endpoint ??= (await startEmulator()).endpoint;
   if (!adapter) {
     adapter = new SqsAdapter({ endpoint, region: REGION, credentials: CREDENTIALS, createQueues: true });
     backend = new Backend("bench", adapter);
