@@ -15,7 +15,7 @@ import type {
 } from "../contract.ts";
 import { BulkEnqueueError, type SerializedError } from "../errors.ts";
 import type { JsonValue } from "../json.ts";
-import type { JobOutcome, JobStart, JobStore, Retention, StartDecision } from "./contract.ts";
+import type { JobOutcome, JobStart, JobStore, RecordReceipt, Retention, StartDecision } from "./contract.ts";
 import { TickBatcher } from "./tick-batcher.ts";
 
 export interface JobStoreOptions {
@@ -66,6 +66,9 @@ interface ConsumerRun {
   abandoned: boolean;
 }
 
+/** Jobs per record or confirm write at most: an `enqueueMany` of 1,000 takes one. */
+const RECORD_BATCH = 1_000;
+
 const CANCELLED_RESULT: Settlement = Object.freeze({ status: "succeeded", result: null, resultJson: "null" });
 
 class StoreBackedAdapter implements Adapter {
@@ -79,6 +82,9 @@ class StoreBackedAdapter implements Adapter {
   readonly #retention: Retention;
   readonly #claimMs: number;
   readonly #sweepIntervalMs: number;
+  /** Concurrent enqueues of one event-loop turn are recorded, and confirmed, in one write. */
+  readonly #records: TickBatcher<NewJob, RecordReceipt>;
+  readonly #confirms: TickBatcher<string, undefined>;
   readonly #begins: TickBatcher<JobStart, StartDecision>;
   readonly #settles: TickBatcher<JobOutcome, undefined>;
   /** Cancel switches of the jobs this process runs now. */
@@ -96,6 +102,11 @@ class StoreBackedAdapter implements Adapter {
     this.#retention = { ...DEFAULT_RETENTION, ...options.retention };
     this.#claimMs = options.claimMs ?? 60_000;
     this.#sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
+    this.#records = new TickBatcher((jobs) => store.record(jobs, this.#claimMs), RECORD_BATCH);
+    this.#confirms = new TickBatcher<string, undefined>(async (ids) => {
+      await store.confirm(ids);
+      return [];
+    }, RECORD_BATCH);
     this.#begins = new TickBatcher((starts) => store.begin(starts));
     this.#settles = new TickBatcher<JobOutcome, undefined>(async (outcomes) => {
       await store.settle(outcomes, this.#retention);
@@ -116,7 +127,7 @@ class StoreBackedAdapter implements Adapter {
 
   async enqueue(jobs: readonly NewJob[], context: EnqueueContext): Promise<EnqueueReceipt[]> {
     if (!this.#tracking) return this.engine.enqueue(jobs, context);
-    const receipts: EnqueueReceipt[] = await this.store.record(jobs, this.#claimMs);
+    const receipts: EnqueueReceipt[] = await Promise.all(jobs.map((job) => this.#records.add(job)));
     const fresh: NewJob[] = [];
     const positions: number[] = [];
     for (let i = 0; i < jobs.length; i++) {
@@ -138,7 +149,7 @@ class StoreBackedAdapter implements Adapter {
     // pending, so a rollback leaves no key held past the claim.
     if (context.transaction === undefined) {
       // The engine holds the jobs: a failed confirm only shortens how long their keys are held.
-      await this.store.confirm(fresh.map((job) => job.id)).catch(() => {});
+      await Promise.all(fresh.map((job) => this.#confirms.add(job.id))).catch(() => {});
     }
     return receipts;
   }
