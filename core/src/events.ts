@@ -18,8 +18,11 @@ export interface TaskportEvents {
   succeeded: { job: JobRef; attempt: number; result: unknown; durationMs: number };
   retrying: { job: JobRef; attempt: number; error: SerializedError; retryInMs: number };
   failed: { job: JobRef; attempt: number; error: SerializedError };
-  /** Something went wrong outside any one job (a lost connection, a consumer that stopped). */
-  error: { error: Error };
+  /**
+   * Something went wrong outside the other events: a lost connection, a consumer that stopped
+   * (no `job`), or a handler that ran past its timeout, ignoring `ctx.signal` (its `job`).
+   */
+  error: { error: Error; job?: JobRef };
 }
 
 type Listener<T> = (event: T) => void;

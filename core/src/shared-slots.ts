@@ -15,12 +15,16 @@ export class SharedSlots {
 
   /** Resolves `true` with a slot, or `false` once closed: the caller then hands its job back unrun. */
   acquire(): Promise<boolean> {
+    if (this.tryAcquire()) return Promise.resolve(true);
     if (this.#closed) return Promise.resolve(false);
-    if (this.#free > 0) {
-      this.#free--;
-      return Promise.resolve(true);
-    }
     return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  /** Takes a free slot at once, without a promise (the hot path); false when none is free or closed. */
+  tryAcquire(): boolean {
+    if (this.#closed || this.#free === 0) return false;
+    this.#free--;
+    return true;
   }
 
   /** Gives a slot back: to the longest waiter, else to the pool. */

@@ -32,6 +32,19 @@ describe("SharedSlots", () => {
     expect(granted).toBeUndefined();
   });
 
+  it("tryAcquire() takes a free slot synchronously and never queues", async () => {
+    const slots = new SharedSlots(1);
+    expect(slots.tryAcquire()).toBe(true);
+    expect(slots.tryAcquire()).toBe(false);
+    const waiting = slots.acquire();
+    slots.release();
+    expect(await waiting).toBe(true);
+    expect(slots.tryAcquire()).toBe(false);
+    slots.release();
+    slots.close();
+    expect(slots.tryAcquire()).toBe(false);
+  });
+
   it("close() answers waiters and later acquisitions with false", async () => {
     const slots = new SharedSlots(1);
     expect(await slots.acquire()).toBe(true);

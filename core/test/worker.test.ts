@@ -95,4 +95,47 @@ describe("Worker", () => {
     expect(written).toEqual(["[taskport] worker on default: still down\n"]);
     await worker.close();
   });
+
+  describe("a handler that ignores its signal past its timeout", () => {
+    const stubborn = (b: Backend, ms: number, log: string[]) =>
+      defineTask(
+        "stubborn",
+        async (p: { i: number }) => {
+          log.push(`start ${p.i}`);
+          await new Promise((resolve) => setTimeout(resolve, ms));
+          log.push(`end ${p.i}`);
+        },
+        { timeoutMs: 20 },
+      ).using({ backend: b });
+
+    it("counts as active until it ends, and close() waits for it within the grace period", async () => {
+      const b = backend();
+      const log: string[] = [];
+      const task = stubborn(b, 150, log);
+      const worker = await startWorker({ tasks: [task], backend: b, concurrency: 1 });
+      worker.on("error", () => {});
+      const failed = new Promise((resolve) => worker.on("failed", resolve));
+      await task.enqueue({ i: 1 });
+      await failed;
+      expect(worker.active).toBe(1);
+      await worker.close({ graceMs: 5_000 });
+      expect(log).toEqual(["start 1", "end 1"]);
+      expect(worker.active).toBe(0);
+    });
+
+    it("a job waiting for its slot does not start once close() gives up, and is delivered again", async () => {
+      const b = backend();
+      const log: string[] = [];
+      const task = stubborn(b, 300, log);
+      const worker = await startWorker({ tasks: [task], backend: b, concurrency: 1 });
+      worker.on("error", () => {});
+      const failed = new Promise((resolve) => worker.on("failed", resolve));
+      const [, second] = await task.enqueueMany([{ i: 1 }, { i: 2 }]);
+      await failed;
+      await worker.close({ graceMs: 50 });
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect(log).toEqual(["start 1", "end 1"]);
+      expect((await second?.refresh())?.status).toBe("queued");
+    });
+  });
 });

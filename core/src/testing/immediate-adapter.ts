@@ -3,7 +3,7 @@ import type { Adapter, Consumer, Delivery, EnqueueReceipt, JobInfo, NewJob, Sett
 import { Emitter, type TaskportEvents } from "../events.ts";
 import type { JsonValue } from "../json.ts";
 import type { AnyTask } from "../task.ts";
-import type { JobContext } from "../worker/job-context.ts";
+import { HandlerBodies } from "../worker/handler-bodies.ts";
 import { type RunEnvironment, runDelivery, toRunnable } from "../worker/run-delivery.ts";
 
 /**
@@ -39,7 +39,9 @@ export class ImmediateAdapter implements Adapter {
       origin: this.name,
       tasks: new Map(tasks.map((task) => [task.name, toRunnable(task)])),
       events: this.events,
-      running: new Set<JobContext>(),
+      // Jobs run one at a time, inside enqueue(); a handler past its timeout is reported, not waited for.
+      bodies: new HandlerBodies(Number.POSITIVE_INFINITY),
+      reportError: (error, job) => this.events.emit("error", { error, job }),
     };
   }
 

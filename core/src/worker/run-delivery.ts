@@ -1,9 +1,10 @@
 import type { Delivery, Settlement } from "../contract.ts";
-import { SerializationError, serializeError, TimeoutError, UnknownTaskError } from "../errors.ts";
+import { SerializationError, serializeError, TaskportError, TimeoutError, UnknownTaskError } from "../errors.ts";
 import type { Emitter, JobRef, TaskportEvents } from "../events.ts";
 import { encodeJson, type JsonValue } from "../json.ts";
 import { type RetryPolicy, resolveRetryPolicy, retryDelayMs } from "../retry-policy.ts";
 import type { AnyTask } from "../task.ts";
+import type { HandlerBodies } from "./handler-bodies.ts";
 import { JobContext } from "./job-context.ts";
 
 /** A task as a worker holds it: its handler and its resolved retry policy. */
@@ -25,12 +26,21 @@ export interface RunEnvironment {
   readonly origin: string;
   readonly tasks: ReadonlyMap<string, RunnableTask>;
   readonly events: Emitter<TaskportEvents>;
-  /** Contexts of the jobs running now, so a shutdown past its grace period can abort them. */
-  readonly running: Set<JobContext>;
+  /** The handler bodies running now, bounded by the worker's concurrency. */
+  readonly bodies: HandlerBodies;
+  /** A problem about a job that its events cannot carry: a handler that outlived its timeout. */
+  readonly reportError: (error: Error, job: JobRef) => void;
 }
 
+/**
+ * What a delivery that waited for a slot gets once the worker has given up (closed past its grace
+ * period, its consumer abandoned): the engine takes the job back as after a crash, so it is neither
+ * run nor settled.
+ */
+const NEVER_SETTLED: Promise<Settlement> = new Promise(() => {});
+
 export async function runDelivery(delivery: Delivery, env: RunEnvironment): Promise<Settlement> {
-  const { tasks, events, running } = env;
+  const { tasks, events, bodies } = env;
   const runnable = tasks.get(delivery.name);
   if (!runnable) {
     // Visible, and final: retrying cannot make this worker know the task.
@@ -38,14 +48,24 @@ export async function runDelivery(delivery: Delivery, env: RunEnvironment): Prom
     if (events.has("failed")) events.emit("failed", { job: ref(delivery), attempt: delivery.attempt, error });
     return { status: "failed", error };
   }
+  const slot = bodies.enter();
+  if (slot !== true && !(await slot)) return NEVER_SETTLED;
   const ctx = new JobContext(delivery, events);
-  running.add(ctx);
+  bodies.begin(ctx);
   const started = events.has("succeeded") ? performance.now() : 0;
   if (events.has("started")) events.emit("started", { job: ref(delivery), attempt: delivery.attempt });
   try {
     const timeoutMs = delivery.timeoutMs ?? runnable.task.options.timeoutMs;
-    const value =
-      timeoutMs === undefined ? await runnable.task.handler(delivery.payload, ctx) : await withTimeout(runnable, delivery, ctx, timeoutMs);
+    let value: unknown;
+    if (timeoutMs === undefined) {
+      try {
+        value = await runnable.task.handler(delivery.payload, ctx);
+      } finally {
+        bodies.end(ctx);
+      }
+    } else {
+      value = await withTimeout(runnable, delivery, ctx, timeoutMs, env);
+    }
     const result = (value === undefined ? null : value) as JsonValue;
     const resultJson = encodeJson(delivery.name, result, `result of "${delivery.name}"`);
     if (events.has("succeeded")) {
@@ -63,23 +83,56 @@ export async function runDelivery(delivery: Delivery, env: RunEnvironment): Prom
     }
     if (events.has("failed")) events.emit("failed", { job: ref(delivery), attempt: delivery.attempt, error });
     return { status: "failed", error };
-  } finally {
-    running.delete(ctx);
   }
 }
 
-function withTimeout(runnable: RunnableTask, delivery: Delivery, ctx: JobContext, timeoutMs: number): Promise<unknown> {
+/**
+ * Run the handler with a timeout. At the timeout its signal is aborted and the attempt fails at
+ * once, so the job settles; the body keeps its slot until it really ends, and one that ends late
+ * (it ignored the signal) is reported, naming its job.
+ */
+function withTimeout(
+  runnable: RunnableTask,
+  delivery: Delivery,
+  ctx: JobContext,
+  timeoutMs: number,
+  env: RunEnvironment,
+): Promise<unknown> {
   return new Promise((resolve, reject) => {
+    let timedOutAt: number | undefined;
     const timer = setTimeout(() => {
+      timedOutAt = performance.now();
       const error = new TimeoutError(delivery.name, timeoutMs);
       ctx.abort(error);
       reject(error);
     }, timeoutMs);
+    const ended = (): void => {
+      clearTimeout(timer);
+      env.bodies.end(ctx);
+      if (timedOutAt !== undefined) env.reportError(overrun(delivery, timeoutMs, performance.now() - timedOutAt), ref(delivery));
+    };
     Promise.resolve()
       .then(() => runnable.task.handler(delivery.payload, ctx))
-      .then(resolve, reject)
-      .finally(() => clearTimeout(timer));
+      .then(
+        (value) => {
+          ended();
+          resolve(value);
+        },
+        (error: unknown) => {
+          ended();
+          reject(error);
+        },
+      );
   });
+}
+
+function overrun(delivery: Delivery, timeoutMs: number, lateMs: number): TaskportError {
+  return new TaskportError(
+    "core",
+    `the handler of job ${delivery.id} (task "${delivery.name}", queue "${delivery.queue}") ignored ctx.signal and ran ${Math.round(lateMs)} ms past its ${timeoutMs} ms timeout. ` +
+      "The job was settled as timed out at the timeout; the handler kept its concurrency slot until it ended. " +
+      "Pass ctx.signal to what the handler awaits, or check ctx.signal.aborted between steps.",
+  );
 }
 
 function ref(delivery: Delivery): JobRef {

@@ -3,13 +3,13 @@ import { getBackend } from "../backends/registry.ts";
 import type { Adapter, Consumer } from "../contract.ts";
 import { validateQueueName } from "../enqueue-options.ts";
 import { ValidationError } from "../errors.ts";
-import { Emitter, type TaskportEvents } from "../events.ts";
+import { Emitter, type JobRef, type TaskportEvents } from "../events.ts";
 import { instrumentations, runInstrumented } from "../instrumentation.ts";
 import { logger } from "../logger.ts";
 import type { Schedule } from "../schedules/schedule.ts";
 import { Scheduler } from "../schedules/scheduler.ts";
 import type { AnyTask } from "../task.ts";
-import type { JobContext } from "./job-context.ts";
+import { HandlerBodies } from "./handler-bodies.ts";
 import { type RunEnvironment, type RunnableTask, runDelivery, toRunnable } from "./run-delivery.ts";
 
 export interface WorkerOptions {
@@ -39,7 +39,7 @@ export class Worker extends Emitter<TaskportEvents> {
   readonly graceMs: number;
   readonly backend: Backend;
   readonly #tasks: Map<string, RunnableTask>;
-  readonly #running = new Set<JobContext>();
+  readonly #bodies: HandlerBodies;
   #consumer: Consumer | undefined;
   readonly #scheduler: Scheduler | undefined;
   #adapter: Adapter | undefined;
@@ -65,6 +65,7 @@ export class Worker extends Emitter<TaskportEvents> {
     this.queues = [...new Set(options.queues ?? tasks.map((task) => task.defaults.queue ?? task.options.queue ?? "default"))];
     for (const queue of this.queues) validateQueueName(queue, "worker");
     this.concurrency = concurrency;
+    this.#bodies = new HandlerBodies(concurrency);
     this.graceMs = graceMs;
     this.backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend);
     if (options.schedules?.length) this.#scheduler = new Scheduler(options.schedules, this.backend, (error) => this.#reportError(error));
@@ -75,7 +76,13 @@ export class Worker extends Emitter<TaskportEvents> {
     if (this.#consumer || this.#closing) return this;
     const adapter = await this.backend.adapter();
     this.#adapter = adapter;
-    const env: RunEnvironment = { origin: adapter.name, tasks: this.#tasks, events: this, running: this.#running };
+    const env: RunEnvironment = {
+      origin: adapter.name,
+      tasks: this.#tasks,
+      events: this,
+      bodies: this.#bodies,
+      reportError: (error, job) => this.#reportError(error, job),
+    };
     const options = { queues: this.queues, concurrency: this.concurrency, onError: (error: Error) => this.#reportError(error) };
     await this.#scheduler?.start();
     try {
@@ -92,10 +99,14 @@ export class Worker extends Emitter<TaskportEvents> {
     return this;
   }
 
-  /** Out-of-job problems go to `error` listeners; with none, to stderr, so they are never silent. */
-  #reportError(error: Error): void {
-    if (this.has("error")) this.emit("error", { error });
-    else logger().error({ queues: this.queues, error }, `[taskport] worker on ${this.queues.join(", ")}: ${error.message}`);
+  /** Problems outside the lifecycle events go to `error` listeners; with none, to the logger, so they are never silent. */
+  #reportError(error: Error, job?: JobRef): void {
+    if (this.has("error")) this.emit("error", job ? { error, job } : { error });
+    else
+      logger().error(
+        { queues: this.queues, error, ...(job ? { job } : {}) },
+        `[taskport] worker on ${this.queues.join(", ")}: ${error.message}`,
+      );
   }
 
   /** Names of the tasks this worker runs. */
@@ -103,15 +114,16 @@ export class Worker extends Emitter<TaskportEvents> {
     return [...this.#tasks.keys()];
   }
 
-  /** Jobs running now. */
+  /** Handler bodies running now, counting those still running past their timeout. */
   get active(): number {
-    return this.#running.size;
+    return this.#bodies.size;
   }
 
   /**
    * Stop gracefully: take no new jobs, let running ones finish within the grace period, then abort
-   * what is left and give it back to the engine for redelivery. Idempotent; every call resolves
-   * when the worker has stopped. The backend stays open for producers.
+   * what is left and give it back to the engine for redelivery. Within the grace period it also
+   * waits for handlers still running past their timeout (their jobs are settled already).
+   * Idempotent; every call resolves when the worker has stopped. The backend stays open for producers.
    */
   close(options: { graceMs?: number } = {}): Promise<void> {
     this.#closing ??= this.#close(options.graceMs ?? this.graceMs).finally(() => this.#leaveBackend?.());
@@ -122,7 +134,11 @@ export class Worker extends Emitter<TaskportEvents> {
     this.#scheduler?.stop();
     const consumer = this.#consumer;
     if (!consumer) return;
-    const stopped = consumer.stop().then(() => true);
+    // After stop() no delivery is waiting for a slot: what is left are bodies past their timeout.
+    const stopped = consumer.stop().then(async () => {
+      await this.#bodies.whenIdle();
+      return true;
+    });
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<false>((resolve) => {
       timer = setTimeout(() => resolve(false), graceMs);
@@ -131,7 +147,9 @@ export class Worker extends Emitter<TaskportEvents> {
     clearTimeout(timer);
     if (inTime) return;
     const reason = new DOMException(`worker shut down after its ${graceMs} ms grace period; the job will be delivered again`, "AbortError");
-    for (const ctx of this.#running) ctx.abort(reason);
+    this.#bodies.abortAll(reason);
+    // Deliveries still waiting for a slot must not start now: abandon() gives their jobs back.
+    this.#bodies.drop();
     await consumer.abandon();
   }
 
