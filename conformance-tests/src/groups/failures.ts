@@ -190,6 +190,48 @@ export function registerFailures(s: SuiteContext): void {
       expect(attempts.items).toEqual([1, 2]);
       expect(succeeded.items).toEqual([2]);
     });
+
+    s.test(
+      "timeouts",
+      "a handler that ignores its signal keeps its concurrency slot until it ends; its job fails at the timeout",
+      async (f) => {
+        let active = 0;
+        let peak = 0;
+        const bodies = new Recorder<{ id: string; endedAt: number }>();
+        const job = await f.task(
+          "stubborn",
+          async (_: { i: number }, ctx) => {
+            active++;
+            peak = Math.max(peak, active);
+            await sleep(400); // deaf to ctx.signal
+            active--;
+            bodies.push({ id: ctx.jobId, endedAt: Date.now() });
+          },
+          { timeoutMs: 100 },
+        );
+        const handles = await job.enqueueMany([{ i: 1 }, { i: 2 }, { i: 3 }]);
+        const worker = await f.worker({ tasks: [job], concurrency: 1 });
+        const failed = new Recorder<{ id: string; at: number; error: string }>();
+        const overran = new Recorder<string>();
+        worker.on("failed", (e) => failed.push({ id: e.job.id, at: Date.now(), error: e.error.name }));
+        worker.on("error", (e) => {
+          if (e.job) overran.push(e.job.id);
+        });
+        await bodies.until(3, s.late(20_000), "handler bodies to end");
+        expect(peak).toBe(1);
+        await failed.until(3, s.late(10_000), "failed events");
+        expect(failed.items.map((x) => x.error)).toEqual([TimeoutError.name, TimeoutError.name, TimeoutError.name]);
+        // Each job was settled at its timeout, while its body still ran.
+        for (const body of bodies.items) {
+          const failure = failed.items.find((x) => x.id === body.id);
+          expect(failure?.at).toBeLessThan(body.endedAt);
+        }
+        // The worker names each job whose handler outlived its timeout.
+        await overran.until(3, s.late(5_000), "error events naming the overrunning jobs");
+        expect([...overran.items].sort()).toEqual(handles.map((h) => h.id).sort());
+      },
+      60_000,
+    );
   });
 
   s.group("deadLetter", caps.deadLetter, () => {
@@ -247,5 +289,6 @@ export function registerFailures(s: SuiteContext): void {
       await sleep(100);
       expect(events.items).toEqual(["started:1", "retrying:1:first try fails", "started:2", "succeeded:2:5"]);
     });
+
   });
 }
