@@ -1,6 +1,6 @@
 import type { Backend } from "../backends/backend.ts";
 import { getBackend } from "../backends/registry.ts";
-import type { Adapter, Consumer } from "../contract.ts";
+import type { Adapter, Consumer, Delivery } from "../contract.ts";
 import { validateQueueName } from "../enqueue-options.ts";
 import { ValidationError } from "../errors.ts";
 import { Emitter, type JobRef, type TaskportEvents } from "../events.ts";
@@ -71,7 +71,11 @@ export class Worker extends Emitter<TaskportEvents> {
     if (options.schedules?.length) this.#scheduler = new Scheduler(options.schedules, this.backend, (error) => this.#reportError(error));
   }
 
-  /** Connect and start taking jobs. Resolves once consuming. */
+  /**
+   * Connect and start taking jobs. Resolves once consuming. No job starts in the turn of the event
+   * loop in which it resolves: listeners attached right after `await worker.start()` (or
+   * `await startWorker(…)`) see every job, including those already waiting in the queues.
+   */
   async start(): Promise<this> {
     if (this.#consumer || this.#closing) return this;
     const adapter = await this.backend.adapter();
@@ -85,15 +89,28 @@ export class Worker extends Emitter<TaskportEvents> {
     };
     const options = { queues: this.queues, concurrency: this.concurrency, onError: (error: Error) => this.#reportError(error) };
     await this.#scheduler?.start();
+    // An engine may hand over waiting jobs while consume() is still being awaited (the memory engine
+    // in a microtask, RabbitMQ in the socket read that confirms the consumer): hold them until a
+    // macrotask after start() resolves, since the caller's continuation runs in microtasks before it.
+    let open = false;
+    let opened!: () => void;
+    const opening = new Promise<void>((resolve) => {
+      opened = resolve;
+    });
+    const run = (delivery: Delivery) =>
+      instrumentations().length === 0
+        ? runDelivery(delivery, env)
+        : runInstrumented({ engine: adapter.name, delivery }, () => runDelivery(delivery, env));
     try {
-      this.#consumer = await adapter.consume(options, (delivery) =>
-        instrumentations().length === 0
-          ? runDelivery(delivery, env)
-          : runInstrumented({ engine: adapter.name, delivery }, () => runDelivery(delivery, env)),
-      );
+      this.#consumer = await adapter.consume(options, (delivery) => (open ? run(delivery) : opening.then(() => run(delivery))));
     } catch (error) {
       this.#scheduler?.stop();
       throw error;
+    } finally {
+      setImmediate(() => {
+        open = true;
+        opened();
+      });
     }
     this.#leaveBackend = this.backend.addWorker(this);
     return this;
