@@ -290,5 +290,28 @@ export function registerFailures(s: SuiteContext): void {
       expect(events.items).toEqual(["started:1", "retrying:1:first try fails", "started:2", "succeeded:2:5"]);
     });
 
+    s.test("events", "jobs queued before the worker starts emit every event to listeners attached once startWorker resolves", async (f) => {
+      const job = await f.task("maybe", async (p: { fail: boolean }) => {
+        if (p.fail) throw new Error("planned failure");
+        return "ok";
+      });
+      const handles = await job.enqueueMany([{ fail: false }, { fail: true }, { fail: false }, { fail: true }]);
+      // The README's pattern: `const worker = await startWorker(…)`, then `worker.on(…)`.
+      const worker = await f.worker({ tasks: [job], concurrency: 4 });
+      const started = new Recorder<string>();
+      const succeeded = new Recorder<string>();
+      const failed = new Recorder<string>();
+      worker.on("started", (e) => started.push(e.job.id));
+      worker.on("succeeded", (e) => succeeded.push(e.job.id));
+      worker.on("failed", (e) => failed.push(e.job.id));
+      await started.until(4, s.late(10_000), "started events");
+      await failed.until(2, s.late(10_000), "failed events");
+      await succeeded.until(2, s.late(10_000), "succeeded events");
+      await sleep(100);
+      const ids = handles.map((h) => h.id);
+      expect([...started.items].sort()).toEqual([...ids].sort());
+      expect([...succeeded.items].sort()).toEqual([ids[0], ids[2]].sort());
+      expect([...failed.items].sort()).toEqual([ids[1], ids[3]].sort());
+    });
   });
 }
