@@ -1,7 +1,7 @@
 import type { ConsumeOptions, Consumer, Delivery, DeliveryHandler, Settlement } from "@taskport/core";
 import type { Job } from "pg-boss";
 import type { Engine } from "./engine.ts";
-import { isJobData, type JobData } from "./job-data.ts";
+import { isJobData, type JobData, outputJsonOf, payloadOf } from "./job-data.ts";
 
 /** Fetch loops at most per consumer, as pg-boss's best settings run four (`localConcurrency: 4`). */
 const MAX_LOOPS = 4;
@@ -183,16 +183,17 @@ export class PgBossConsumer implements Consumer {
     const held: Held = { queue, id: job.id, retryCount: job.retryCount };
     this.#held.set(job.id, held);
     const data = job.data;
+    const payload = isJobData(data) ? parsed(data) : NOT_READABLE;
     let delivery: Delivery;
-    if (!isJobData(data)) {
-      // Not written by taskport: fail it visibly rather than guess what it means.
+    if (!isJobData(data) || payload === NOT_READABLE) {
+      // Not written by taskport, or its payload is not JSON: fail it visibly rather than guess what it means.
       delivery = { id: job.id, name: "(not a taskport job)", queue, payload: data, attempt: job.retryCount + 1, maxAttempts: 1 };
     } else {
       delivery = {
         id: job.id,
         name: data.task,
         queue,
-        payload: data.payload,
+        payload,
         attempt: job.retryCount + 1,
         maxAttempts: data.maxAttempts,
         ...(data.timeoutMs !== undefined ? { timeoutMs: data.timeoutMs } : {}),
@@ -207,7 +208,7 @@ export class PgBossConsumer implements Consumer {
   #settle(held: Held, settlement: Settlement): void {
     if (this.#abandoned || this.#held.get(held.id) !== held) return;
     if (settlement.status === "succeeded") {
-      this.#completions.push({ held, outputJson: `{"result":${settlement.resultJson}}`, done: () => this.#release(held) });
+      this.#completions.push({ held, outputJson: outputJsonOf(settlement.resultJson), done: () => this.#release(held) });
       // Jobs of one fetched batch settle in the same turn: gather them into one statement.
       if (!this.#flushQueued && !this.#flushing) {
         this.#flushQueued = true;
@@ -328,5 +329,15 @@ export class PgBossConsumer implements Consumer {
     clearInterval(this.#heartbeat);
     this.#heartbeat = undefined;
     for (const resolve of this.#idle.splice(0)) resolve();
+  }
+}
+
+const NOT_READABLE = Symbol("not readable");
+
+function parsed(data: JobData): unknown {
+  try {
+    return payloadOf(data);
+  } catch {
+    return NOT_READABLE;
   }
 }

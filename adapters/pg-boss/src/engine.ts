@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { SerializedError } from "@taskport/core";
 import type { Job, PgBoss } from "pg-boss";
 import type { PgBossConsumer } from "./consumer.ts";
-import { DEDUP_INDEX, dedupIndexSql } from "./job-data.ts";
+import { DEDUP_INDEX, dedupIndexSql, errorOutputJson } from "./job-data.ts";
 import type { Executor } from "./transaction.ts";
 
 /** A settled success, completed with the others of its batch. */
@@ -132,7 +132,7 @@ export class Engine {
    * Without it the job fails for good and stays in the queue as a dead letter.
    */
   async failJob(queue: string, id: string, retryCount: number, error: SerializedError, retryInMs: number | undefined): Promise<void> {
-    const output = JSON.stringify(error);
+    const output = errorOutputJson(error);
     if (retryInMs === undefined) {
       await this.#db.executeSql(
         `UPDATE ${this.schema}.job SET state = 'failed', completed_on = ${this.schema}.job_now(), output = $4::jsonb

@@ -1,14 +1,19 @@
-import type { JsonValue, NewJob } from "@taskport/core";
+import type { JsonValue, NewJob, SerializedError } from "@taskport/core";
 
 /**
- * The `data` column of a pg-boss job written by taskport. pg-boss wants an object, and a payload
- * may be a bare string or null, so the payload travels under `payload`. Another program can enqueue
- * a taskport job with plain pg-boss by writing this shape (see the README).
+ * The `data` column of a pg-boss job written by taskport. pg-boss stores it as `jsonb`, which
+ * reorders object keys and refuses `\u0000` and lone surrogates, all of which JSON text carries:
+ * so the payload travels as its JSON text, `payloadJson`, a string that comes back byte for byte.
+ * Jobs written by earlier versions, and by other programs, may carry the payload as JSON under
+ * `payload` instead; both are read (see the README).
  */
 export interface JobData {
   /** Task name. */
   readonly task: string;
-  readonly payload: JsonValue;
+  /** The payload's JSON text, as core encoded it. */
+  readonly payloadJson?: string;
+  /** The payload as JSON: jobs of earlier versions and of other producers. */
+  readonly payload?: JsonValue;
   /** Attempts in all; pg-boss's own retry limit also counts redeliveries after crashes. */
   readonly maxAttempts: number;
   readonly timeoutMs?: number;
@@ -16,14 +21,54 @@ export interface JobData {
   readonly enqueuedAt: number;
 }
 
-/** The JSON text of a job's data, built around the payload text core already encoded. */
-export function jobDataJson(job: NewJob): string {
-  const timeout = job.timeoutMs !== undefined ? `,"timeoutMs":${job.timeoutMs}` : "";
-  return `{"task":${JSON.stringify(job.name)},"payload":${job.payloadJson},"maxAttempts":${job.maxAttempts}${timeout},"enqueuedAt":${job.enqueuedAt}}`;
+export function toJobData(job: NewJob): JobData {
+  return {
+    task: job.name,
+    payloadJson: job.payloadJson,
+    maxAttempts: job.maxAttempts,
+    ...(job.timeoutMs !== undefined ? { timeoutMs: job.timeoutMs } : {}),
+    enqueuedAt: job.enqueuedAt,
+  };
 }
 
 export function isJobData(value: unknown): value is JobData {
-  return typeof value === "object" && value !== null && typeof (value as JobData).task === "string" && "payload" in value;
+  const data = value as JobData | null;
+  return (
+    typeof data === "object" &&
+    data !== null &&
+    typeof data.task === "string" &&
+    (typeof data.payloadJson === "string" || "payload" in data)
+  );
+}
+
+/** The payload of a job's data; throws a `SyntaxError` when another producer's `payloadJson` is not JSON. */
+export function payloadOf(data: JobData): unknown {
+  return typeof data.payloadJson === "string" ? JSON.parse(data.payloadJson) : (data.payload ?? null);
+}
+
+/**
+ * The `output` of a completed job: the result's JSON text under `resultJson`, for the same reason
+ * as `payloadJson`. Outputs written by earlier versions carry the result as JSON under `result`.
+ */
+export function outputJsonOf(resultJson: string): string {
+  return `{"resultJson":${JSON.stringify(resultJson)}}`;
+}
+
+export function resultOf(output: Record<string, unknown>): unknown {
+  return typeof output.resultJson === "string" ? JSON.parse(output.resultJson) : (output.result ?? null);
+}
+
+// What jsonb refuses in a string: U+0000 and surrogates without their other half.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: U+0000 is exactly what this looks for.
+const NOT_JSONB = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * A job's error as stored in `output`: its text with what jsonb refuses replaced by U+FFFD. An
+ * error is read by people and matched by name, so this costs nothing; refusing it would leave the
+ * job unsettled.
+ */
+export function errorOutputJson(error: SerializedError): string {
+  return JSON.stringify(error, (_key, value: unknown) => (typeof value === "string" ? value.replace(NOT_JSONB, "\uFFFD") : value));
 }
 
 /** Prefix of the singletonKey of a taskport job with a deduplication key; see {@link DEDUP_INDEX}. */

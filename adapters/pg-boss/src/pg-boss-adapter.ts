@@ -19,7 +19,16 @@ import pg from "pg";
 import { type JobInsert, PgBoss } from "pg-boss";
 import { PgBossConsumer } from "./consumer.ts";
 import { Engine } from "./engine.ts";
-import { CRASH_REDELIVERIES, expireSecondsFor, isJobData, type JobData, singletonKeyFor } from "./job-data.ts";
+import {
+  CRASH_REDELIVERIES,
+  expireSecondsFor,
+  isJobData,
+  type JobData,
+  payloadOf,
+  resultOf,
+  singletonKeyFor,
+  toJobData,
+} from "./job-data.ts";
 import { explainConnectError, isTransient } from "./pg-errors.ts";
 import { installedSchemaVersion, versionProblem } from "./schema-version.ts";
 import { type Executor, toExecutor } from "./transaction.ts";
@@ -232,7 +241,7 @@ export class PgBossAdapter implements Adapter {
     // Only what differs from the queue's defaults (see #ensureQueue) travels with each row: pg-boss
     // fills the rest in SQL, and a bulk insert's JSON stays small.
     const rows: JobInsert<JobData>[] = jobs.map((job) => {
-      const row: JobInsert<JobData> = { id: job.id, data: toData(job) };
+      const row: JobInsert<JobData> = { id: job.id, data: toJobData(job) };
       if (job.priority !== 0) row.priority = job.priority;
       if (job.maxAttempts !== 1) row.retryLimit = job.maxAttempts - 1 + CRASH_REDELIVERIES;
       if (job.timeoutMs !== undefined) row.expireInSeconds = expireSecondsFor(job.timeoutMs, this.#expireSeconds);
@@ -347,11 +356,11 @@ export class PgBossAdapter implements Adapter {
       name: job.data.task,
       queue,
       status,
-      payload: job.data.payload,
+      payload: payloadOf(job.data),
       attempt,
       maxAttempts: job.data.maxAttempts,
       enqueuedAt: job.data.enqueuedAt,
-      ...(status === "succeeded" && output ? { result: output.result ?? null } : {}),
+      ...(status === "succeeded" && output ? { result: resultOf(output) } : {}),
       ...((status === "failed" || (status !== "succeeded" && output)) && output ? { error: toError(output) } : {}),
       ...(status === "scheduled" ? { runAt: new Date(job.startAfter).getTime() } : {}),
       ...(job.completedOn ? { finishedAt: new Date(job.completedOn).getTime() } : {}),
@@ -386,7 +395,7 @@ export class PgBossAdapter implements Adapter {
           name: data.task,
           queue,
           status: "failed" as const,
-          payload: data.payload,
+          payload: payloadOf(data),
           attempt: Number(row.retry_count) + 1,
           maxAttempts: data.maxAttempts,
           enqueuedAt: data.enqueuedAt,
@@ -419,16 +428,6 @@ export class PgBossAdapter implements Adapter {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-function toData(job: NewJob): JobData {
-  return {
-    task: job.name,
-    payload: job.payload,
-    maxAttempts: job.maxAttempts,
-    ...(job.timeoutMs !== undefined ? { timeoutMs: job.timeoutMs } : {}),
-    enqueuedAt: job.enqueuedAt,
-  };
-}
 
 function statusOf(state: string, startAfter: number): JobStatus {
   switch (state) {

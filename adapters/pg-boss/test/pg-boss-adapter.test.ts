@@ -225,8 +225,8 @@ describe("pg-boss adapter: shutdown, interop, given pools", () => {
     ).using({ backend });
     const mine = await task.enqueue({ from: "taskport" });
     const boss = await a.pgBoss();
-    const stored = await boss.getJobById<{ task: string; payload: unknown }>(queue, mine.id);
-    expect(stored?.data).toMatchObject({ task: "interop", payload: { from: "taskport" }, maxAttempts: 1 });
+    const stored = await boss.getJobById<{ task: string; payloadJson: string }>(queue, mine.id);
+    expect(stored?.data).toMatchObject({ task: "interop", payloadJson: '{"from":"taskport"}', maxAttempts: 1 });
     const foreignId = await boss.send(queue, {
       task: "interop",
       payload: { from: "plain pg-boss" },
@@ -238,6 +238,46 @@ describe("pg-boss adapter: shutdown, interop, given pools", () => {
     expect(seen).toContainEqual({ from: "plain pg-boss" });
     const info = await backend.getJob(foreignId as string, queue);
     expect(info?.name).toBe("interop");
+  });
+
+  it("a job stored by an earlier version, payload and result as JSON instead of JSON text, reads back", async () => {
+    const { queue, app } = names();
+    const a = adapter(app);
+    const backend = new Backend("w", a);
+    const boss = await a.pgBoss();
+    await boss.createQueue(queue);
+    const id = (await boss.send(queue, { task: "old", payload: { n: 1 }, maxAttempts: 1, enqueuedAt: Date.now() })) as string;
+    expect(await backend.getJob(id, queue)).toMatchObject({ status: "queued", payload: { n: 1 } });
+    const [fetched] = await boss.fetch(queue, { batchSize: 1 });
+    expect(fetched?.id).toBe(id);
+    await boss.complete(queue, id, { result: { square: 1 } });
+    expect(await backend.getJob(id, queue)).toMatchObject({ status: "succeeded", payload: { n: 1 }, result: { square: 1 } });
+  });
+
+  it("an error text jsonb cannot hold (U+0000, a lone surrogate) is stored with U+FFFD instead, and the job fails for good", async () => {
+    const { queue, app } = names();
+    const a = adapter(app);
+    const backend = new Backend("w", a);
+    const task = defineTask(
+      "breaks",
+      async () => {
+        throw new Error("bad byte \u0000 and \ud800 here");
+      },
+      { queue },
+    ).using({ backend });
+    const w = await worker({ tasks: [task], backend });
+    const failed: string[] = [];
+    w.on("failed", (e) => failed.push(e.error.message));
+    const handle = await task.enqueue(undefined);
+    await until(() => failed.length === 1, 10_000, "the failed event");
+    await until(() => w.active === 0, 10_000, "the slot");
+    let info = await handle.refresh();
+    for (let i = 0; i < 100 && info.status !== "failed"; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      info = await handle.refresh();
+    }
+    expect(info.status).toBe("failed");
+    expect(info.error?.message).toBe("bad byte \ufffd and \ufffd here");
   });
 
   it("an adapter over an existing pg pool, and one over an existing pg-boss instance, both run jobs", async () => {
