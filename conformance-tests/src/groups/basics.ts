@@ -48,6 +48,12 @@ export function registerBasics(s: SuiteContext): void {
       ["a bare string", "just a string"],
       ["null", null],
       ["a large payload", { large }],
+      // JSON text carries these as escapes (\u0000, \ud800); an engine must not refuse or alter them.
+      [
+        "U+0000, control characters and lone surrogates",
+        { nul: "a\u0000b", controls: "\u0001\u001f\u007f", lone: "\ud800", reversed: "\udc00\ud800", pair: "\ud83d\ude00" },
+      ],
+      ["key order", { zebra: 1, apple: { yak: true, ant: false }, list: [{ z: 0, a: 0 }], "": "empty key", longer_key: null, k: "short" }],
     ];
     for (const [label, payload] of payloads) {
       s.test("roundTrip", `payload fidelity: ${label}`, async (f) => {
@@ -60,7 +66,14 @@ export function registerBasics(s: SuiteContext): void {
         const handle = await echo.enqueue(payload);
         const [got] = await seen.until(1, s.late(10_000), "deliveries");
         expect(got).toEqual(payload);
-        if (caps.results) expect(await handle.wait({ timeoutMs: s.late(10_000) })).toEqual(payload);
+        // As JSON text: key order and every character, as the payload was sent.
+        expect(JSON.stringify(got)).toBe(JSON.stringify(payload));
+        if (caps.results) {
+          const result = await handle.wait({ timeoutMs: s.late(10_000) });
+          expect(result).toEqual(payload);
+          expect(JSON.stringify(result)).toBe(JSON.stringify(payload));
+          expect(JSON.stringify((await handle.refresh()).payload)).toBe(JSON.stringify(payload));
+        }
       });
     }
   });
