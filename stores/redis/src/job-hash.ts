@@ -10,9 +10,12 @@ export function fieldsOf(flat: readonly string[]): JobFields {
   return fields;
 }
 
-/** A pending record past its claim is an enqueue that died before the engine had the job: no job at all. */
-export function isDeadClaim(fields: JobFields, now: number): boolean {
-  return fields.pendingUntil !== undefined && Number(fields.pendingUntil) < now;
+/**
+ * A pending record past its claim (its score in the pending set, `null` once confirmed) is an
+ * enqueue that died before the engine had the job: no job at all.
+ */
+export function isDeadClaim(claimUntil: string | null, now: number): boolean {
+  return claimUntil !== null && Number(claimUntil) < now;
 }
 
 /** The job as `get` reports it; `null` for an empty hash (no such key). */

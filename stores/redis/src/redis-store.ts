@@ -223,9 +223,13 @@ export class RedisStore implements JobStore {
   }
 
   async get(id: string): Promise<JobInfo | null> {
-    const fields = await this.#command((client) => client.hgetall(this.keys.job(id)));
+    const [fields, claimUntil] = await this.#command(async (client) => {
+      const replies = await client.pipeline().hgetall(this.keys.job(id)).zscore(this.keys.pending, id).exec();
+      for (const [error] of replies ?? []) if (error) throw error;
+      return [replies?.[0]?.[1] as Record<string, string>, replies?.[1]?.[1] as string | null] as const;
+    });
     const now = Date.now();
-    return isDeadClaim(fields, now) ? null : toJobInfo(id, fields, now);
+    return isDeadClaim(claimUntil, now) ? null : toJobInfo(id, fields, now);
   }
 
   async cancel(id: string, retention?: Retention): Promise<CancelOutcome> {

@@ -6,9 +6,11 @@
  * prefix inside the script (`<prefix>:job:<id>`, `<prefix>:dedup:<queue>:<key>`), so the store
  * runs on a single Redis server (or a replicated one), not on Redis Cluster.
  *
- * Finishing a job (`finish`) releases its deduplication key, and either sets the hash's expiry
- * (when the retention is known: settle, cancel) or files it in the finished index that `sweep`
- * reads (when it is not: a redelivery that ends a cancelled job).
+ * A record is *pending* while its id is in the pending sorted set (scored by when its claim runs
+ * out): the set alone says so, so that confirming a batch is one ZREM. Finishing a job (`finish`)
+ * releases its deduplication key, and either sets the hash's expiry (when the retention is known:
+ * settle, cancel) or files it in the finished index that `sweep` reads (when it is not: a
+ * redelivery that ends a cancelled job).
  */
 
 const PRELUDE = `
@@ -30,7 +32,13 @@ end
 
 -- The fields every state change reads.
 local function state(h)
-  return redis.call('HMGET', h, 'status', 'attempt', 'cancelRequested', 'queue', 'dedupKey', 'pendingUntil')
+  return redis.call('HMGET', h, 'status', 'attempt', 'cancelRequested', 'queue', 'dedupKey', 'runAt')
+end
+
+-- A record whose enqueue has not been confirmed, and whose claim has run out: its enqueue died.
+local function deadClaim(id)
+  local claim = redis.call('ZSCORE', PENDING, id)
+  return claim and tonumber(claim) < now
 end
 
 -- A final status: key released, retention started, watchers told.
@@ -39,10 +47,6 @@ local function finish(id, h, f, status, succeededMs, failedMs)
   if f[3] then
     redis.call('HDEL', h, 'cancelRequested')
     redis.call('SREM', CANCELLING, id)
-  end
-  if f[6] then
-    redis.call('HDEL', h, 'pendingUntil')
-    redis.call('ZREM', PENDING, id)
   end
   release(id, f[4], f[5])
   local ttl = failedMs
@@ -80,6 +84,7 @@ export const RECORD = `${PRELUDE}
 local claimUntil = now + tonumber(ARGV[3])
 local token = ARGV[4]
 local out = {}
+local claims = {}
 for i = 5, #ARGV, 8 do
   local id, queue, key, runAt = ARGV[i], ARGV[i + 2], ARGV[i + 7], ARGV[i + 6]
   local holder = nil
@@ -87,9 +92,8 @@ for i = 5, #ARGV, 8 do
     local k = prefix .. ':dedup:' .. queue .. ':' .. key
     local current = redis.call('GET', k)
     if current then
-      local other = redis.call('HMGET', jobKey(current), 'status', 'pendingUntil', 'recordedBy')
-      if other[1] and not isFinal(other[1]) and (not other[2] or tonumber(other[2]) >= now)
-        and not (current == id and other[3] == token) then
+      local other = redis.call('HMGET', jobKey(current), 'status', 'recordedBy')
+      if other[1] and not isFinal(other[1]) and not deadClaim(current) and not (current == id and other[2] == token) then
         holder = current
       end
     end
@@ -101,22 +105,28 @@ for i = 5, #ARGV, 8 do
     local status = 'queued'
     if runAt ~= '' and tonumber(runAt) > now then status = 'scheduled' end
     local h = jobKey(id)
-    redis.call('HSET', h, 'name', ARGV[i + 1], 'queue', queue, 'payload', ARGV[i + 3], 'status', status, 'attempt', 0,
-      'maxAttempts', ARGV[i + 4], 'enqueuedAt', ARGV[i + 5], 'pendingUntil', claimUntil)
+    redis.call('HSET', h, 'name', ARGV[i + 1], 'queue', queue, 'payload', ARGV[i + 3], 'status', status,
+      'maxAttempts', ARGV[i + 4], 'enqueuedAt', ARGV[i + 5])
     if runAt ~= '' then redis.call('HSET', h, 'runAt', runAt) end
     if key ~= '' then redis.call('HSET', h, 'dedupKey', key, 'recordedBy', token) end
-    redis.call('ZADD', PENDING, claimUntil, id)
+    claims[#claims + 1] = claimUntil
+    claims[#claims + 1] = id
     out[#out + 1] = ''
   end
+  -- One ZADD per 500 claims: fewer calls than one per job, and within Lua's stack for unpack.
+  if #claims >= 1000 then
+    redis.call('ZADD', PENDING, unpack(claims))
+    claims = {}
+  end
 end
+if #claims > 0 then redis.call('ZADD', PENDING, unpack(claims)) end
 return out
 `;
 
 /** ARGV: prefix, now, then ids. The engine holds them: no longer pending. */
 export const CONFIRM = `${PRELUDE}
-for i = 3, #ARGV do
-  redis.call('HDEL', jobKey(ARGV[i]), 'pendingUntil')
-  redis.call('ZREM', PENDING, ARGV[i])
+for i = 3, #ARGV, 500 do
+  redis.call('ZREM', PENDING, unpack(ARGV, i, math.min(i + 499, #ARGV)))
 end
 return 0
 `;
@@ -160,8 +170,9 @@ for i = 4, #ARGV, 5 do
   else
     local attempt = math.max((tonumber(f[2]) or 0) + 1, engineAttempt)
     redis.call('HSET', h, 'status', 'running', 'attempt', attempt)
-    redis.call('HDEL', h, 'pendingUntil', 'runAt')
-    if f[6] then redis.call('ZREM', PENDING, id) end
+    if f[6] then redis.call('HDEL', h, 'runAt') end
+    -- Delivered before its enqueue was confirmed: the engine has it, so it is pending no more.
+    redis.call('ZREM', PENDING, id)
     out[#out + 1] = { 1, attempt }
   end
 end
@@ -220,6 +231,7 @@ if f[1] == 'running' then
   return 'requested'
 end
 finish(id, h, f, 'cancelled', optionalNumber(ARGV[4]), optionalNumber(ARGV[5]))
+redis.call('ZREM', PENDING, id)
 publish(ARGV[3])
 return 'cancelled'
 `;
@@ -242,9 +254,9 @@ local deleted, seen = 0, 0
 local ids = redis.call('ZRANGEBYSCORE', PENDING, '-inf', '(' .. ARGV[2], 'LIMIT', 0, limit)
 for _, id in ipairs(ids) do
   local h = jobKey(id)
-  local f = redis.call('HMGET', h, 'pendingUntil', 'queue', 'dedupKey')
-  if f[1] and tonumber(f[1]) < now then
-    release(id, f[2], f[3])
+  local f = redis.call('HMGET', h, 'queue', 'dedupKey')
+  if f[1] then
+    release(id, f[1], f[2])
     redis.call('DEL', h)
     deleted = deleted + 1
   end

@@ -45,15 +45,18 @@ describe("redis-store: keys and retention", () => {
   it("writes one hash per job and one key per held deduplication key, under its prefix only", async () => {
     const store = freshStore();
     const j = job({ deduplicationKey: "a:b c", payloadJson: '{"x":1}' });
+    const recordedAt = Date.now();
     await store.record([j], 60_000);
     expect((await keysOf(store.keys.prefix)).sort()).toEqual(
       [store.keys.job(j.id), `${store.keys.prefix}:dedup:q:a:b c`, store.keys.pending].sort(),
     );
+    const claim = await withRedis((client) => client.zscore(store.keys.pending, j.id));
+    expect(Number(claim)).toBeGreaterThanOrEqual(recordedAt + 60_000);
     await store.confirm([j.id]);
     const fields = await withRedis((client) => client.hgetall(store.keys.job(j.id)));
-    expect(fields).toMatchObject({ name: "task", queue: "q", payload: '{"x":1}', status: "queued", attempt: "0", dedupKey: "a:b c" });
-    expect(fields.pendingUntil).toBeUndefined();
+    expect(fields).toMatchObject({ name: "task", queue: "q", payload: '{"x":1}', status: "queued", maxAttempts: "1", dedupKey: "a:b c" });
     expect(await keysOf(store.keys.prefix)).not.toContain(store.keys.pending);
+    expect(await store.get(j.id)).toMatchObject({ status: "queued", attempt: 0 });
   });
 
   it("a finished job's record expires by itself after its retention; the key is released at once", async () => {
