@@ -68,7 +68,7 @@ export {
   setInstrumentations,
 } from "./instrumentation.ts";
 export { JobHandle } from "./job-handle.ts";
-export { encodeJson, type JsonValue } from "./json.ts";
+export { encodeJson, type JsonCompatible, type JsonValue } from "./json.ts";
 export { type Logger, logger, setLogger } from "./logger.ts";
 export { createMemoryAdapter, MemoryAdapter, type MemoryAdapterOptions } from "./memory/memory-adapter.ts";
 export { MemoryTransaction } from "./memory/memory-transaction.ts";
@@ -108,6 +108,8 @@ export { DEFAULT_RETENTION, type JobStoreOptions, type StoreCoverage, storeCover
 export {
   type AnyTask,
   defineTask,
+  type EnqueueArguments,
+  type JsonGuard,
   MAX_NAME_LENGTH,
   type Task,
   type TaskDefaults,

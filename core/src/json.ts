@@ -4,6 +4,31 @@ import { SerializationError } from "./errors.ts";
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue | undefined };
 
 /**
+ * `T` with each part whose values would not survive JSON replaced by `never`: a `Date` (which JSON
+ * turns into a string), a `Map` or `Set`, a function, a `bigint`, a class instance with methods. `T`
+ * is JSON-compatible when it is assignable to this; unlike {@link JsonValue}, interfaces (which have
+ * no index signature) are. `unknown` and `any` pass: such payloads are checked only when enqueued, as
+ * every payload is. A class instance with data alone passes here and is refused at enqueue.
+ */
+export type JsonCompatible<T> = unknown extends T
+  ? unknown
+  : T extends JsonScalar
+    ? T
+    : T extends
+          | bigint
+          | symbol
+          | ((...args: never) => unknown)
+          | { toJSON(): unknown }
+          | ReadonlyMap<unknown, unknown>
+          | ReadonlySet<unknown>
+      ? never
+      : { [K in keyof T]: JsonCompatible<T[K]> };
+
+/** What JSON holds besides arrays and objects; `undefined` as an optional property or a task without payload. */
+// biome-ignore lint/suspicious/noConfusingVoidType: a handler that returns nothing has the result type void
+type JsonScalar = string | number | boolean | null | undefined | void;
+
+/**
  * Check that `value` is plain JSON and return its text.
  *
  * Stricter than `JSON.stringify`, which silently turns functions into nothing, `NaN` into `null`

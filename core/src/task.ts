@@ -3,7 +3,7 @@ import { getBackend } from "./backends/registry.ts";
 import { type EnqueueOptions, validateEnqueueOptions } from "./enqueue-options.ts";
 import { ValidationError } from "./errors.ts";
 import type { JobHandle } from "./job-handle.ts";
-import type { JsonValue } from "./json.ts";
+import type { JsonCompatible, JsonValue } from "./json.ts";
 import { type RetryPolicy, resolveRetryPolicy } from "./retry-policy.ts";
 import type { TaskContext } from "./task-context.ts";
 
@@ -38,13 +38,31 @@ export interface Task<Payload = unknown, Result = unknown> {
   readonly options: Readonly<TaskOptions>;
   readonly defaults: Readonly<TaskDefaults>;
   readonly handler: TaskHandler<Payload, Result>;
-  /** Enqueue one job on the task's backend. Resolves once the engine holds it. */
-  enqueue(payload: Payload, options?: EnqueueOptions): Promise<JobHandle<Result>>;
+  /**
+   * Enqueue one job on the task's backend. Resolves once the engine holds it. A task whose handler
+   * takes no payload is enqueued with no argument: `ping.enqueue()`.
+   */
+  enqueue(...args: EnqueueArguments<Payload>): Promise<JobHandle<Result>>;
   /** Enqueue many jobs in as few engine calls as the engine allows. All or an error naming what was stored. */
   enqueueMany(payloads: readonly Payload[], options?: EnqueueOptions): Promise<JobHandle<Result>[]>;
   /** A copy of this task with other enqueue defaults (backend, queue, priority, delay, …). */
   using(defaults: TaskDefaults): Task<Payload, Result>;
 }
+
+/**
+ * Nothing when the handler's payload and result are JSON-compatible; otherwise a property no function
+ * has, whose name the compiler prints as the error: `defineTask` refuses the handler.
+ */
+export type JsonGuard<Payload, Result> = [Payload] extends [JsonCompatible<Payload>]
+  ? [Result] extends [JsonCompatible<Result>]
+    ? unknown
+    : { "the handler's result is not JSON: return plain objects, arrays, strings, numbers, booleans or null": never }
+  : { "the task's payload is not JSON: take plain objects, arrays, strings, numbers, booleans or null (a date as an ISO string)": never };
+
+/** `enqueue`'s arguments: the payload may be left out when the task takes none (or accepts `undefined`). */
+export type EnqueueArguments<Payload> = undefined extends Payload
+  ? [payload?: Payload, options?: EnqueueOptions]
+  : [payload: Payload, options?: EnqueueOptions];
 
 /** Any task, whatever its payload and result types: what workers and backends take. */
 // biome-ignore lint/suspicious/noExplicitAny: a task's handler parameter is contravariant; unknown would reject typed tasks
@@ -56,7 +74,8 @@ export type TaskResult<T> = T extends Task<infer _P, infer R> ? R : never;
 export type TaskPayload<T> = T extends Task<infer P, infer _R> ? P : never;
 
 /**
- * Define a task. The payload and result types come from the handler's signature:
+ * Define a task. The payload and result types come from the handler's signature, and must be JSON
+ * (a `Date` in either is a compile error; send `date.toISOString()`):
  *
  * ```ts
  * export const sendEmail = defineTask("send-email", async (p: { to: string }) => ({ sent: true }));
@@ -65,7 +84,7 @@ export type TaskPayload<T> = T extends Task<infer P, infer _R> ? P : never;
  */
 export function defineTask<Payload = undefined, Result = void>(
   name: string,
-  handler: TaskHandler<Payload, Result>,
+  handler: TaskHandler<Payload, Result> & JsonGuard<Payload, Awaited<Result>>,
   options: TaskOptions = {},
 ): Task<Payload, Awaited<Result>> {
   validateTaskName(name);
@@ -89,7 +108,7 @@ function makeTask<P, R>(
     options,
     defaults,
     handler,
-    async enqueue(payload, callOptions) {
+    async enqueue(...[payload, callOptions]: EnqueueArguments<P>) {
       const [handle] = await backendOf(defaults).enqueue(task, [payload as JsonValue], callOptions);
       return handle as JobHandle<R>;
     },

@@ -4,6 +4,7 @@ import {
   type AnyTask,
   Backend,
   defineTask,
+  type JsonGuard,
   startWorker,
   type Task,
   type TaskHandler,
@@ -63,7 +64,11 @@ export class Fixture {
   }
 
   /** Define a task bound to this test's backend and main queue. */
-  async task<P, R>(name: string, handler: TaskHandler<P, R>, options: TaskOptions = {}): Promise<Task<P, Awaited<R>>> {
+  async task<P, R>(
+    name: string,
+    handler: TaskHandler<P, R> & JsonGuard<P, Awaited<R>>,
+    options: TaskOptions = {},
+  ): Promise<Task<P, Awaited<R>>> {
     const backend = await this.backend();
     return defineTask(name, handler, { queue: this.queue(), ...options }).using({ backend });
   }

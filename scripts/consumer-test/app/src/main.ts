@@ -17,7 +17,7 @@ import {
 } from "@taskport/core";
 import { Redis } from "ioredis";
 import { everyAdapter } from "./adapters.js";
-import { add } from "./tasks.js";
+import { add, ping } from "./tasks.js";
 
 const engine = process.argv[2];
 
@@ -70,11 +70,12 @@ function assertOneCore(): void {
 }
 
 async function runOneJob(backend: Backend): Promise<void> {
-  const worker = await startWorker({ tasks: [add], backend, concurrency: 2 });
+  const worker = await startWorker({ tasks: [add, ping], backend, concurrency: 2 });
   try {
     const job = await add.using({ backend }).enqueue({ a: 2, b: 3 });
     const result: { sum: number } = await job.wait({ timeoutMs: 15_000 });
     assert.equal(result.sum, 5);
+    assert.equal(await (await ping.using({ backend }).enqueue()).wait({ timeoutMs: 15_000 }), "pong");
   } finally {
     await worker.close();
   }
