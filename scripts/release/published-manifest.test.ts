@@ -24,21 +24,25 @@ describe("what npm publishes", () => {
 
   // Each published package's own files: a new package copied from one at another depth would
   // otherwise point its prepack at a script that is not there, and only `npm pack` would tell.
-  it.each(packages.map((pkg) => [pkg.name, pkg] as const))("%s builds and strips before packing, and ships the LICENSE", (_, pkg) => {
-    const dir = join(repo, pkg.location);
-    const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { scripts?: Record<string, string> };
-    for (const [script, argument] of [
-      ["prepack", "strip"],
-      ["postpack", "restore"],
-    ] as const) {
-      const command = manifest.scripts?.[script] ?? "";
-      const path = /node (\S+published-manifest\.ts) (\w+)/.exec(command);
-      expect(path, `${pkg.name}: scripts.${script} runs scripts/release/published-manifest.ts`).not.toBeNull();
-      expect(resolve(dir, path?.[1] ?? "")).toBe(join(repo, "scripts/release/published-manifest.ts"));
-      expect(path?.[2]).toBe(argument);
-    }
-    expect(manifest.scripts?.prepack).toMatch(/^tsc -b --force && /);
-    expect(readFileSync(join(dir, "LICENSE"), "utf8")).toBe(readFileSync(join(repo, "LICENSE"), "utf8"));
-    expect(existsSync(join(dir, "README.md"))).toBe(true);
-  });
+  it.each(packages.map((pkg) => [pkg.name, pkg] as const))(
+    "%s builds and strips before packing, ships the LICENSE, and keeps a CHANGELOG",
+    (_, pkg) => {
+      const dir = join(repo, pkg.location);
+      const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { scripts?: Record<string, string> };
+      for (const [script, argument] of [
+        ["prepack", "strip"],
+        ["postpack", "restore"],
+      ] as const) {
+        const command = manifest.scripts?.[script] ?? "";
+        const path = /node (\S+published-manifest\.ts) (\w+)/.exec(command);
+        expect(path, `${pkg.name}: scripts.${script} runs scripts/release/published-manifest.ts`).not.toBeNull();
+        expect(resolve(dir, path?.[1] ?? "")).toBe(join(repo, "scripts/release/published-manifest.ts"));
+        expect(path?.[2]).toBe(argument);
+      }
+      expect(manifest.scripts?.prepack).toMatch(/^tsc -b --force && /);
+      expect(readFileSync(join(dir, "LICENSE"), "utf8")).toBe(readFileSync(join(repo, "LICENSE"), "utf8"));
+      expect(existsSync(join(dir, "README.md"))).toBe(true);
+      expect(readFileSync(join(dir, "CHANGELOG.md"), "utf8")).toMatch(new RegExp(`^# ${pkg.name}\n`));
+    },
+  );
 });
