@@ -28,7 +28,15 @@ describe("what npm publishes", () => {
     "%s builds and strips before packing, ships the LICENSE, and keeps a CHANGELOG",
     (_, pkg) => {
       const dir = join(repo, pkg.location);
-      const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { scripts?: Record<string, string> };
+      const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as {
+        scripts?: Record<string, string>;
+        peerDependencies?: Record<string, string>;
+      };
+      // Our own packages as peers take the whole 0.x line: a caret range of one minor would make
+      // changesets release every dependent of a 0.x minor as 1.0.0 (.changeset/config.json).
+      for (const [name, range] of Object.entries(manifest.peerDependencies ?? {})) {
+        if (name.startsWith("@taskport/")) expect(range, `${pkg.name}: peer ${name}`).toBe("^0.x");
+      }
       for (const [script, argument] of [
         ["prepack", "strip"],
         ["postpack", "restore"],
