@@ -4,6 +4,7 @@ import { pathToFileURL } from "node:url";
 import type { AnyTask, Schedule } from "@taskport/core";
 import { CliError } from "./cli-error.ts";
 import { EXIT } from "./exit-codes.ts";
+import { prepareTypeScript, typeScriptHint } from "./typescript-loader.ts";
 
 export interface LoadedModule {
   readonly path: string;
@@ -75,10 +76,12 @@ export async function loadTasks(path: string): Promise<LoadedModule> {
 /** Import the app's module (which runs its `configure()` call); a failure is one line. */
 export async function importAppModule(path: string): Promise<{ absolute: string; exports: Record<string, unknown> }> {
   const absolute = resolveModulePath(path);
+  const throughTsx = await prepareTypeScript(absolute);
   try {
     return { absolute, exports: (await import(pathToFileURL(absolute).href)) as Record<string, unknown> };
   } catch (error) {
     const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
-    throw new CliError(`could not load ${path}: ${reason}`, EXIT.usage, { cause: error });
+    const hint = throughTsx ? "" : typeScriptHint(absolute, error);
+    throw new CliError(`could not load ${path}: ${reason}${hint}`, EXIT.usage, { cause: error });
   }
 }
