@@ -1,0 +1,60 @@
+import { ConfigurationError, redactUrl } from "@taskport/core";
+
+export const ORIGIN = "postgres-store";
+
+/** What a `postgres://` URL configures beside the connection itself. */
+export interface UrlOptions {
+  /** The URL without the store's own query options, as `pg` reads it (`sslmode`, `application_name`, … stay). */
+  readonly connectionString: string;
+  readonly schema?: string;
+  readonly max?: number;
+  readonly queryTimeoutMs?: number;
+  readonly connectTimeoutMs?: number;
+}
+
+const OWN_OPTIONS = ["schema", "max", "queryTimeoutMs", "connectTimeoutMs"] as const;
+
+/**
+ * Read `postgres://user:pass@host:5432/db?schema=taskport&max=10&queryTimeoutMs=10000&connectTimeoutMs=5000`.
+ * Other query options are left for `pg`.
+ */
+export function parseUrlOptions(url: URL): UrlOptions {
+  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
+    throw new ConfigurationError(
+      ORIGIN,
+      `${redactUrl(url)} is not a postgres:// URL. Write it as postgres://user@host:5432/database?schema=taskport.`,
+    );
+  }
+  const rest = new URL(url.href);
+  const options: { -readonly [K in keyof UrlOptions]?: UrlOptions[K] } = {};
+  for (const key of OWN_OPTIONS) {
+    const value = rest.searchParams.get(key);
+    if (value === null) continue;
+    rest.searchParams.delete(key);
+    if (key === "schema") options.schema = validateSchemaName(value);
+    else options[key] = wholeNumber(key, value, url);
+  }
+  return { connectionString: rest.href, ...options };
+}
+
+/**
+ * The schema's name is spliced into SQL and into the NOTIFY channel `<schema>.jobs`, so only a plain
+ * identifier is accepted, short enough for the channel to fit PostgreSQL's 63-byte names.
+ */
+export function validateSchemaName(schema: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,57}$/.test(schema)) {
+    throw new ConfigurationError(
+      ORIGIN,
+      `schema "${schema}" is not a valid name. Use letters, digits and underscores, starting with a letter or underscore, at most 58 characters (e.g. schema=taskport).`,
+    );
+  }
+  return schema;
+}
+
+function wholeNumber(key: string, value: string, url: URL): number {
+  const number = Number(value);
+  if (!Number.isSafeInteger(number) || number < 1) {
+    throw new ConfigurationError(ORIGIN, `option ${key} in ${redactUrl(url)} must be a whole number ≥ 1, got "${value}".`);
+  }
+  return number;
+}
