@@ -1,8 +1,7 @@
 import { runConformance } from "@taskport/conformance";
-import pg from "pg";
 import { afterAll } from "vitest";
 import { PgBossAdapter } from "../src/index.ts";
-import { CONFORMANCE_SCHEMA, DATABASE_URL, restartPostgres } from "./support.ts";
+import { CONFORMANCE_SCHEMA, DATABASE_URL, inTransaction, restartPostgres } from "./support.ts";
 
 // Queue names come from the suite's testId, so every test shares one schema without meeting another.
 const create = (testId: string) =>
@@ -29,17 +28,7 @@ await runConformance({
     deadLetter: true,
   },
   harness: {
-    async transaction(_adapter, outcome, work) {
-      const client = new pg.Client({ connectionString: DATABASE_URL });
-      await client.connect();
-      try {
-        await client.query("BEGIN");
-        await work(client);
-        await client.query(outcome === "commit" ? "COMMIT" : "ROLLBACK");
-      } finally {
-        await client.end();
-      }
-    },
+    transaction: inTransaction,
     restartServer: restartPostgres,
     unreachableAdapter: () => new PgBossAdapter({ connectionString: "postgres://postgres@127.0.0.1:1/test", schema: CONFORMANCE_SCHEMA }),
     async cleanup(_testId, queues) {

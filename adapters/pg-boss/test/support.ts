@@ -58,3 +58,20 @@ export async function terminateConnections(name: string): Promise<number> {
     await client.end();
   }
 }
+
+/** The conformance harness's `transaction`: `work` runs in a transaction of its own connection, then commits or rolls back. */
+export async function inTransaction(
+  _adapter: unknown,
+  outcome: "commit" | "rollback",
+  work: (client: pg.Client) => Promise<void>,
+): Promise<void> {
+  const client = new pg.Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query("BEGIN");
+    await work(client);
+    await client.query(outcome === "commit" ? "COMMIT" : "ROLLBACK");
+  } finally {
+    await client.end();
+  }
+}
