@@ -497,6 +497,7 @@ export function createAdapter(url: URL): BeeQueueAdapter {
       db: o.db,
       ...(o.user !== undefined ? { user: o.user } : {}),
       ...(o.password !== undefined ? { password: o.password } : {}),
+      ...(o.tls ? { tls: {} } : {}),
     },
     ...(o.prefix !== undefined ? { prefix: o.prefix } : {}),
     ...(o.stallIntervalMs !== undefined ? { stallIntervalMs: o.stallIntervalMs } : {}),

@@ -10,14 +10,18 @@ export interface UrlOptions {
   readonly prefix?: string;
   readonly stallIntervalMs?: number;
   readonly keepSucceeded?: boolean;
+  /** Connect with TLS (`?tls=true`), as managed Redis services require. */
+  readonly tls?: boolean;
 }
 
 const NUMBER_OPTIONS = ["stallIntervalMs"] as const;
-const KNOWN = ["prefix", "stallIntervalMs", "keepSucceeded"];
+const BOOLEAN_OPTIONS = ["keepSucceeded", "tls"] as const;
+const KNOWN = ["prefix", ...NUMBER_OPTIONS, ...BOOLEAN_OPTIONS];
 
 /**
- * Read `bee-queue://[[user]:password@]host:port/db?prefix=bq&stallIntervalMs=5000&keepSucceeded=true`.
- * Port defaults to 6379, db to 0, prefix to bee-queue's own `bq`.
+ * Read `bee-queue://[[user]:password@]host:port/db?prefix=bq&stallIntervalMs=5000&keepSucceeded=true&tls=true`.
+ * Port defaults to 6379, db to 0, prefix to bee-queue's own `bq`; `tls=true` connects with TLS and
+ * checks the server's certificate against Node's trusted CAs.
  */
 export function parseUrlOptions(url: URL): UrlOptions {
   if (url.protocol !== "bee-queue:") {
@@ -46,6 +50,7 @@ export function parseUrlOptions(url: URL): UrlOptions {
     prefix?: string;
     stallIntervalMs?: number;
     keepSucceeded?: boolean;
+    tls?: boolean;
   } = { host: url.hostname.replace(/^\[|\]$/g, "") || "127.0.0.1", port, db };
   if (url.username) options.user = decodeURIComponent(url.username);
   if (url.password) options.password = decodeURIComponent(url.password);
@@ -60,12 +65,13 @@ export function parseUrlOptions(url: URL): UrlOptions {
     }
     options[key] = number;
   }
-  const keep = url.searchParams.get("keepSucceeded");
-  if (keep !== null) {
-    if (keep !== "true" && keep !== "false") {
-      throw new ConfigurationError("bee-queue", `option keepSucceeded in ${redactUrl(url)} must be true or false, got "${keep}".`);
+  for (const key of BOOLEAN_OPTIONS) {
+    const value = url.searchParams.get(key);
+    if (value === null) continue;
+    if (value !== "true" && value !== "false") {
+      throw new ConfigurationError("bee-queue", `option ${key} in ${redactUrl(url)} must be true or false, got "${value}".`);
     }
-    options.keepSucceeded = keep === "true";
+    options[key] = value === "true";
   }
   return options;
 }

@@ -370,6 +370,7 @@ export function createAdapter(url: URL): BullMQAdapter {
       db: o.db,
       ...(o.username !== undefined ? { username: o.username } : {}),
       ...(o.password !== undefined ? { password: o.password } : {}),
+      ...(o.tls ? { tls: {} } : {}),
     },
     ...(o.prefix !== undefined ? { prefix: o.prefix } : {}),
     ...(o.lockDurationMs !== undefined ? { lockDurationMs: o.lockDurationMs } : {}),

@@ -11,14 +11,18 @@ export interface UrlOptions {
   readonly lockDurationMs?: number;
   readonly stalledIntervalMs?: number;
   readonly priorities?: boolean;
+  /** Connect with TLS (`?tls=true`), as managed Redis services require. */
+  readonly tls?: boolean;
 }
 
 const NUMBER_OPTIONS = ["lockDurationMs", "stalledIntervalMs"] as const;
-const KNOWN = ["prefix", "priorities", ...NUMBER_OPTIONS];
+const BOOLEAN_OPTIONS = ["priorities", "tls"] as const;
+const KNOWN = ["prefix", ...BOOLEAN_OPTIONS, ...NUMBER_OPTIONS];
 
 /**
- * Read `bullmq://[[user]:password@]host:port/db?prefix=bull&lockDurationMs=30000&stalledIntervalMs=30000&priorities=false`.
- * Port defaults to 6379, db to 0, prefix to BullMQ's own `bull`.
+ * Read `bullmq://[[user]:password@]host:port/db?prefix=bull&lockDurationMs=30000&stalledIntervalMs=30000&priorities=false&tls=true`.
+ * Port defaults to 6379, db to 0, prefix to BullMQ's own `bull`; `tls=true` connects with TLS and
+ * checks the server's certificate against Node's trusted CAs.
  */
 export function parseUrlOptions(url: URL): UrlOptions {
   if (url.protocol !== "bullmq:") {
@@ -45,17 +49,19 @@ export function parseUrlOptions(url: URL): UrlOptions {
     lockDurationMs?: number;
     stalledIntervalMs?: number;
     priorities?: boolean;
+    tls?: boolean;
   } = { host: url.hostname.replace(/^\[|\]$/g, "") || "127.0.0.1", port, db };
   if (url.username) options.username = decodeURIComponent(url.username);
   if (url.password) options.password = decodeURIComponent(url.password);
   const prefix = url.searchParams.get("prefix");
   if (prefix !== null) options.prefix = validatePrefix(prefix);
-  const priorities = url.searchParams.get("priorities");
-  if (priorities !== null) {
-    if (priorities !== "true" && priorities !== "false") {
-      throw new ConfigurationError("bullmq", `option priorities in ${redactUrl(url)} must be true or false, got "${priorities}".`);
+  for (const key of BOOLEAN_OPTIONS) {
+    const value = url.searchParams.get(key);
+    if (value === null) continue;
+    if (value !== "true" && value !== "false") {
+      throw new ConfigurationError("bullmq", `option ${key} in ${redactUrl(url)} must be true or false, got "${value}".`);
     }
-    options.priorities = priorities === "true";
+    options[key] = value === "true";
   }
   for (const key of NUMBER_OPTIONS) {
     const value = url.searchParams.get(key);
