@@ -40,6 +40,7 @@ const GROUPS: [string, string][] = [
   ["fifo", "FIFO"],
   ["deadLetter", "Dead letter"],
   ["headers", "Job headers"],
+  ["retention", "Retention of finished jobs"],
   ["stats", "Queue stats"],
   ["listJobs", "Job listing"],
   ["redrive", "Dead-letter redrive"],

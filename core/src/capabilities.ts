@@ -47,6 +47,8 @@ export interface Capabilities {
   readonly progress: boolean;
   /** Jobs that fail for good are kept in a place an operator can inspect and replay from. */
   readonly deadLetter: boolean;
+  /** Finished jobs are deleted once past the backend's `retention`, by the engine itself. Default `false`. */
+  readonly retention?: boolean;
   /** `headers` travel with each job to its handler (`ctx.headers`). Default `false`. */
   readonly headers?: boolean;
   /** `backend.stats()`: counts per status and the age of the oldest waiting job, per queue. Default `false`. */
@@ -78,6 +80,7 @@ export const ALL_CAPABILITIES: Capabilities = Object.freeze({
   progress: true,
   deadLetter: true,
   headers: true,
+  retention: true,
   stats: true,
   listJobs: true,
   redrive: true,

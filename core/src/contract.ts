@@ -6,6 +6,7 @@
 import type { Capabilities } from "./capabilities.ts";
 import type { SerializedError } from "./errors.ts";
 import type { JsonValue } from "./json.ts";
+import type { Retention } from "./retention.ts";
 
 /** A job as core hands it to an adapter: validated, serialized, ready to store. */
 export interface NewJob {
@@ -40,6 +41,11 @@ export interface NewJob {
 export interface EnqueueContext {
   /** An engine-specific transaction object; only passed when `capabilities.transactions`. */
   readonly transaction?: unknown;
+  /**
+   * How long the engine keeps these jobs once they finish, where it keeps them (for `getJob`,
+   * dead letters): adapters map it onto the engine's own expiry. Core always passes the backend's.
+   */
+  readonly retention?: Retention;
 }
 
 /** What the engine did with one job of a batch. */

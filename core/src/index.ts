@@ -77,6 +77,7 @@ export { createOutboxFromUrl, OUTBOX_URL_ENV } from "./outbox/outbox-schemes.ts"
 export { Relay, type RelayOptions, type RelayStats } from "./outbox/relay.ts";
 export { startRelay } from "./outbox/start-relay.ts";
 export { OutboxAdapter, type OutboxOptions, type RelayLease, withOutbox } from "./outbox/with-outbox.ts";
+export { DEFAULT_RETENTION, resolveRetention } from "./retention.ts";
 export { DEFAULT_RETRY, type RetryPolicy, retryDelayMs } from "./retry-policy.ts";
 export { type Schedule, type ScheduleOptions, type ScheduleTiming, schedule } from "./schedules/schedule.ts";
 export { tickJobId, tickKey } from "./schedules/tick-id.ts";
@@ -104,7 +105,7 @@ export type {
 export { isFinal, nextAttempt, storedStatus } from "./store/job-state.ts";
 export { MemoryStore } from "./store/memory-store.ts";
 export { createStoreFromUrl, STORE_URL_ENV } from "./store/store-schemes.ts";
-export { DEFAULT_RETENTION, type JobStoreOptions, type StoreCoverage, storeCoverage, withJobStore } from "./store/with-job-store.ts";
+export { type JobStoreOptions, type StoreCoverage, storeCoverage, withJobStore } from "./store/with-job-store.ts";
 export {
   type AnyTask,
   defineTask,

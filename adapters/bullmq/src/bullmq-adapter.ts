@@ -12,6 +12,7 @@ import {
   type JobInfo,
   mapPriority,
   type NewJob,
+  type Retention,
   TaskportError,
 } from "@taskport/core";
 import { Job, type JobsOptions, Queue } from "bullmq";
@@ -109,6 +110,8 @@ export class BullMQAdapter implements Adapter {
       ordering: "fifo",
       progress: true,
       deadLetter: true,
+      // Finished jobs go once past the backend's retention (removeOnComplete / removeOnFail ages).
+      retention: true,
     });
   }
 
@@ -156,11 +159,12 @@ export class BullMQAdapter implements Adapter {
     return queue;
   }
 
-  async enqueue(jobs: readonly NewJob[], _context: EnqueueContext): Promise<EnqueueReceipt[]> {
+  async enqueue(jobs: readonly NewJob[], context: EnqueueContext): Promise<EnqueueReceipt[]> {
+    const retention = context.retention;
     if (jobs.length === 1) {
       const job = jobs[0] as NewJob;
       const queue = await this.#queue(job.queue);
-      const added = await queue.add(job.name, data(job), options(job, Date.now(), this.#priorities)).catch((error: unknown) => {
+      const added = await queue.add(job.name, data(job), options(job, Date.now(), this.#priorities, retention)).catch((error: unknown) => {
         throw this.#wrap(error);
       });
       return [receipt(job, added.id)];
@@ -174,7 +178,7 @@ export class BullMQAdapter implements Adapter {
           .addBulk(
             indexes.map((i) => {
               const job = jobs[i] as NewJob;
-              return { name: job.name, data: data(job), opts: options(job, now, this.#priorities) };
+              return { name: job.name, data: data(job), opts: options(job, now, this.#priorities, retention) };
             }),
           )
           .catch((error: unknown) => {
@@ -333,8 +337,13 @@ function data(job: NewJob): JobData {
   return job.timeoutMs === undefined ? { tp: 1, payload: job.payload } : { tp: 1, payload: job.payload, timeoutMs: job.timeoutMs };
 }
 
-function options(job: NewJob, now: number, priorities: boolean): JobsOptions {
+function options(job: NewJob, now: number, priorities: boolean, retention: Retention | undefined): JobsOptions {
   const opts: JobsOptions = { jobId: job.id, timestamp: job.enqueuedAt };
+  // BullMQ keeps finished jobs forever unless told: its own age limits, in seconds, applied as jobs finish.
+  if (retention) {
+    opts.removeOnComplete = { age: Math.ceil(retention.succeededMs / 1_000) };
+    opts.removeOnFail = { age: Math.ceil(retention.failedMs / 1_000) };
+  }
   if (priorities) opts.priority = mapPriority(job.priority, 1, PRIORITY_LOWEST, true);
   if (job.maxAttempts > 1) {
     opts.attempts = job.maxAttempts;

@@ -18,6 +18,7 @@ await runConformance({
     results: true,
     cancel: true,
     deduplication: "until-finished",
+    retention: true,
     nativeBulkEnqueue: true,
     transactions: false,
     ordering: "fifo",

@@ -1,5 +1,5 @@
 import { type Capabilities, type Feature, PRIORITY_DEFAULT } from "../capabilities.ts";
-import type { Adapter, CheckProblem, JobInfo, JobListOptions, JobPage, NewJob, QueueStats } from "../contract.ts";
+import type { Adapter, CheckProblem, EnqueueContext, JobInfo, JobListOptions, JobPage, NewJob, QueueStats } from "../contract.ts";
 import { type EnqueueOptions, validateEnqueueOptions } from "../enqueue-options.ts";
 import { ConfigurationError, PayloadTooLargeError, UnsupportedFeatureError } from "../errors.ts";
 import { Emitter, type TaskportEvents } from "../events.ts";
@@ -9,6 +9,7 @@ import { byteLength, encodeJson, type JsonValue } from "../json.ts";
 import type { Outbox } from "../outbox/contract.ts";
 import { createOutboxFromUrl } from "../outbox/outbox-schemes.ts";
 import { type OutboxOptions, withOutbox } from "../outbox/with-outbox.ts";
+import { type Retention, resolveRetention } from "../retention.ts";
 import { DEFAULT_RETRY } from "../retry-policy.ts";
 import type { JobStore } from "../store/contract.ts";
 import { createStoreFromUrl } from "../store/store-schemes.ts";
@@ -37,6 +38,11 @@ export interface BackendOptions {
   readonly store?: string | JobStore;
   /** How long the store keeps finished jobs, and how it claims keys; see `JobStoreOptions`. */
   readonly storeOptions?: JobStoreOptions;
+  /**
+   * How long finished jobs are kept, by the engine and by the store: `{ succeededMs, failedMs }`.
+   * Default: a day for succeeded jobs, a week for failed ones.
+   */
+  readonly retention?: Partial<Retention>;
   /**
    * An outbox beside the engine (the URL of the PostgreSQL database your transactions run on, or an
    * `Outbox`): `{ transaction }` on any engine, handed over by a relay once committed. Default:
@@ -72,6 +78,9 @@ export class Backend extends Emitter<BackendEvents> {
   readonly name: string;
   readonly #spec: BackendSpec;
   readonly #ignored: ReadonlySet<Feature>;
+  readonly #retention: Retention;
+  /** What every enqueue without a transaction tells the adapter. */
+  readonly #context: EnqueueContext;
   #adapter: Adapter | undefined;
   #resolving: Promise<Adapter> | undefined;
   #watching: Promise<(() => Promise<void>) | undefined> | undefined;
@@ -84,6 +93,9 @@ export class Backend extends Emitter<BackendEvents> {
     this.#spec = spec;
     const ignore = typeof spec === "object" && "ignoreUnsupported" in spec ? spec.ignoreUnsupported : undefined;
     this.#ignored = new Set(ignore ?? []);
+    const retention = typeof spec === "object" && "retention" in spec ? spec.retention : undefined;
+    this.#retention = resolveRetention(retention, `backend "${name}"`);
+    this.#context = Object.freeze({ retention: this.#retention });
     if (typeof spec === "string") parseBackendUrl(spec); // fail fast on a malformed URL, without connecting
   }
 
@@ -133,7 +145,10 @@ export class Backend extends Emitter<BackendEvents> {
     const stored =
       store === undefined
         ? engine
-        : withJobStore(engine, typeof store === "string" ? await createStoreFromUrl(store) : store, spec.storeOptions);
+        : withJobStore(engine, typeof store === "string" ? await createStoreFromUrl(store) : store, {
+            retention: this.#retention,
+            ...spec.storeOptions,
+          });
     if (outbox === undefined) return stored;
     // The outbox wraps the store: the store records a job when the relay hands it to the engine,
     // never inside a transaction that may still roll back.
@@ -218,7 +233,7 @@ export class Backend extends Emitter<BackendEvents> {
 
     let receipts: Awaited<ReturnType<Adapter["enqueue"]>>;
     try {
-      receipts = await adapter.enqueue(jobs, transaction === undefined ? {} : { transaction });
+      receipts = await adapter.enqueue(jobs, transaction === undefined ? this.#context : { transaction, retention: this.#retention });
     } catch (error) {
       ended?.(error);
       throw this.#redact(error);

@@ -17,6 +17,7 @@ import type {
 } from "../contract.ts";
 import { ConfigurationError, ValidationError } from "../errors.ts";
 import type { JsonValue } from "../json.ts";
+import type { Retention } from "../retention.ts";
 import { DelayHeap } from "./delay-heap.ts";
 import { Deque } from "./deque.ts";
 import { pageOf, statsOf } from "./memory-inspection.ts";
@@ -82,14 +83,14 @@ export class MemoryAdapter implements Adapter {
       }
       return context.transaction.add(jobs, (job) => this.#dedupHit(job));
     }
-    return this.#store(jobs);
+    return this.#store(jobs, context.retention);
   }
 
   #dedupHit(job: NewJob): MemoryJob | undefined {
     return job.deduplicationKey === undefined ? undefined : this.#dedup.get(dedupKey(job.queue, job.deduplicationKey));
   }
 
-  #store(jobs: readonly NewJob[]): EnqueueReceipt[] {
+  #store(jobs: readonly NewJob[], retention?: Retention): EnqueueReceipt[] {
     const receipts: EnqueueReceipt[] = new Array(jobs.length);
     const now = Date.now();
     let readyQueue: string | undefined;
@@ -118,6 +119,7 @@ export class MemoryAdapter implements Adapter {
         ++this.#seq,
       );
       if (input.headers !== undefined) job.headers = input.headers;
+      if (retention !== undefined) job.retention = retention;
       this.#jobs.set(job.id, job);
       if (job.deduplicationKey !== undefined) this.#dedup.set(dedupKey(job.queue, job.deduplicationKey), job);
       if (runAt > 0) {
@@ -147,7 +149,7 @@ export class MemoryAdapter implements Adapter {
 
   async getJob(id: string, queue: string): Promise<JobInfo | null> {
     const job = this.#jobs.get(id);
-    if (!job || job.queue !== queue) return null;
+    if (!job || job.queue !== queue || expired(job, Date.now())) return null;
     return toInfo(job);
   }
 
@@ -176,16 +178,26 @@ export class MemoryAdapter implements Adapter {
     const all: MemoryJob[] = [];
     for (let job = list.shift(); job; job = list.shift()) all.push(job);
     for (const job of all) list.push(job);
-    for (let i = all.length - 1; i >= 0 && out.length < limit; i--) out.push(toInfo(all[i] as MemoryJob));
+    const now = Date.now();
+    for (let i = all.length - 1; i >= 0 && out.length < limit; i--) {
+      const job = all[i] as MemoryJob;
+      if (!expired(job, now)) out.push(toInfo(job));
+    }
     return out;
   }
 
   async stats(queues?: readonly string[]): Promise<QueueStats[]> {
-    return statsOf(this.#jobs.values(), queues ? new Set(queues) : undefined, this.#paused, Date.now());
+    return statsOf(this.#kept(), queues ? new Set(queues) : undefined, this.#paused, Date.now());
   }
 
   async listJobs(queue: string, options: JobListOptions): Promise<JobPage> {
-    return pageOf(this.#jobs.values(), queue, options, toInfo);
+    return pageOf(this.#kept(), queue, options, toInfo);
+  }
+
+  /** Every job held, less finished ones past their retention not yet pruned. */
+  *#kept(): Generator<MemoryJob> {
+    const now = Date.now();
+    for (const job of this.#jobs.values()) if (!expired(job, now)) yield job;
   }
 
   async redrive(queue: string, ids?: readonly string[]): Promise<number> {
@@ -340,7 +352,10 @@ export class MemoryAdapter implements Adapter {
         this.#deadLetters.set(job.queue, letters);
       }
       letters.push(job);
-      if (letters.length > this.#retainDeadLetters) letters.shift();
+      for (let old = letters.peek(); old; old = letters.peek()) {
+        if (letters.length <= this.#retainDeadLetters && !expired(old, job.finishedAt)) break;
+        letters.shift();
+      }
     }
   }
 
@@ -353,8 +368,11 @@ export class MemoryAdapter implements Adapter {
       if (this.#dedup.get(key) === job) this.#dedup.delete(key);
     }
     this.#finished.push(job);
-    while (this.#finished.length > this.#retainFinished) {
-      const old = this.#finished.shift() as MemoryJob;
+    // Oldest first: past the count, or past its retention, a finished job is forgotten.
+    const now = job.finishedAt;
+    for (let old = this.#finished.peek(); old; old = this.#finished.peek()) {
+      if (this.#finished.length <= this.#retainFinished && old.finishedAt > 0 && !expired(old, now)) break;
+      this.#finished.shift();
       if (this.#jobs.get(old.id) === old && old.finishedAt > 0) this.#jobs.delete(old.id);
     }
   }
@@ -503,6 +521,13 @@ class MemoryDelivery implements Delivery {
   async progress(value: JsonValue): Promise<void> {
     this.#job.progress = value;
   }
+}
+
+/** A finished job past its retention. */
+function expired(job: MemoryJob, now: number): boolean {
+  const retention = job.retention;
+  if (retention === undefined || job.finishedAt === 0) return false;
+  return job.finishedAt + (job.status === "succeeded" ? retention.succeededMs : retention.failedMs) < now;
 }
 
 function dedupKey(queue: string, key: string): string {

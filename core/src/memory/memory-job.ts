@@ -1,5 +1,6 @@
 import type { JobStatus } from "../contract.ts";
 import type { SerializedError } from "../errors.ts";
+import type { Retention } from "../retention.ts";
 
 /**
  * One job held by the memory engine. A class with a fixed shape keeps a million of them compact;
@@ -14,6 +15,8 @@ export class MemoryJob {
   readonly maxAttempts: number;
   readonly timeoutMs: number | undefined;
   headers: Readonly<Record<string, string>> | undefined = undefined;
+  /** How long the job is kept once finished; without one, only `retainFinished` bounds it. */
+  retention: Retention | undefined = undefined;
   readonly deduplicationKey: string | undefined;
   readonly enqueuedAt: number;
   /** Due time for the delay heap; 0 when ready. */

@@ -11,6 +11,9 @@
  */
 import type { CheckProblem, JobChange, JobInfo, NewJob } from "../contract.ts";
 import type { SerializedError } from "../errors.ts";
+import type { Retention } from "../retention.ts";
+
+export type { Retention };
 
 /** What `record` did with one job, in the order of the batch. */
 export type RecordReceipt =
@@ -59,12 +62,6 @@ export type CancelOutcome =
   | "requested"
   /** Nothing to cancel: finished already, or unknown. */
   | false;
-
-/** How long finished jobs are kept, in ms. */
-export interface Retention {
-  readonly succeededMs: number;
-  readonly failedMs: number;
-}
 
 export interface JobStore {
   /** Short name used in messages: `memory-store`, `postgres-store`, `redis-store`. */

@@ -18,6 +18,8 @@ interface MemoryRecord {
   pendingUntil: number | undefined;
   cancelRequested: boolean;
   finishedAt: number | undefined;
+  /** Set when the job finishes with a retention: past it, the record reads as gone. */
+  expiresAt?: number;
   resultJson: string | undefined;
   error: SerializedError | undefined;
   progressJson: string | undefined;
@@ -97,7 +99,7 @@ export class MemoryStore implements JobStore {
     });
   }
 
-  async settle(outcomes: readonly JobOutcome[]): Promise<void> {
+  async settle(outcomes: readonly JobOutcome[], retention?: Retention): Promise<void> {
     const now = Date.now();
     for (const outcome of outcomes) {
       const record = this.#records.get(outcome.id);
@@ -118,7 +120,7 @@ export class MemoryStore implements JobStore {
           record.runAt = outcome.retryAt;
         }
       }
-      if (isFinal(record.status)) this.#finish(record, now);
+      if (isFinal(record.status)) this.#finish(record, now, retention);
     }
   }
 
@@ -129,11 +131,12 @@ export class MemoryStore implements JobStore {
 
   async get(id: string): Promise<JobInfo | null> {
     const record = this.#records.get(id);
-    if (!record || (record.pendingUntil !== undefined && record.pendingUntil < Date.now())) return null;
+    const now = Date.now();
+    if (!record || (record.pendingUntil !== undefined && record.pendingUntil < now) || (record.expiresAt !== undefined && record.expiresAt < now)) return null;
     return toInfo(record);
   }
 
-  async cancel(id: string): Promise<CancelOutcome> {
+  async cancel(id: string, retention?: Retention): Promise<CancelOutcome> {
     const record = this.#records.get(id);
     if (!record || isFinal(record.status)) return false;
     if (record.status === "running") {
@@ -144,7 +147,7 @@ export class MemoryStore implements JobStore {
       return "requested";
     }
     record.status = "cancelled";
-    this.#finish(record, Date.now());
+    this.#finish(record, Date.now(), retention);
     return "cancelled";
   }
 
@@ -186,8 +189,9 @@ export class MemoryStore implements JobStore {
     return record;
   }
 
-  #finish(record: MemoryRecord, now: number): void {
+  #finish(record: MemoryRecord, now: number, retention: Retention | undefined): void {
     record.finishedAt = now;
+    if (retention) record.expiresAt = now + (record.status === "succeeded" ? retention.succeededMs : retention.failedMs);
     record.cancelRequested = false;
     this.#release(record);
     this.#emit({ id: record.id, status: record.status });

@@ -15,6 +15,7 @@ import type {
 } from "../contract.ts";
 import { BulkEnqueueError, type SerializedError } from "../errors.ts";
 import type { JsonValue } from "../json.ts";
+import { DEFAULT_RETENTION } from "../retention.ts";
 import type { JobOutcome, JobStart, JobStore, RecordReceipt, Retention, StartDecision } from "./contract.ts";
 import { TickBatcher } from "./tick-batcher.ts";
 
@@ -29,8 +30,6 @@ export interface JobStoreOptions {
   /** How often a worker deletes records past their retention. Default 60 s. */
   readonly sweepIntervalMs?: number;
 }
-
-export const DEFAULT_RETENTION: Retention = Object.freeze({ succeededMs: 86_400_000, failedMs: 7 * 86_400_000 });
 
 /** Which features the store provides, because the engine lacks them (or gives them another meaning). */
 export interface StoreCoverage {
@@ -121,6 +120,9 @@ class StoreBackedAdapter implements Adapter {
       cancelRunning: coverage.cancel ? true : (caps.cancelRunning ?? false),
       deduplication: "until-finished",
       progress: true,
+      // With results from the store, finished jobs go by the store's retention (its sweep or TTLs),
+      // set where the store is configured: the engine's own retention no longer says how long.
+      retention: coverage.results ? false : (caps.retention ?? false),
       ...(_window !== undefined && !coverage.deduplication ? { deduplicationWindowMs: _window } : {}),
     } satisfies Capabilities);
   }
