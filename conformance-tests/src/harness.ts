@@ -74,6 +74,7 @@ export const GROUPS = [
   "fifo",
   "deadLetter",
   "headers",
+  "retention",
   "stats",
   "listJobs",
   "redrive",

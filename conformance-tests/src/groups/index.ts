@@ -4,6 +4,7 @@ import { registerConnection } from "./connection.ts";
 import { registerFailures } from "./failures.ts";
 import { registerHeaders } from "./headers.ts";
 import { registerOperations } from "./operations.ts";
+import { registerRetention } from "./retention.ts";
 import { registerSchedules } from "./schedules.ts";
 import { registerScheduling } from "./scheduling.ts";
 import { registerState } from "./state.ts";
@@ -15,6 +16,7 @@ export function registerGroups(s: SuiteContext): void {
   registerConnection(s);
   registerFailures(s);
   registerHeaders(s);
+  registerRetention(s);
   registerOperations(s);
   registerScheduling(s);
   registerSchedules(s);

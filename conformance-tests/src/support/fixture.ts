@@ -3,6 +3,7 @@ import {
   type Adapter,
   type AnyTask,
   Backend,
+  type BackendOptions,
   defineTask,
   type JsonGuard,
   startWorker,
@@ -52,8 +53,12 @@ export class Fixture {
     return adapter;
   }
 
-  /** The test's backend, over a fresh adapter. */
-  async backend(): Promise<Backend> {
+  /**
+   * The test's backend, over a fresh adapter; with `options` (a retention, say), a new backend of
+   * its own over another adapter.
+   */
+  async backend(options?: Omit<BackendOptions, "url" | "adapter">): Promise<Backend> {
+    if (options) return new Backend(`${this.testId}-custom`, { adapter: await this.adapter(), ...options });
     this.#backend ??= new Backend(this.testId, await this.adapter());
     return this.#backend;
   }
@@ -63,13 +68,14 @@ export class Fixture {
     return new Backend(`${this.testId}-other`, await this.adapter(extra));
   }
 
-  /** Define a task bound to this test's backend and main queue. */
+  /** Define a task bound to this test's backend (or `on`) and main queue. */
   async task<P, R>(
     name: string,
     handler: TaskHandler<P, R> & JsonGuard<P, Awaited<R>>,
     options: TaskOptions = {},
+    on?: Backend,
   ): Promise<Task<P, Awaited<R>>> {
-    const backend = await this.backend();
+    const backend = on ?? (await this.backend());
     return defineTask(name, handler, { queue: this.queue(), ...options }).using({ backend });
   }
 
