@@ -94,6 +94,11 @@ export interface ConformanceOptions {
    */
   readonly capabilities?: Partial<Capabilities>;
   readonly harness?: ConformanceHarness;
+  /**
+   * Run only these groups (the others are not registered, nor reported). For quick runs and for
+   * proving a breaker is caught; a full run leaves it out.
+   */
+  readonly only?: readonly GroupName[];
   /** Groups this adapter skips, each with its reason: written at the call site, shown in the report. */
   readonly optOut?: Partial<Record<GroupName, string>>;
   /**

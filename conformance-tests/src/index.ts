@@ -1,3 +1,4 @@
+export { BREAKERS, type Breaker, forward } from "./breakers/index.ts";
 export {
   type AdapterContext,
   type ConformanceHarness,

@@ -61,6 +61,7 @@ export async function runConformance(options: ConformanceOptions): Promise<void>
     capabilities,
     late: (ms) => Math.round(ms * scale),
     group(name, when, body) {
+      if (options.only && !options.only.includes(name)) return;
       const optOut = options.optOut?.[name];
       if (optOut) {
         report.notRun(name, { status: "opted-out", reason: optOut });
