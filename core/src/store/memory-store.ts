@@ -132,7 +132,12 @@ export class MemoryStore implements JobStore {
   async get(id: string): Promise<JobInfo | null> {
     const record = this.#records.get(id);
     const now = Date.now();
-    if (!record || (record.pendingUntil !== undefined && record.pendingUntil < now) || (record.expiresAt !== undefined && record.expiresAt < now)) return null;
+    if (
+      !record ||
+      (record.pendingUntil !== undefined && record.pendingUntil < now) ||
+      (record.expiresAt !== undefined && record.expiresAt < now)
+    )
+      return null;
     return toInfo(record);
   }
 
