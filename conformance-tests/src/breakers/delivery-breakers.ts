@@ -84,25 +84,6 @@ export const DELIVERY_BREAKERS: readonly Breaker[] = [
       }),
   },
   {
-    name: "concurrency-per-queue",
-    obligation: "at most `concurrency` handler calls at once, across all queues of one consume call",
-    caughtBy: "concurrency",
-    wrap: (adapter) =>
-      forward(adapter, {
-        consume: async (options, handler) => {
-          const consumers = await Promise.all(options.queues.map((queue) => adapter.consume({ ...options, queues: [queue] }, handler)));
-          return {
-            stop: async () => {
-              await Promise.all(consumers.map((c) => c.stop()));
-            },
-            abandon: async () => {
-              await Promise.all(consumers.map((c) => c.abandon()));
-            },
-          };
-        },
-      }),
-  },
-  {
     name: "payload-altered",
     obligation: "the handler receives the payload exactly as enqueued (its JSON text, key order included)",
     caughtBy: "roundTrip",

@@ -54,14 +54,14 @@ export const LIFECYCLE_BREAKERS: readonly Breaker[] = [
     name: "stop-not-waiting",
     obligation: "Consumer.stop() resolves once every delivery handed to the handler has been settled",
     caughtBy: "gracefulShutdown",
+    // As an adapter that closes its channel when stop() returns: what was in flight is never acked,
+    // and the engine delivers it again.
     wrap: (adapter) =>
       forward(adapter, {
         consume: async (options, handler) => {
           const consumer = await adapter.consume(options, handler);
           return {
-            stop: async () => {
-              void consumer.stop();
-            },
+            stop: () => consumer.abandon(),
             abandon: () => consumer.abandon(),
           };
         },

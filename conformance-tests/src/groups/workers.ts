@@ -122,6 +122,9 @@ export function registerWorkers(s: SuiteContext): void {
       await f.worker({ tasks: [job] });
       await finished.until(3, s.late(10_000), "the job enqueued during shutdown");
       expect(finished.items).toContain(3);
+      // The jobs that finished during the shutdown were settled before close() returned: they do not run again.
+      await sleep(700);
+      expect([...started.items].sort()).toEqual([1, 2, 3]);
     });
 
     s.test(
