@@ -33,6 +33,12 @@ export interface RunOptions {
   readonly rounds?: number;
   /** Unrecorded rounds per arm before those. Default 1 (`BENCH_WARMUP`). */
   readonly warmup?: number;
+  /**
+   * What the two arms are, for the table's header: the `raw` arm's name, then the `taskport` arm's.
+   * Default "raw engine" and "taskport"; a file comparing taskport with itself (a job store beside
+   * the engine or not) names its arms.
+   */
+  readonly arms?: readonly [string, string];
 }
 
 export async function runScenarios(title: string, scenarios: readonly Scenario[], options: RunOptions = {}): Promise<ScenarioResult[]> {
@@ -67,7 +73,7 @@ export async function runScenarios(title: string, scenarios: readonly Scenario[]
     };
     results.push(result);
   }
-  printTable(results);
+  printTable(results, options.arms ?? ["raw engine", "taskport"]);
   return results;
 }
 
@@ -89,7 +95,7 @@ export function perSecond(count: number, ms: number): number {
   return (count / ms) * 1000;
 }
 
-function printTable(results: readonly ScenarioResult[]): void {
+function printTable(results: readonly ScenarioResult[], [rawArm, ourArm]: readonly [string, string]): void {
   const rows = results.map((r) => [
     r.name,
     r.raw === undefined ? "—" : format(r.raw, r.unit),
@@ -100,7 +106,7 @@ function printTable(results: readonly ScenarioResult[]): void {
         ? `${r.ratio.toFixed(2)}× (${signed(r.taskport - (r.raw ?? 0))} ms)`
         : `${r.ratio.toFixed(3)}×`,
   ]);
-  const header = ["scenario", "raw engine", "taskport", "taskport ÷ raw"];
+  const header = ["scenario", rawArm, ourArm, `${ourArm} ÷ ${rawArm}`];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] as number)).join(" | ")} |`;
   console.log(line(header));
@@ -123,6 +129,16 @@ export async function timedRate(count: number, work: () => Promise<unknown>): Pr
   const start = performance.now();
   await work();
   return perSecond(count, performance.now() - start);
+}
+
+/** Run `one(0)` … `one(count - 1)` with `width` calls in flight at a time. */
+export async function inParallel(count: number, width: number, one: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < count) await one(next++);
+    }),
+  );
 }
 
 /** Counts finished jobs: `done` resolves at the `count`-th `tick()`, the end of a drained backlog. */

@@ -22,9 +22,12 @@ for (const engine of engines) {
   }
 }
 for (const engine of engines) {
-  const module: { title: string; scenarios: () => Promise<Scenario[]> | Scenario[]; teardown?: () => Promise<void> } = await import(
-    `./engines/${engine}.ts`
-  );
-  await runScenarios(module.title, await module.scenarios());
+  const module: {
+    title: string;
+    scenarios: () => Promise<Scenario[]> | Scenario[];
+    teardown?: () => Promise<void>;
+    arms?: readonly [string, string];
+  } = await import(`./engines/${engine}.ts`);
+  await runScenarios(module.title, await module.scenarios(), module.arms ? { arms: module.arms } : {});
   await module.teardown?.();
 }

@@ -11,7 +11,7 @@ import { BeeQueueAdapter } from "@taskport/bee-queue";
 import { Backend, defineTask, startWorker } from "@taskport/core";
 import Queue from "bee-queue";
 import type { Scenario } from "../harness.ts";
-import { countdown, enqueueToStart, percentile, perSecond, StartSignal, timedRate } from "../harness.ts";
+import { countdown, enqueueToStart, inParallel, percentile, perSecond, StartSignal, timedRate } from "../harness.ts";
 
 export const title = "bee-queue 2: taskport vs plain bee-queue (same settings)";
 
@@ -89,15 +89,6 @@ async function drop(name: string): Promise<void> {
 
 function noopTask(queue: string, onRun: (p: { i: number }) => void = () => {}) {
   return defineTask("noop", async (p: { i: number }) => onRun(p), { queue }).using({ backend: setup() });
-}
-
-async function inParallel(count: number, width: number, one: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < count) await one(next++);
-    }),
-  );
 }
 
 // ── enqueue ──────────────────────────────────────────────────────────────────

@@ -11,7 +11,7 @@ import { PgBossAdapter } from "@taskport/pg-boss";
 import pg from "pg";
 import { PgBoss, type WorkOptions } from "pg-boss";
 import type { Scenario } from "../harness.ts";
-import { countdown, enqueueToStart, percentile, perSecond, StartSignal, timedRate } from "../harness.ts";
+import { countdown, enqueueToStart, inParallel, percentile, perSecond, StartSignal, timedRate } from "../harness.ts";
 
 export const title = "pg-boss 12: taskport (adapter defaults) vs plain pg-boss";
 
@@ -105,15 +105,6 @@ async function plainSequential(): Promise<number> {
   });
   await dropQueue(queue);
   return rate;
-}
-
-async function inParallel(count: number, width: number, one: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < count) await one(next++);
-    }),
-  );
 }
 
 async function taskportConcurrent(): Promise<number> {

@@ -11,7 +11,7 @@ import { Backend, defineTask, startWorker } from "@taskport/core";
 import { RabbitMQAdapter } from "@taskport/rabbitmq";
 import { type ChannelModel, type ConfirmChannel, type ConsumeMessage, connect } from "amqplib";
 import type { Scenario } from "../harness.ts";
-import { countdown, enqueueToStart, percentile, perSecond, StartSignal, timedRate } from "../harness.ts";
+import { countdown, enqueueToStart, inParallel, percentile, perSecond, StartSignal, timedRate } from "../harness.ts";
 
 export const title = "RabbitMQ 3.10: taskport vs plain amqplib 2 (confirms, persistent, manual ack)";
 
@@ -79,15 +79,6 @@ async function rawQueue(): Promise<string> {
   await channel.assertQueue(queue, QUEUE_ARGS);
   await channel.close();
   return queue;
-}
-
-async function inParallel(count: number, width: number, one: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < count) await one(next++);
-    }),
-  );
 }
 
 // ── enqueue ──────────────────────────────────────────────────────────────────

@@ -29,7 +29,7 @@ import {
 import { Backend, defineTask, startWorker } from "@taskport/core";
 import { SqsAdapter } from "@taskport/sqs";
 import type { Scenario } from "../harness.ts";
-import { countdown, enqueueToStart, percentile, perSecond, StartSignal, timedRate } from "../harness.ts";
+import { countdown, enqueueToStart, inParallel, percentile, perSecond, StartSignal, timedRate } from "../harness.ts";
 
 export const title = "SQS (fauxqs 2 in a child process): taskport vs plain @aws-sdk/client-sqs v3";
 
@@ -182,15 +182,6 @@ function rawConsumer(url: string, onMessage: (payload: { i: number }) => void): 
 }
 
 // ── enqueue ──────────────────────────────────────────────────────────────────
-
-async function inParallel(count: number, width: number, one: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < count) await one(next++);
-    }),
-  );
-}
 
 async function taskportEnqueue(count: number, width: number): Promise<number> {
   await setup();
