@@ -297,10 +297,16 @@ class StoreBackedAdapter implements Adapter {
 
   /** One subscription to the store per adapter, shared by cancels and `wait()`s. */
   #watch(): Promise<unknown> {
-    this.#watching ??= this.store.watch((change) => {
-      if (change.cancelRequested) this.#running.get(change.id)?.abort(new DOMException("the job was cancelled", "AbortError"));
-      for (const listener of this.#listeners) listener(change);
-    });
+    this.#watching ??= this.store
+      .watch((change) => {
+        if (change.cancelRequested) this.#running.get(change.id)?.abort(new DOMException("the job was cancelled", "AbortError"));
+        for (const listener of this.#listeners) listener(change);
+      })
+      .catch((error: unknown) => {
+        // A store that was down is asked again next time, rather than failing every later worker.
+        this.#watching = undefined;
+        throw error;
+      });
     return this.#watching;
   }
 
