@@ -72,6 +72,14 @@ async function setup(name: string): Promise<{ adapter: OutboxAdapter; backend: B
   return { adapter, backend };
 }
 
+/** The app's own connection, on which its transactions run. */
+async function appClient(): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: DATABASE });
+  client.on("error", (error) => console.error(`app connection: ${error.message}`));
+  await client.connect();
+  return client;
+}
+
 /** `work` with a pg client inside BEGIN; `commit` runs the COMMIT and returns when it is done. */
 async function inTransaction(client: pg.Client, work: () => Promise<unknown>): Promise<() => Promise<void>> {
   await client.query("BEGIN");
@@ -88,8 +96,7 @@ function latencyScenarios(name: string, ready: Promise<{ backend: Backend }>): S
     const queue = `bench-outbox-lat-${process.pid}-${++seq}`;
     const task = defineTask("noop", async () => signal.started(), { queue }).using({ backend });
     const worker = await startWorker({ tasks: [task], backend, concurrency: 10 });
-    const client = new pg.Client({ connectionString: DATABASE });
-    await client.connect();
+    const client = await appClient();
     const samples: number[] = [];
     try {
       for (let i = 0; i < LATENCY_SAMPLES; i++) {
@@ -142,8 +149,7 @@ function throughputScenario(name: string, ready: Promise<{ adapter: OutboxAdapte
       const task = defineTask("noop", async (_p: { i: number }) => {}, { queue: `bench-outbox-bulk-${process.pid}-${++seq}` }).using({
         backend,
       });
-      const client = new pg.Client({ connectionString: DATABASE });
-      await client.connect();
+      const client = await appClient();
       const lease = await adapter.startRelay((error) => console.error(`relay: ${error.message}`));
       const before = lease.relay.stats.relayed;
       try {

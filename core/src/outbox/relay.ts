@@ -1,6 +1,6 @@
 import type { Adapter, NewJob } from "../contract.ts";
 import { BulkEnqueueError } from "../errors.ts";
-import type { Outbox } from "./contract.ts";
+import type { Outbox, OutboxClaim } from "./contract.ts";
 
 export interface RelayOptions {
   /** Jobs claimed and handed to the engine at once. Default 500. */
@@ -46,7 +46,7 @@ export class Relay {
   readonly #onError: (error: Error) => void;
   #loop: Promise<void> | undefined;
   #stopped = false;
-  /** Set by a wake-up: rows may have been committed since the last claim began. */
+  /** Set by a wake-up: rows may have been committed since the last claim began (see `#claim`). */
   #woken = false;
   #resume: (() => void) | undefined;
   #stopListening: (() => Promise<void>) | undefined;
@@ -87,16 +87,6 @@ export class Relay {
     await stopListening?.().catch(() => {});
   }
 
-  /** Hand over everything committed now, then resolve: for tools and tests that relay without waiting. */
-  async drain(): Promise<number> {
-    let moved = 0;
-    for (;;) {
-      const batch = await this.#relayBatch();
-      moved += batch;
-      if (batch < this.#batchSize) return moved;
-    }
-  }
-
   async #listen(): Promise<void> {
     try {
       this.#stopListening = await this.#outbox.listen(
@@ -117,21 +107,40 @@ export class Relay {
 
   async #run(): Promise<void> {
     let backoff = 0;
+    /** The next batch, claimed while the one before it goes to the engine. */
+    let next: Promise<OutboxClaim | null> | undefined;
+    /** The delete of the batch before, overlapping the claim of the next; it reports its own errors. */
+    let deleting: Promise<void> | undefined;
     while (!this.#stopped) {
       if (!this.#stopListening) await this.#listen();
-      this.#woken = false;
-      let moved: number;
+      let full = false;
       try {
-        moved = await this.#relayBatch();
+        const claim = await (next ?? this.#claim());
+        next = undefined;
+        if (claim) {
+          full = claim.jobs.length >= this.#batchSize;
+          // While this batch goes to the engine, the next one is claimed: the database's work
+          // overlaps the engine's. The batch before is deleted first, so a relay that dies hands
+          // over again at most the one batch the engine was taking; batches reach the engine one
+          // after another, in commit order.
+          if (full && !this.#stopped) next = this.#claim();
+          await deleting;
+          const handed = await this.#handOver(claim);
+          deleting = this.#finish(claim, handed);
+        }
         backoff = 0;
       } catch (error) {
         this.#report(error);
+        await release(next);
+        next = undefined;
         backoff = Math.min(backoff === 0 ? FIRST_BACKOFF_MS : backoff * 2, this.#maxBackoffMs);
         await this.#pause(backoff, false);
         continue;
       }
-      if (moved < this.#batchSize && !this.#woken) await this.#pause(this.#pollMs, true);
+      if (!full && !this.#woken) await this.#pause(this.#pollMs, true);
     }
+    await release(next);
+    await deleting;
   }
 
   /** Wait `ms`, or less when stopped (or, with `wakeable`, when rows were committed). */
@@ -148,30 +157,48 @@ export class Relay {
     });
   }
 
-  /** One claim: hand its jobs to the engine, delete what the engine took. Returns the rows claimed. */
-  async #relayBatch(): Promise<number> {
-    const claim = await this.#outbox.claim(this.#target, this.#batchSize);
-    if (!claim) return 0;
+  #claim(): Promise<OutboxClaim | null> {
+    // A commit notified from here on may not be in what this claim reads: it wakes the next one.
+    this.#woken = false;
+    return this.#outbox.claim(this.#target, this.#batchSize);
+  }
+
+  /**
+   * Enqueue a claim's jobs on the engine; resolves to the ids it holds. When it refuses them, the
+   * claim ends here (keeping the rows of a batch it stored only part of) and the error is thrown.
+   */
+  async #handOver(claim: OutboxClaim): Promise<string[]> {
     const jobs = claim.jobs.map(forHandOver);
-    let handed: readonly string[] = [];
     try {
       await this.#engine.enqueue(jobs, {});
-      handed = jobs.map((job) => job.id);
+      return jobs.map((job) => job.id);
     } catch (error) {
       // Part of a batch stored: delete those rows, keep the others for the next try.
-      if (error instanceof BulkEnqueueError) handed = error.storedIds;
+      const stored = error instanceof BulkEnqueueError ? error.storedIds : [];
+      await claim.finish(stored).catch((finishError: unknown) => this.#report(finishError));
       throw error;
-    } finally {
-      await claim.finish(handed);
     }
-    this.#relayed += handed.length;
-    return jobs.length;
+  }
+
+  /** Delete what the engine holds and end the claim; a failure is reported (the rows are handed over again). */
+  #finish(claim: OutboxClaim, handed: readonly string[]): Promise<void> {
+    return claim.finish(handed).then(
+      () => {
+        this.#relayed += handed.length;
+      },
+      (error: unknown) => this.#report(error),
+    );
   }
 
   #report(error: unknown): void {
     this.#errors++;
     this.#onError(error instanceof Error ? error : new Error(String(error)));
   }
+}
+
+/** Give back a claim taken ahead that will not be handed over now. */
+async function release(claim: Promise<OutboxClaim | null> | undefined): Promise<void> {
+  await claim?.then((taken) => taken?.finish([])).catch(() => {});
 }
 
 /** A delay travels as its absolute `runAt`: one already past means "now" on every engine. */

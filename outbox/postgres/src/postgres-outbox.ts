@@ -84,7 +84,7 @@ export class PostgresOutbox implements Outbox {
       const results = (await client.query(
         this.#statements.claim(client.escapeLiteral(target), limit),
       )) as unknown as pg.QueryResult<OutboxRow>[];
-      rows = results[1]?.rows ?? [];
+      rows = results[2]?.rows ?? [];
       if (rows.length === 0) {
         await client.query("COMMIT");
         client.release();
@@ -215,9 +215,9 @@ class PostgresClaim implements OutboxClaim {
     if (this.#finished) return;
     this.#finished = true;
     const handed = new Set(handedIds);
-    const seqs = this.#rows.filter((row) => handed.has(row.id)).map((row) => row.seq);
+    const ids = this.#rows.filter((row) => handed.has(row.id)).map((row) => row.id);
     try {
-      if (seqs.length > 0) await this.#client.query(this.#remove, [seqs]);
+      if (ids.length > 0) await this.#client.query(this.#remove, [ids]);
       await this.#client.query("COMMIT");
       this.#client.release();
     } catch (error) {

@@ -5,7 +5,7 @@ export function channelOf(schema: string): string {
   return `${schema}.outbox`;
 }
 
-const COLUMNS = "seq, id, name, queue, payload, priority, run_at, max_attempts, deduplication_key, timeout_ms, headers, enqueued_at";
+const COLUMNS = "id, name, queue, payload, priority, run_at, max_attempts, deduplication_key, timeout_ms, headers, enqueued_at";
 
 /** The outbox's statements for one schema (`s` quoted). */
 export interface Statements {
@@ -16,7 +16,7 @@ export interface Statements {
    * begun by the same round trip (a simple-protocol query: its values are literals, see `claimFor`).
    */
   claim(targetLiteral: string, limit: number): string;
-  /** $1 seqs. */
+  /** $1 ids. */
   readonly remove: string;
   /** $1 id, $2 target. */
   readonly get: string;
@@ -25,20 +25,24 @@ export interface Statements {
 export function statementsFor(s: string): Statements {
   return {
     // One statement whatever the batch size, with one parameter per batch rather than per job: it
-    // goes unchanged through every driver and ORM toSqlExecutor accepts. NOTIFY is transactional:
-    // relays hear of the rows when the caller commits, and never when it rolls back.
+    // goes unchanged through every driver and ORM toSqlExecutor accepts. The batch is read as jsonb,
+    // parsed once (json would be parsed again by each ->>); a payload is a string inside it, so its
+    // text is kept byte for byte. NOTIFY is transactional: relays hear of the rows when the caller
+    // commits, and never when it rolls back.
     insert: `WITH inserted AS (
         INSERT INTO ${s}.outbox (target, id, name, queue, payload, priority, run_at, max_attempts, deduplication_key, timeout_ms, headers, enqueued_at)
         SELECT $2, j.v->>0, j.v->>1, j.v->>2, j.v->>3, (j.v->>4)::integer, (j.v->>5)::bigint, (j.v->>6)::integer,
           j.v->>7, (j.v->>8)::double precision, j.v->>9, (j.v->>10)::bigint
-        FROM json_array_elements($1::json) WITH ORDINALITY AS j(v, n)
+        FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS j(v, n)
         ORDER BY j.n
         RETURNING 1
       )
       SELECT (SELECT count(*) FROM inserted)::int AS inserted, pg_notify($3, $2) AS notified`,
+    // The claim's commit (its delete) need not wait for the disk: lost in a crash of the server, the
+    // rows come back and are handed over again, which the relay allows for anyway (at least once).
     claim: (targetLiteral, limit) =>
-      `BEGIN; SELECT ${COLUMNS} FROM ${s}.outbox WHERE target = ${targetLiteral} ORDER BY seq LIMIT ${Math.trunc(limit)} FOR UPDATE SKIP LOCKED`,
-    remove: `DELETE FROM ${s}.outbox WHERE seq = ANY($1::bigint[])`,
+      `BEGIN; SET LOCAL synchronous_commit = off; SELECT ${COLUMNS} FROM ${s}.outbox WHERE target = ${targetLiteral} ORDER BY seq LIMIT ${Math.trunc(limit)} FOR UPDATE SKIP LOCKED`,
+    remove: `DELETE FROM ${s}.outbox WHERE id = ANY($1::text[])`,
     get: `SELECT ${COLUMNS} FROM ${s}.outbox WHERE id = $1 AND target = $2 LIMIT 1`,
   };
 }
@@ -64,7 +68,6 @@ export function encodeJobs(jobs: readonly NewJob[]): string {
 
 /** A row as `pg` returns it (bigint columns come as strings). */
 export interface OutboxRow {
-  readonly seq: string;
   readonly id: string;
   readonly name: string;
   readonly queue: string;

@@ -88,6 +88,25 @@ describe("postgres outbox", () => {
     ]);
   });
 
+  it("a payload comes out of the outbox as the same JSON text: key order, U+0000, lone surrogates, emoji", async () => {
+    scope = new OutboxScope();
+    const adapter = scope.adapter();
+    const backend = new Backend(scope.target, adapter);
+    const seen: string[] = [];
+    const payload = { z: 1, a: ["\u0000 nul", "\ud800 alone", "é 🎉", { b: null, a: -0.5e-7 }], "": "empty key" };
+    const task = defineTask("fidelity", async (p: typeof payload) => seen.push(JSON.stringify(p)), { queue: `${scope.target}-main` }).using(
+      {
+        backend,
+      },
+    );
+    await inTransaction("commit", async (client) => {
+      await task.enqueue(payload, { transaction: client });
+    });
+    await scope.worker({ tasks: [task], backend });
+    await expect.poll(() => seen.length, { timeout: 10_000 }).toBe(1);
+    expect(seen[0]).toBe(JSON.stringify(payload));
+  });
+
   it("two jobs with one deduplication key in one transaction: the engine keeps one at the hand-over", async () => {
     scope = new OutboxScope();
     const adapter = scope.adapter();
