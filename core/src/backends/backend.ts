@@ -154,6 +154,7 @@ export class Backend extends Emitter<BackendEvents> {
     // never inside a transaction that may still roll back.
     return withOutbox(stored, typeof outbox === "string" ? await createOutboxFromUrl(outbox) : outbox, {
       target: this.name,
+      retention: this.#retention,
       ...spec.outboxOptions,
     });
   }

@@ -1,5 +1,6 @@
-import type { Adapter, NewJob } from "../contract.ts";
+import type { Adapter, EnqueueContext, NewJob } from "../contract.ts";
 import { BulkEnqueueError } from "../errors.ts";
+import type { Retention } from "../retention.ts";
 import type { Outbox, OutboxClaim } from "./contract.ts";
 
 export interface RelayOptions {
@@ -12,6 +13,8 @@ export interface RelayOptions {
   readonly pollMs?: number;
   /** Longest pause after an error before trying again; pauses start at 100 ms and double. Default 10 000 ms. */
   readonly maxBackoffMs?: number;
+  /** The backend's retention, handed to the engine with each batch, as a direct enqueue would. */
+  readonly retention?: Retention;
 }
 
 /** What a relay has done so far, for logs and tests. */
@@ -43,6 +46,7 @@ export class Relay {
   readonly #batchSize: number;
   readonly #pollMs: number;
   readonly #maxBackoffMs: number;
+  readonly #context: EnqueueContext;
   readonly #onError: (error: Error) => void;
   #loop: Promise<void> | undefined;
   #stopped = false;
@@ -61,6 +65,7 @@ export class Relay {
     this.#batchSize = options.batchSize ?? 500;
     this.#pollMs = options.pollMs ?? 1_000;
     this.#maxBackoffMs = options.maxBackoffMs ?? 10_000;
+    this.#context = options.retention ? { retention: options.retention } : {};
   }
 
   get stats(): RelayStats {
@@ -170,7 +175,7 @@ export class Relay {
   async #handOver(claim: OutboxClaim): Promise<string[]> {
     const jobs = claim.jobs.map(forHandOver);
     try {
-      await this.#engine.enqueue(jobs, {});
+      await this.#engine.enqueue(jobs, this.#context);
       return jobs.map((job) => job.id);
     } catch (error) {
       // Part of a batch stored: delete those rows, keep the others for the next try.

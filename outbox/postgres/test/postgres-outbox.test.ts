@@ -5,6 +5,7 @@ import {
   configure,
   defineTask,
   getBackend,
+  MemoryAdapter,
   MemoryStore,
   ValidationError,
 } from "@taskport/core";
@@ -228,6 +229,26 @@ describe("outbox configured on a backend", () => {
       .enqueue(undefined, { transaction: {} })
       .catch((e: unknown) => e);
     expect((refused as Error).message).toMatch(/Configure an outbox beside the engine \(outbox: "postgres:\/\/…"/);
+  });
+
+  it("the backend's retention goes to the engine with the jobs the relay hands over", async () => {
+    scope = new OutboxScope();
+    const backend = new Backend("retained", {
+      adapter: new MemoryAdapter(),
+      outbox: new PostgresOutbox({ connectionString: DATABASE_URL, schema: TEST_SCHEMA, max: 2 }),
+      outboxOptions: { target: scope.target },
+      retention: { succeededMs: 300, failedMs: 300 },
+    });
+    scope.track(backend);
+    const task = defineTask("retained", async () => "done", { queue: `${scope.target}-main` }).using({ backend });
+    let handle: Awaited<ReturnType<typeof task.enqueue>> | undefined;
+    await inTransaction("commit", async (client) => {
+      handle = await task.enqueue(undefined, { transaction: client });
+    });
+    await scope.worker({ tasks: [task], backend });
+    expect(await handle?.wait({ timeoutMs: 10_000 })).toBe("done");
+    // Kept a day by default: gone after 300 ms only if the retention travelled with the job.
+    await expect.poll(() => backend.getJob(handle?.id as string, `${scope.target}-main`), { timeout: 5_000 }).toBeNull();
   });
 
   it("with a job store too: the store records a job when the relay hands it over, so a rolled-back one leaves no record", async () => {
