@@ -47,6 +47,17 @@ export interface Capabilities {
   readonly progress: boolean;
   /** Jobs that fail for good are kept in a place an operator can inspect and replay from. */
   readonly deadLetter: boolean;
+  /**
+   * A delivery after a crash (the worker running the job died or lost its connection) counts as an
+   * attempt: `ctx.attempt` is one higher for each crash. A job whose last attempt crashed is run
+   * once more (a crashed job must be delivered again), as attempt `maxAttempts + 1`; if that start
+   * dies too, the job fails for good as `WorkerLostError` (dead letters; a `failed` event where a
+   * worker sees it) instead of killing workers forever. When false, the engine does not count
+   * crashes, or not one for one: `ctx.attempt` after a crash may be the interrupted attempt's or
+   * higher, never past `maxAttempts`, and a job that kills its worker every time comes back until
+   * the engine's own limit, which the adapter's README names.
+   */
+  readonly crashCountsAsAttempt: boolean;
   /** Finished jobs are deleted once past the backend's `retention`, by the engine itself. Default `false`. */
   readonly retention?: boolean;
   /** `headers` travel with each job to its handler (`ctx.headers`). Default `false`. */
@@ -79,6 +90,7 @@ export const ALL_CAPABILITIES: Capabilities = Object.freeze({
   ordering: "fifo",
   progress: true,
   deadLetter: true,
+  crashCountsAsAttempt: true,
   headers: true,
   retention: true,
   stats: true,

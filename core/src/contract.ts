@@ -65,8 +65,12 @@ export interface Delivery {
   readonly payload: unknown;
   /**
    * 1 for the first run, 2 for the first retry, … A redelivery after a crash counts as an attempt
-   * where the engine can count it; where it cannot, say so in the adapter's README (a job that
-   * kills its worker every time is then redelivered until the engine's own limit).
+   * where the engine can count it (`capabilities.crashCountsAsAttempt`); where it cannot, say so in
+   * the adapter's README (a job that kills its worker every time is then redelivered until the
+   * engine's own limit). Only crashes count: a job handed back unstarted (a worker stopping) must
+   * come back with the attempt it had. A crashed last attempt gets one extra start (`maxAttempts + 1`);
+   * past that, core fails the job without running it as `WorkerLostError`, so an engine that does
+   * not count crashes one for one must stop at `maxAttempts`.
    */
   readonly attempt: number;
   readonly maxAttempts: number;

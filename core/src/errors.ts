@@ -123,6 +123,25 @@ export class UnknownTaskError extends TaskportError {
   }
 }
 
+/**
+ * The worker running a job stopped without settling it (it crashed, was killed or lost its
+ * connection) on the job's last attempt, and again on the one extra start a crashed job is given
+ * after it. The job fails for good without running again. Only engines that count crashes as
+ * attempts (`capabilities.crashCountsAsAttempt`) can tell.
+ */
+export class WorkerLostError extends TaskportError {
+  override readonly name = "WorkerLostError";
+  override readonly code = "TASKPORT_WORKER_LOST";
+
+  constructor(origin: string, maxAttempts: number) {
+    super(
+      origin,
+      `the worker running this job stopped without settling it (it crashed, was killed or lost its connection) on its last attempt (${maxAttempts} of ${maxAttempts}) ` +
+        "and on the extra start it was given after that; it is not run again. Find what stops the worker, then redrive the job from the dead letters.",
+    );
+  }
+}
+
 /** The engine's server could not be reached or refused the connection. */
 export class ConnectionError extends TaskportError {
   override readonly name = "ConnectionError";

@@ -57,6 +57,7 @@ export {
   type UnstoredJob,
   UnsupportedFeatureError,
   ValidationError,
+  WorkerLostError,
 } from "./errors.ts";
 export { Emitter, type JobRef, type TaskportEvents } from "./events.ts";
 export { indexesByQueue } from "./group-by-queue.ts";

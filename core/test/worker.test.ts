@@ -1,5 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { Backend, defineTask, MemoryAdapter, startWorker, ValidationError, Worker } from "../src/index.ts";
+import {
+  type Adapter,
+  ALL_CAPABILITIES,
+  Backend,
+  type Delivery,
+  defineTask,
+  MemoryAdapter,
+  type Settlement,
+  startWorker,
+  ValidationError,
+  Worker,
+} from "../src/index.ts";
 
 const backend = () => new Backend("w", new MemoryAdapter());
 
@@ -137,5 +148,55 @@ describe("Worker", () => {
       expect(log).toEqual(["start 1", "end 1"]);
       expect((await second?.refresh())?.status).toBe("queued");
     });
+  });
+
+  it("a crashed last attempt gets one extra start; a delivery past that fails for good as WorkerLostError, without running", async () => {
+    // An engine that counts crashes delivers a job of two attempts a third time after its second
+    // crashed (the extra start), and a fourth time after that one crashed too.
+    const deliveries: Delivery[] = [3, 4].map((attempt) => ({
+      id: `j${attempt}`,
+      name: "t",
+      queue: "default",
+      payload: null,
+      attempt,
+      maxAttempts: 2,
+    }));
+    const settlements: Settlement[] = [];
+    let delivered: Promise<void> | undefined;
+    const adapter: Adapter = {
+      name: "counting",
+      capabilities: ALL_CAPABILITIES,
+      enqueue: async () => [],
+      consume: async (_options, handler) => {
+        delivered = (async () => {
+          await new Promise((resolve) => setImmediate(resolve));
+          for (const delivery of deliveries) settlements.push(await handler(delivery));
+        })();
+        return { stop: async () => {}, abandon: async () => {} };
+      },
+      close: async () => {},
+    };
+    const b = new Backend("w", adapter);
+    const ran: string[] = [];
+    const task = defineTask("t", async (_: null, ctx) => {
+      ran.push(`${ctx.jobId}:${ctx.attempt}`);
+    }).using({ backend: b });
+    const failed: { attempt: number; name: string; message: string }[] = [];
+    const worker = new Worker({ tasks: [task], backend: b });
+    worker.on("failed", (e) => failed.push({ attempt: e.attempt, name: e.error.name, message: e.error.message }));
+    await worker.start();
+    await delivered;
+    expect(ran).toEqual(["j3:3"]);
+    expect(settlements[0]).toMatchObject({ status: "succeeded" });
+    expect(settlements[1]).toMatchObject({ status: "failed", error: { name: "WorkerLostError" } });
+    expect("retryInMs" in (settlements[1] as Settlement)).toBe(false); // for good: no retry
+    expect(failed).toEqual([
+      {
+        attempt: 3,
+        name: "WorkerLostError",
+        message: expect.stringMatching(/^\[taskport\] \[counting\] .*last attempt \(2 of 2\) and on the extra start/),
+      },
+    ]);
+    await worker.close();
   });
 });

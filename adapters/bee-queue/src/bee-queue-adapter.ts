@@ -122,6 +122,8 @@ export class BeeQueueAdapter implements Adapter {
       progress: true,
       // Failed jobs stay in bee-queue's `failed` set (removeOnFailure: false); `job.retry()` replays one.
       deadLetter: true,
+      // bee-queue's stalled-job check moves a dead worker's job back to waiting and counts nothing.
+      crashCountsAsAttempt: false,
     });
   }
 

@@ -110,6 +110,9 @@ export class BullMQAdapter implements Adapter {
       ordering: "fifo",
       progress: true,
       deadLetter: true,
+      // BullMQ's stalled-job check fails a job that stalls more than maxStalledCount times, whatever
+      // attempts it has left, and no taskport worker sees it.
+      crashCountsAsAttempt: false,
       // Finished jobs go once past the backend's retention (removeOnComplete / removeOnFail ages).
       retention: true,
     });

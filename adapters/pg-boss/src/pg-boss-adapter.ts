@@ -72,6 +72,9 @@ const CAPABILITIES: Capabilities = Object.freeze({
   // pg-boss has no place for a running job's progress.
   progress: false,
   deadLetter: true,
+  // pg-boss puts a dead worker's job back with its retry count raised; a stopping worker's unstarted
+  // jobs go back with it lowered again (Engine.release).
+  crashCountsAsAttempt: true,
 });
 
 /**

@@ -127,6 +127,8 @@ export class RabbitMQAdapter implements Adapter {
       ordering: "none",
       progress: false,
       deadLetter: true,
+      // A message a dead channel gave back carries the attempt it was published with.
+      crashCountsAsAttempt: false,
       maxPayloadBytes: options.maxPayloadBytes ?? MAX_MESSAGE_SIZE,
     } satisfies Capabilities);
     const where =

@@ -46,6 +46,9 @@ const CAPABILITIES: Capabilities = Object.freeze({
   ordering: "fifo",
   progress: true,
   deadLetter: true,
+  // A start whose lease ran out counts as an attempt; a crashed last attempt gets one extra start,
+  // and the job fails as WorkerLostError if that one dies too (statements.ts, recoverExpired).
+  crashCountsAsAttempt: true,
   headers: true,
   stats: true,
   listJobs: true,

@@ -241,7 +241,11 @@ export class SqsConsumer implements Consumer {
         return;
       }
       const receives = Number(message.Attributes?.ApproximateReceiveCount ?? 1);
-      const attempt = facts.attemptsBefore + (Number.isFinite(receives) && receives > 0 ? receives : 1);
+      // SQS counts receives, not runs: one a dead or stopping worker's long poll got (the worker
+      // never saw it) counts too. So a receive past the last attempt is not proof that every
+      // attempt ran, and the job runs again, as its last attempt, rather than fail unrun.
+      const received = facts.attemptsBefore + (Number.isFinite(receives) && receives > 0 ? receives : 1);
+      const attempt = Math.min(received, facts.maxAttempts);
       const delivery: Delivery = {
         id: facts.id,
         name: facts.name,

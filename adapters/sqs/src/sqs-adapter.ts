@@ -164,6 +164,9 @@ export class SqsAdapter implements Adapter {
       ordering: this.#fifo ? "fifo" : "none",
       progress: false,
       deadLetter: this.#deadLetter,
+      // Attempts come from ApproximateReceiveCount, which also counts receives no worker saw (a
+      // dead or stopping worker's long poll): not a count of crashes, so it stops at maxAttempts.
+      crashCountsAsAttempt: false,
       maxPayloadBytes: this.#maxMessageBytes - ATTRIBUTE_RESERVE_BYTES,
     } satisfies Capabilities);
 

@@ -24,6 +24,8 @@ export class ImmediateAdapter implements Adapter {
     ordering: "fifo",
     progress: true,
     deadLetter: false,
+    // Jobs run inside enqueue(): nothing is ever delivered again.
+    crashCountsAsAttempt: false,
     headers: true,
   });
   /** Lifecycle events of the jobs it ran. */

@@ -1,5 +1,5 @@
 import type { Delivery, Settlement } from "../contract.ts";
-import { SerializationError, serializeError, TaskportError, TimeoutError, UnknownTaskError } from "../errors.ts";
+import { SerializationError, serializeError, TaskportError, TimeoutError, UnknownTaskError, WorkerLostError } from "../errors.ts";
 import type { Emitter, JobRef, TaskportEvents } from "../events.ts";
 import { encodeJson, type JsonValue } from "../json.ts";
 import { type RetryPolicy, resolveRetryPolicy, retryDelayMs } from "../retry-policy.ts";
@@ -46,6 +46,14 @@ export async function runDelivery(delivery: Delivery, env: RunEnvironment): Prom
     // Visible, and final: retrying cannot make this worker know the task.
     const error = serializeError(new UnknownTaskError(env.origin, delivery.name, [...tasks.keys()]));
     if (events.has("failed")) events.emit("failed", { job: ref(delivery), attempt: delivery.attempt, error });
+    return { status: "failed", error };
+  }
+  if (delivery.attempt > delivery.maxAttempts + 1) {
+    // The engine counted crashes: the last attempt and the one extra start a crashed job is given
+    // (it must be delivered again) both died unsettled. The job fails for good, visibly, rather
+    // than kill workers forever.
+    const error = serializeError(new WorkerLostError(env.origin, delivery.maxAttempts));
+    if (events.has("failed")) events.emit("failed", { job: ref(delivery), attempt: delivery.attempt - 1, error });
     return { status: "failed", error };
   }
   const slot = bodies.enter();
