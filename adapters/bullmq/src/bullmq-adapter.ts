@@ -36,8 +36,6 @@ export interface BullMQAdapterOptions {
   readonly lockDurationMs?: number;
   /** How often workers look for stalled jobs of crashed workers (BullMQ `stalledInterval`). Default 30000. */
   readonly stalledIntervalMs?: number;
-  /** How many times a job may stall before BullMQ fails it (BullMQ `maxStalledCount`). Default 1. */
-  readonly maxStalledCount?: number;
   /**
    * Give every job a BullMQ priority, so that taskport priorities order jobs (default true). BullMQ
    * keeps prioritized jobs in a sorted set, slower to add to and take from than its plain wait list,
@@ -52,6 +50,8 @@ export interface BullMQAdapterOptions {
 
 /** How long check() waits for Redis to answer. */
 const CHECK_TIMEOUT_MS = 5_000;
+/** BullMQ's `maxStalledCount` that no job reaches: the stall check compares it in Lua, whose numbers are doubles. */
+const UNLIMITED_STALLS = Number.MAX_SAFE_INTEGER;
 /** BullMQ's priorities run from 1 (first) up; taskport's 201 levels map onto 1…201. */
 const PRIORITY_LOWEST = 201;
 const CANCELLED_KEY = "tp-cancelled";
@@ -70,7 +70,6 @@ export class BullMQAdapter implements Adapter {
   readonly #clientName: string;
   readonly #lockDurationMs: number | undefined;
   readonly #stalledIntervalMs: number | undefined;
-  readonly #maxStalledCount: number | undefined;
   readonly #priorities: boolean;
   readonly #where: string;
   readonly #secrets: string[];
@@ -91,7 +90,6 @@ export class BullMQAdapter implements Adapter {
     }
     this.#lockDurationMs = optionalPositive("lockDurationMs", options.lockDurationMs);
     this.#stalledIntervalMs = optionalPositive("stalledIntervalMs", options.stalledIntervalMs);
-    this.#maxStalledCount = options.maxStalledCount;
     this.#priorities = options.priorities ?? true;
     const r = this.#redis;
     this.#where = r.path ?? `${r.host}:${r.port}/${r.db ?? 0}`;
@@ -110,9 +108,9 @@ export class BullMQAdapter implements Adapter {
       ordering: "fifo",
       progress: true,
       deadLetter: true,
-      // BullMQ's stalled-job check fails a job that stalls more than maxStalledCount times, whatever
-      // attempts it has left, and no taskport worker sees it.
-      crashCountsAsAttempt: false,
+      // Each stall (a worker that died holding the job) is counted in the job's `stalledCounter`,
+      // and taskport counts it as an attempt; BullMQ's own stall limit is lifted (see consume).
+      crashCountsAsAttempt: true,
       // Finished jobs go once past the backend's retention (removeOnComplete / removeOnFail ages).
       retention: true,
     });
@@ -218,7 +216,11 @@ export class BullMQAdapter implements Adapter {
           prefix: this.#prefix,
           ...(this.#lockDurationMs !== undefined ? { lockDuration: this.#lockDurationMs } : {}),
           ...(this.#stalledIntervalMs !== undefined ? { stalledInterval: this.#stalledIntervalMs } : {}),
-          ...(this.#maxStalledCount !== undefined ? { maxStalledCount: this.#maxStalledCount } : {}),
+          // A crash counts against the task's attempts and nothing else: BullMQ's stall limit would
+          // fail a job with attempts left, before any taskport worker could see it. The count of
+          // stalls goes on (`stalledCounter`); core gives a crashed last attempt one extra start
+          // and fails the job as WorkerLostError if that one stalls too.
+          maxStalledCount: UNLIMITED_STALLS,
           settings: { backoffStrategy: taskportBackoff },
         },
       },

@@ -11,7 +11,7 @@ import {
 } from "@taskport/core";
 import { type Job, UnrecoverableError, WaitingError, Worker, type WorkerOptions } from "bullmq";
 import type { RedisOptions } from "ioredis";
-import { isJobData, maxAttemptsOf } from "./job-data.ts";
+import { attemptsUsed, isJobData, maxAttemptsOf } from "./job-data.ts";
 
 /** What a consumer needs from its adapter. */
 export interface ConsumerEnvironment {
@@ -133,13 +133,12 @@ export class BullMQConsumer implements Consumer {
       if (this.#abandoned) return NEVER;
       const data = job.data as unknown;
       const own = isJobData(data);
-      const started = job.attemptsStarted ?? 0;
       const delivery: Delivery = {
         id: job.id as string,
         name: job.name,
         queue,
         payload: own ? data.payload : data,
-        attempt: Math.max(started, (job.attemptsMade ?? 0) + 1),
+        attempt: attemptsUsed(job) + 1,
         maxAttempts: maxAttemptsOf(job),
         ...(own && data.timeoutMs !== undefined ? { timeoutMs: data.timeoutMs } : {}),
         ...(signal ? { signal } : {}),

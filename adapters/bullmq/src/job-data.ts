@@ -49,14 +49,23 @@ export function errorOf(job: Job): SerializedError | undefined {
   return { name, message: job.failedReason, ...(stack ? { stack } : {}) };
 }
 
+/**
+ * Attempts used so far: those that settled (`attemptsMade`) and those whose worker died holding the
+ * job (`stalledCounter`, raised by BullMQ's stalled-job check). Not `attemptsStarted`: BullMQ raises
+ * that too when a stopping worker hands a fetched job back unrun.
+ */
+export function attemptsUsed(job: Job): number {
+  return (job.attemptsMade ?? 0) + (job.stalledCounter ?? 0);
+}
+
 /** Attempts in all: BullMQ stores `attempts: 0` for a job added without the option, which means one. */
 export function maxAttemptsOf(job: Job): number {
   return Math.max(1, job.opts.attempts ?? 1);
 }
 
 export function toJobInfo(job: Job, queue: string, status: JobStatus): JobInfo {
-  const started = job.attemptsStarted ?? 0;
-  const made = job.attemptsMade ?? 0;
+  const used = attemptsUsed(job);
+  const maxAttempts = maxAttemptsOf(job);
   const runAt = job.delay > 0 ? job.timestamp + job.delay : undefined;
   const error = status !== "succeeded" ? errorOf(job) : undefined;
   return {
@@ -65,8 +74,10 @@ export function toJobInfo(job: Job, queue: string, status: JobStatus): JobInfo {
     queue,
     status,
     payload: payloadOf(job.data),
-    attempt: Math.max(started, made),
-    maxAttempts: maxAttemptsOf(job),
+    // A running job is in its next attempt. A job failed as WorkerLostError also has the refused
+    // delivery in attemptsMade: it started its attempts and the one extra start, no more.
+    attempt: status === "running" ? used + 1 : Math.min(used, maxAttempts + 1),
+    maxAttempts,
     enqueuedAt: job.timestamp,
     ...(status === "succeeded" ? { result: job.returnvalue ?? null } : {}),
     ...(error ? { error } : {}),
