@@ -24,6 +24,7 @@ const GROUPS: [string, string][] = [
   ["timeouts", "Timeouts"],
   ["gracefulShutdown", "Graceful shutdown"],
   ["crashRecovery", "Crash recovery"],
+  ["crashAttempts", "Crash counted as an attempt"],
   ["delay", "Delay"],
   ["longDelay", "Delay past native limit"],
   ["priority", "Priority"],

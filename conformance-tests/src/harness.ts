@@ -58,6 +58,7 @@ export const GROUPS = [
   "timeouts",
   "gracefulShutdown",
   "crashRecovery",
+  "crashAttempts",
   "delay",
   "longDelay",
   "priority",

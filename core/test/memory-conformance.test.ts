@@ -21,6 +21,7 @@ await runConformance({
     ordering: "fifo",
     progress: true,
     deadLetter: true,
+    crashCountsAsAttempt: true,
   },
   harness: {
     async transaction(adapter: Adapter, outcome, work) {

@@ -24,6 +24,7 @@ await runConformance({
     ordering: "fifo",
     progress: true,
     deadLetter: true,
+    crashCountsAsAttempt: true,
   },
   harness: {
     // The Redis server is shared by the whole test run, so this cuts every connection of the running

@@ -26,6 +26,7 @@ await runConformance({
     ordering: "fifo",
     progress: false,
     deadLetter: true,
+    crashCountsAsAttempt: true,
   },
   harness: {
     transaction: inTransaction,

@@ -42,6 +42,7 @@ await runConformance({
     ordering: "none",
     progress: true,
     deadLetter: true,
+    crashCountsAsAttempt: false,
     maxPayloadBytes: 1024 * 1024,
   },
   optOut: {

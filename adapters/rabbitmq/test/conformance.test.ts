@@ -30,6 +30,7 @@ await runConformance({
     ordering: "none",
     progress: false,
     deadLetter: true,
+    crashCountsAsAttempt: false,
     maxPayloadBytes: 1024 * 1024,
   },
   harness: {

@@ -35,6 +35,7 @@ await runConformance({
     ordering: "fifo",
     progress: true,
     deadLetter: true,
+    crashCountsAsAttempt: true,
     headers: true,
     stats: true,
     listJobs: true,

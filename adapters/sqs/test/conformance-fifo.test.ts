@@ -31,6 +31,7 @@ await runConformance({
     ordering: "fifo",
     progress: false,
     deadLetter: true,
+    crashCountsAsAttempt: false,
     maxPayloadBytes: 262_144 - 1024,
   },
   optOut: {

@@ -60,6 +60,7 @@ for (const fifo of [false, true]) {
       transactions: false,
       ordering: fifo ? "fifo" : "none",
       deadLetter: true,
+      crashCountsAsAttempt: false,
     },
     optOut: {
       serviceRestart: SERVICE_RESTART,

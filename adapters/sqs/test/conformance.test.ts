@@ -33,6 +33,7 @@ await runConformance({
     ordering: "none",
     progress: false,
     deadLetter: true,
+    crashCountsAsAttempt: false,
     maxPayloadBytes: 262_144 - 1024,
   },
   harness: {

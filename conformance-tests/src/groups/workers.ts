@@ -1,11 +1,46 @@
-import type { Worker } from "@taskport/core";
+import { type AnyTask, JobFailedError, type JobInfo, type Worker, WorkerLostError } from "@taskport/core";
 import { expect } from "vitest";
 import type { SuiteContext } from "../run-conformance.ts";
+import { readDeadLetters } from "../support/dead-letters.ts";
+import type { Fixture } from "../support/fixture.ts";
 import { gate, Recorder, sleep, waitFor } from "../support/waiting.ts";
 
-/** Concurrency, competing workers, graceful shutdown, crash recovery, service restart. */
+/** One delivery as a crash test's handler saw it. */
+interface Delivered {
+  readonly id: string;
+  readonly attempt: number;
+  readonly payload: unknown;
+}
+
+/** Concurrency, competing workers, graceful shutdown, crash recovery and its counting, service restart. */
 export function registerWorkers(s: SuiteContext): void {
+  const caps = s.capabilities;
   const crash = (worker: Worker) => s.options.harness?.crash?.(worker) ?? (worker.consumer as NonNullable<Worker["consumer"]>).abandon();
+
+  /** A task that records each delivery and never settles the first `hang` of them: their workers are crashed. */
+  function crashingTask(f: Fixture, deliveries: Recorder<Delivered>, hang: number, maxAttempts: number) {
+    return f.task(
+      "job",
+      async (p: { n: number }, ctx) => {
+        deliveries.push({ id: ctx.jobId, attempt: ctx.attempt, payload: p });
+        if (deliveries.length <= hang) await sleep(120_000);
+        return "done";
+      },
+      { retry: { maxAttempts, delayMs: 10, jitter: 0 } },
+    );
+  }
+
+  /**
+   * Crash `times` workers in turn, each a process of its own as far as the engine can tell: each is
+   * crashed once the job's next delivery has reached its handler (which must not settle it).
+   */
+  async function crashDuringDeliveries(f: Fixture, job: AnyTask, deliveries: Recorder<unknown>, times: number): Promise<void> {
+    for (let i = 1; i <= times; i++) {
+      const worker = await f.worker({ tasks: [job], backend: await f.otherBackend() });
+      await deliveries.until(i, s.late(90_000), `delivery ${i}`);
+      await crash(worker);
+    }
+  }
 
   s.group("concurrency", true, () => {
     s.test("concurrency", "the limit is respected and reached", async (f) => {
@@ -161,22 +196,115 @@ export function registerWorkers(s: SuiteContext): void {
       "crashRecovery",
       "a job whose worker dies mid-job is delivered again",
       async (f) => {
-        const deliveries = new Recorder<{ id: string; attempt: number; payload: unknown }>();
-        const job = await f.task("job", async (p: { n: number }, ctx) => {
-          deliveries.push({ id: ctx.jobId, attempt: ctx.attempt, payload: p });
-          if (deliveries.length === 1) await sleep(120_000);
-        });
-        const doomed = await f.worker({ tasks: [job] });
+        const deliveries = new Recorder<Delivered>();
+        const job = await crashingTask(f, deliveries, 1, 1);
         const handle = await job.enqueue({ n: 7 });
-        await deliveries.until(1, s.late(10_000), "the first delivery");
-        await crash(doomed);
-        const otherBackend = await f.otherBackend();
-        await f.worker({ tasks: [job], backend: otherBackend });
+        await crashDuringDeliveries(f, job, deliveries, 1);
+        await f.worker({ tasks: [job], backend: await f.otherBackend() });
         const [, second] = await deliveries.until(2, s.late(60_000), "the redelivery");
         expect(second).toMatchObject({ id: handle.id, payload: { n: 7 } });
         expect(second?.attempt).toBeGreaterThanOrEqual(1);
       },
       90_000,
+    );
+
+    s.test(
+      "crashRecovery",
+      "a job whose worker dies twice mid-run still runs to completion while it has attempts left",
+      async (f) => {
+        const deliveries = new Recorder<Delivered>();
+        const job = await crashingTask(f, deliveries, 2, 5);
+        const handle = await job.enqueue({ n: 8 });
+        await crashDuringDeliveries(f, job, deliveries, 2);
+        const succeeded = new Recorder<number>();
+        const failed = new Recorder<string>();
+        await f.worker({
+          tasks: [job],
+          backend: await f.otherBackend(),
+          listen: (worker) => {
+            worker.on("succeeded", (e) => succeeded.push(e.attempt));
+            worker.on("failed", (e) => failed.push(`${e.error.name}: ${e.error.message}`));
+          },
+        });
+        await waitFor(() => succeeded.length + failed.length > 0, s.late(90_000), "the third delivery to settle");
+        expect(failed.items).toEqual([]);
+        expect(deliveries.items.map((d) => d.id)).toEqual([handle.id, handle.id, handle.id]);
+        expect(deliveries.items.map((d) => d.payload)).toEqual([{ n: 8 }, { n: 8 }, { n: 8 }]);
+        if (caps.crashCountsAsAttempt) {
+          // Each crash used an attempt: the numbers go up, and the success is reported with the last.
+          const [a = 0, b = 0, c = 0] = deliveries.items.map((d) => d.attempt);
+          expect(a).toBe(1);
+          expect(b).toBeGreaterThan(a);
+          expect(c).toBeGreaterThan(b);
+          expect(succeeded.items).toEqual([c]);
+        }
+        if (caps.results) expect(await handle.wait({ timeoutMs: s.late(10_000) })).toBe("done");
+      },
+      300_000,
+    );
+  });
+
+  s.group("crashAttempts", caps.crashCountsAsAttempt, () => {
+    s.test(
+      "crashAttempts",
+      "a redelivery after a crash reports the next attempt",
+      async (f) => {
+        const deliveries = new Recorder<Delivered>();
+        const job = await crashingTask(f, deliveries, 1, 3);
+        await job.enqueue({ n: 9 });
+        await crashDuringDeliveries(f, job, deliveries, 1);
+        const succeeded = new Recorder<number>();
+        await f.worker({
+          tasks: [job],
+          backend: await f.otherBackend(),
+          listen: (worker) => worker.on("succeeded", (e) => succeeded.push(e.attempt)),
+        });
+        await succeeded.until(1, s.late(90_000), "the redelivery to succeed");
+        const [first = 0, second = 0] = deliveries.items.map((d) => d.attempt);
+        expect(first).toBe(1);
+        expect(second).toBeGreaterThanOrEqual(2);
+        expect(succeeded.items).toEqual([second]);
+      },
+      200_000,
+    );
+
+    s.test(
+      "crashAttempts",
+      "a job whose worker dies on its last attempt runs once more; when that start dies too, it fails for good as WorkerLostError, into the dead letters",
+      async (f) => {
+        const deliveries = new Recorder<Delivered>();
+        const job = await crashingTask(f, deliveries, 4, 2);
+        const handle = await job.enqueue({ n: 10 });
+        await crashDuringDeliveries(f, job, deliveries, 3);
+        // The job comes back once more: a worker fails it (a `failed` event), or the engine does so
+        // itself when it takes the job back.
+        const failed = new Recorder<{ attempt: number; name: string }>();
+        const last = await f.worker({
+          tasks: [job],
+          backend: await f.otherBackend(),
+          listen: (worker) => worker.on("failed", (e) => failed.push({ attempt: e.attempt, name: e.error.name })),
+        });
+        if (caps.deadLetter) {
+          const found = (letters: JobInfo[]) => letters.some((l) => l.id === handle.id);
+          const letters = await readDeadLetters(last.adapter, f.queue(), found, s.late(90_000));
+          const letter = letters.find((l) => l.id === handle.id);
+          expect(letter?.payload).toEqual({ n: 10 });
+          expect(letter?.error?.name).toBe(WorkerLostError.name);
+        } else {
+          await failed.until(1, s.late(90_000), "the failed event");
+        }
+        await sleep(500);
+        // Two attempts and the extra start; no fourth run.
+        expect(deliveries.items.map((d) => d.attempt)).toEqual([1, 2, 3]);
+        expect(failed.items.length).toBeLessThanOrEqual(1);
+        for (const event of failed.items) expect(event).toEqual({ attempt: 3, name: WorkerLostError.name });
+        if (caps.results) {
+          const error = await handle.wait({ timeoutMs: s.late(10_000) }).catch((e: unknown) => e);
+          expect(error).toBeInstanceOf(JobFailedError);
+          expect((error as JobFailedError).error?.name).toBe(WorkerLostError.name);
+        }
+      },
+      360_000,
     );
   });
 

@@ -6,11 +6,10 @@ import {
   type BackendOptions,
   defineTask,
   type JsonGuard,
-  startWorker,
   type Task,
   type TaskHandler,
   type TaskOptions,
-  type Worker,
+  Worker,
   type WorkerOptions,
 } from "@taskport/core";
 import type { AdapterContext, ConformanceOptions } from "../harness.ts";
@@ -79,10 +78,16 @@ export class Fixture {
     return defineTask(name, handler, { queue: this.queue(), ...options }).using({ backend });
   }
 
-  async worker(options: Omit<WorkerOptions, "backend"> & { backend?: Backend }): Promise<Worker> {
-    const worker = await startWorker({ ...options, tasks: options.tasks as AnyTask[], backend: options.backend ?? (await this.backend()) });
+  /**
+   * Start a worker. `listen` attaches listeners before it starts: an engine may run a waiting job
+   * before `start()` resolves.
+   */
+  async worker(options: Omit<WorkerOptions, "backend"> & { backend?: Backend; listen?: (worker: Worker) => void }): Promise<Worker> {
+    const { listen, ...rest } = options;
+    const worker = new Worker({ ...rest, tasks: rest.tasks as AnyTask[], backend: rest.backend ?? (await this.backend()) });
+    listen?.(worker);
     this.#workers.push(worker);
-    return worker;
+    return worker.start();
   }
 
   async cleanup(passed: boolean): Promise<void> {
