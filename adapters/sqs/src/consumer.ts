@@ -16,7 +16,7 @@ import {
   type Settlement,
 } from "@taskport/core";
 import type { AckBatcher } from "./ack-batcher.ts";
-import { deadLetterAttributes } from "./dead-letters.ts";
+import { deadLetterAttributes, deadLetterGroupId } from "./dead-letters.ts";
 import { LeaseKeeper } from "./lease-keeper.ts";
 import { type MessageFacts, messageBytes, parseBody, readFacts, resendAttributes } from "./message-format.ts";
 import type { QueueRegistry } from "./queue-registry.ts";
@@ -345,7 +345,11 @@ export class SqsConsumer implements Consumer {
         QueueUrl: url,
         MessageBody: body,
         MessageAttributes: deadLetterAttributes(held.message.MessageAttributes, body, error, attempt, this.#settings.maxMessageBytes),
-        ...(this.#settings.fifo ? { MessageGroupId: held.queue, MessageDeduplicationId: `${facts.id}-dead-${attempt}` } : {}),
+        // A group per letter: a FIFO queue hands out no message of a group while another of it is in
+        // flight, so letters sharing one group could be peeked (listDeadLetters) only one at a time.
+        ...(this.#settings.fifo
+          ? { MessageGroupId: deadLetterGroupId(facts.id), MessageDeduplicationId: `${facts.id}-dead-${attempt}` }
+          : {}),
       }),
     );
   }

@@ -32,6 +32,11 @@ export function deadLetterAttributes(
   return out;
 }
 
+/** A dead letter's FIFO message group: its own. Letters need no order among themselves. */
+export function deadLetterGroupId(jobId: string): string {
+  return `dead-${jobId}`.slice(0, 128);
+}
+
 function toJobInfo(message: Message, queue: string): JobInfo {
   const facts = readFacts(message.MessageAttributes, message.MessageId ?? "");
   const get = (name: string) => message.MessageAttributes?.[name]?.StringValue;
