@@ -1,6 +1,7 @@
 import { JobFailedError, TimeoutError } from "@taskport/core";
 import { expect } from "vitest";
 import type { SuiteContext } from "../run-conformance.ts";
+import { readDeadLetters } from "../support/dead-letters.ts";
 import { Recorder, sleep } from "../support/waiting.ts";
 
 /** Retries, permanent failure, timeouts, dead letters and lifecycle events. */
@@ -250,16 +251,32 @@ export function registerFailures(s: SuiteContext): void {
       await failed.until(1, s.late(10_000), "the failed event");
       const adapter = worker.adapter;
       expect(typeof adapter?.listDeadLetters).toBe("function");
-      let letters: Awaited<ReturnType<NonNullable<NonNullable<typeof adapter>["listDeadLetters"]>>> = [];
-      const deadline = Date.now() + s.late(10_000);
-      while (Date.now() < deadline) {
-        letters = (await adapter?.listDeadLetters?.(f.queue(), 10)) ?? [];
-        if (letters.length > 0) break;
-        await sleep(50);
-      }
+      const letters = await readDeadLetters(adapter, f.queue(), (found) => found.length > 0, s.late(10_000));
       expect(letters.map((l) => l.payload)).toContainEqual({ keep: "me" });
       const letter = letters.find((l) => l.id === handle.id) ?? letters[0];
       expect(letter?.error?.message).toContain("dead on arrival");
+    });
+
+    s.test("deadLetter", "every job that failed for good is listed, whether it timed out or threw", async (f) => {
+      const job = await f.task(
+        "doomed",
+        async (p: { n: number }, ctx) => {
+          if (p.n === 3) throw new Error("thrown");
+          // Until the timeout aborts it.
+          await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve));
+        },
+        { retry: { maxAttempts: 1 }, timeoutMs: 100 },
+      );
+      const worker = await f.worker({ tasks: [job], concurrency: 3 });
+      const failed = new Recorder<string>();
+      worker.on("failed", (e) => failed.push(e.job.id));
+      const handles = await job.enqueueMany([{ n: 1 }, { n: 2 }, { n: 3 }]);
+      await failed.until(3, s.late(10_000), "three failed events");
+      // Closing waits for every settlement, so the letters are stored before the first look.
+      await worker.close();
+      const ids = handles.map((h) => h.id).sort();
+      const letters = await readDeadLetters(worker.adapter, f.queue(), (found) => found.length >= ids.length, s.late(10_000));
+      expect(letters.map((l) => l.id).sort()).toEqual(ids);
     });
   });
 
