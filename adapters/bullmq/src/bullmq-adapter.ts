@@ -3,6 +3,7 @@ import {
   type Capabilities,
   type CheckProblem,
   ConfigurationError,
+  ConnectionError,
   type ConsumeOptions,
   type Consumer,
   type DeliveryHandler,
@@ -19,7 +20,7 @@ import { Job, type JobsOptions, Queue } from "bullmq";
 import { Redis, type RedisOptions } from "ioredis";
 import { BullMQConsumer, taskportBackoff } from "./consumer.ts";
 import { type JobData, toJobInfo, toStatus } from "./job-data.ts";
-import { explainRedisError } from "./redis-errors.ts";
+import { explainRedisError, withAdvice } from "./redis-errors.ts";
 import { parseUrlOptions, validatePrefix, validateQueueName } from "./url-options.ts";
 
 export interface BullMQAdapterOptions {
@@ -48,8 +49,8 @@ export interface BullMQAdapterOptions {
   readonly clientName?: string;
 }
 
-/** How long check() waits for Redis to answer. */
-const CHECK_TIMEOUT_MS = 5_000;
+/** How long the first connection and check() wait for Redis to answer. */
+const ANSWER_TIMEOUT_MS = 5_000;
 /** BullMQ's `maxStalledCount` that no job reaches: the stall check compares it in Lua, whose numbers are doubles. */
 const UNLIMITED_STALLS = Number.MAX_SAFE_INTEGER;
 /** BullMQ's priorities run from 1 (first) up; taskport's 201 levels map onto 1…201. */
@@ -126,18 +127,28 @@ export class BullMQAdapter implements Adapter {
       if (!this.#ownClient) return this.#client as Redis;
       const client = new Redis({ ...this.#redis, lazyConnect: true, connectionName: this.#clientName });
       // Errors of an established connection reach callers as rejected commands; ioredis reconnects.
-      // While connecting, the event carries the reason (WRONGPASS) that connect() reduces to "Connection is closed".
-      let reason: unknown;
-      client.on("error", (error: unknown) => {
-        reason ??= error;
+      // While connecting, the first error ends the attempt with its reason (WRONGPASS, a reply that
+      // is not Redis's), which connect() would reduce to "Connection is closed", or only report
+      // after its own retries.
+      let failed: ((error: unknown) => void) | undefined;
+      const firstError = new Promise<never>((_, reject) => {
+        failed = reject;
       });
+      client.on("error", (error: unknown) => failed?.(error));
       try {
-        await client.connect();
-        await client.ping();
+        // A server that accepts the connection but never answers (another service on the port)
+        // would otherwise hold the first call forever.
+        const connected = (async () => {
+          await client.connect();
+          await client.ping();
+        })();
+        await within(Promise.race([connected, firstError]), ANSWER_TIMEOUT_MS, () => this.#silent());
       } catch (error) {
         client.disconnect();
         this.#ready = undefined;
-        throw explainRedisError(reason ?? error, this.#where, this.#secrets);
+        throw explainRedisError(error, this.#where, this.#secrets);
+      } finally {
+        failed = undefined;
       }
       this.#client = client;
       return client;
@@ -197,9 +208,7 @@ export class BullMQAdapter implements Adapter {
   #wrap(error: unknown, extra = ""): TaskportError {
     if (error instanceof TaskportError) return error;
     const wrapped = explainRedisError(error, this.#where, this.#secrets);
-    return extra
-      ? new TaskportError("bullmq", `${wrapped.message.replace(/^\[taskport\] \[bullmq\] /, "")}${extra}`, { cause: error })
-      : wrapped;
+    return extra ? withAdvice(wrapped, extra, error) : wrapped;
   }
 
   async consume(options: ConsumeOptions, handler: DeliveryHandler): Promise<Consumer> {
@@ -288,29 +297,25 @@ export class BullMQAdapter implements Adapter {
     await q.obliterate({ force: true });
   }
 
+  #silent(): ConnectionError {
+    return new ConnectionError(
+      "bullmq",
+      `Redis at ${this.#where} did not answer within ${ANSWER_TIMEOUT_MS / 1000} s. Is the host right and reachable from here, and is it Redis?`,
+    );
+  }
+
   async check(): Promise<CheckProblem[]> {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              new TaskportError(
-                "bullmq",
-                `Redis at ${this.#where} did not answer within ${CHECK_TIMEOUT_MS / 1000} s. Is the host right and reachable from here?`,
-              ),
-            ),
-          CHECK_TIMEOUT_MS,
-        );
-      });
-      const info = await Promise.race([this.#connect().then((client) => client.info("memory")), timeout]);
+      const info = await within(
+        this.#connect().then((client) => client.info("memory")),
+        ANSWER_TIMEOUT_MS,
+        () => this.#silent(),
+      );
       const problem = evictionProblem(info, this.#where);
       if (problem) return [problem];
       return [];
     } catch (error) {
       return [{ message: this.#wrap(error).message }];
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -391,4 +396,13 @@ export function createAdapter(url: URL): BullMQAdapter {
     ...(o.stalledIntervalMs !== undefined ? { stalledIntervalMs: o.stalledIntervalMs } : {}),
     ...(o.priorities !== undefined ? { priorities: o.priorities } : {}),
   });
+}
+
+/** `work`, or the error `late()` makes once `ms` have passed without it settling. */
+function within<T>(work: Promise<T>, ms: number, late: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(late()), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
