@@ -100,6 +100,22 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
       expect(await other.get(tick.id)).toMatchObject({ status: "queued" });
     });
 
+    it("a job recorded again under its own id (a relay handing a batch over again) is kept as it is, held by itself", async () => {
+      const [store, other] = await pair();
+      const [finished, pending] = [job(), job()];
+      await store.record([finished, pending], 60_000);
+      await store.confirm([finished.id]);
+      await store.begin([start(finished)]);
+      await store.settle([{ id: finished.id, status: "succeeded", resultJson: '"done"' }]);
+      expect(await other.record([finished, pending], 60_000)).toEqual([
+        { id: finished.id, deduplicated: true },
+        { id: pending.id, deduplicated: true },
+      ]);
+      // Not queued again: the engine's repeat of a finished job is not run.
+      expect(await other.get(finished.id)).toMatchObject({ status: "succeeded", result: "done" });
+      expect(await other.begin([start(finished)])).toMatchObject([{ run: false }]);
+    });
+
     it("one batch with the same key twice records the first job only", async () => {
       const [store] = await pair();
       const [a, b] = [job({ deduplicationKey: "twice" }), job({ deduplicationKey: "twice" })];
