@@ -46,6 +46,12 @@ export interface EnqueueContext {
    * dead letters): adapters map it onto the engine's own expiry. Core always passes the backend's.
    */
   readonly retention?: Retention;
+  /**
+   * These jobs may have been enqueued before, by an enqueue that died before it was confirmed (an
+   * outbox relay hands a batch over again): a job store's record under a job's own id must not keep
+   * it from the engine. Engines that keep one job per id absorb the repeat.
+   */
+  readonly repeated?: boolean;
 }
 
 /** What the engine did with one job of a batch. */

@@ -90,7 +90,6 @@ export {
   type QueryableLike,
   type SqlExecutor,
   type SqlTransaction,
-  splitPlaceholders,
   toSqlExecutor,
 } from "./sql-transaction.ts";
 export type {

@@ -111,7 +111,7 @@ function fromDrizzleLike(tx: DrizzleTransactionLike): SqlExecutor {
  * `$n` placeholders in text order, for binders that take `?`: the text between them and each
  * occurrence's value (a `$2` used twice binds its value twice).
  */
-export function splitPlaceholders(text: string, values: readonly unknown[]): { parts: string[]; ordered: unknown[] } {
+function splitPlaceholders(text: string, values: readonly unknown[]): { parts: string[]; ordered: unknown[] } {
   const parts: string[] = [];
   const ordered: unknown[] = [];
   const placeholder = /\$(\d+)/g;

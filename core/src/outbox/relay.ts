@@ -65,7 +65,8 @@ export class Relay {
     this.#batchSize = options.batchSize ?? 500;
     this.#pollMs = options.pollMs ?? 1_000;
     this.#maxBackoffMs = options.maxBackoffMs ?? 10_000;
-    this.#context = options.retention ? { retention: options.retention } : {};
+    // A batch claimed again after a relay died may have reached the engine (or a job store) already.
+    this.#context = options.retention ? { retention: options.retention, repeated: true } : { repeated: true };
   }
 
   get stats(): RelayStats {

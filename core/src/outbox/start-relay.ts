@@ -1,12 +1,13 @@
 import type { Backend } from "../backends/backend.ts";
 import { getBackend } from "../backends/registry.ts";
 import { ConfigurationError } from "../errors.ts";
+import { logger } from "../logger.ts";
 import { OutboxAdapter, type RelayLease } from "./with-outbox.ts";
 
 export interface StartRelayOptions {
   /** Backend name given to `configure`, or a backend object. Default `"default"`. */
   readonly backend?: string | Backend;
-  /** Problems met while relaying (each retried). Default: written to stderr, never silent. */
+  /** Problems met while relaying (each retried). Default: the configured logger (stderr), never silent. */
   readonly onError?: (error: Error) => void;
 }
 
@@ -25,6 +26,8 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<Relay
         'Configure one beside its engine: { url, outbox: "postgres://…" }, or set TASKPORT_OUTBOX_URL.',
     );
   }
-  const onError = options.onError ?? ((error: Error) => console.error(`[taskport] relay of backend "${backend.name}": ${error.message}`));
+  const onError =
+    options.onError ??
+    ((error: Error) => logger().error({ backend: backend.name, error }, `[taskport] relay of backend "${backend.name}": ${error.message}`));
   return adapter.startRelay(onError);
 }

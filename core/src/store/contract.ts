@@ -73,6 +73,9 @@ export interface JobStore {
    * finished for good is not recorded: its receipt names the holder. Two racing batches with one
    * key record one job. A new record is *pending* until `confirm`: a pending record older than
    * `claimMs` holds no key (its enqueue died before the engine had it) and `sweep` removes it.
+   * A job whose id is already recorded (other than by such a dead claim) is left as it is: its
+   * receipt names itself as the holder, so a repeat (a relay handing a batch over again, a
+   * schedule's tick enqueued by every worker) never sends a finished job back to `queued`.
    */
   record(jobs: readonly NewJob[], claimMs: number): Promise<RecordReceipt[]>;
 

@@ -39,6 +39,8 @@ export class MemoryStore implements JobStore {
   async record(jobs: readonly NewJob[], claimMs: number): Promise<RecordReceipt[]> {
     const now = Date.now();
     return jobs.map((job) => {
+      const known = this.#records.get(job.id);
+      if (known && !(known.pendingUntil !== undefined && known.pendingUntil < now)) return { id: job.id, deduplicated: true };
       if (job.deduplicationKey !== undefined) {
         const key = keyOf(job.queue, job.deduplicationKey);
         const holder = this.#holder(key, now);

@@ -133,8 +133,9 @@ class StoreBackedAdapter implements Adapter {
     const fresh: NewJob[] = [];
     const positions: number[] = [];
     for (let i = 0; i < jobs.length; i++) {
-      if (receipts[i]?.deduplicated) continue;
       const job = jobs[i] as NewJob;
+      // A repeat finds its own record: the enqueue before may have died before the engine had it.
+      if (receipts[i]?.deduplicated && !(context.repeated && receipts[i]?.id === job.id)) continue;
       fresh.push(this.#coverage.deduplication ? withoutKey(job) : job);
       positions.push(i);
     }

@@ -9,6 +9,7 @@ import {
   MemoryStore,
   ValidationError,
 } from "@taskport/core";
+import { PostgresStore } from "@taskport/postgres-store";
 import { RabbitMQAdapter } from "@taskport/rabbitmq";
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
@@ -250,6 +251,37 @@ describe("outbox configured on a backend", () => {
     // Kept a day by default: gone after 300 ms only if the retention travelled with the job.
     await expect.poll(() => backend.getJob(handle?.id as string, `${scope.target}-main`), { timeout: 5_000 }).toBeNull();
   });
+
+  it.each([
+    { name: "memory", store: () => new MemoryStore() },
+    { name: "postgres", store: () => new PostgresStore({ url: DATABASE_URL, schema: "taskport_outbox_store_test", max: 2 }) },
+  ])(
+    "with the $name job store: a hand-over that died after the store recorded the job, before the engine had it, is made again",
+    async ({ store: makeStore }) => {
+      scope = new OutboxScope();
+      const store = makeStore();
+      const outbox = new PostgresOutbox({ connectionString: DATABASE_URL, schema: TEST_SCHEMA, max: 2 });
+      const backend = new Backend("handed", {
+        adapter: new RabbitMQAdapter({ url: AMQP_URL, connectionName: `tp-${scope.target}` }),
+        store,
+        outbox,
+        outboxOptions: { target: scope.target },
+      });
+      scope.track(backend);
+      const task = defineTask("handed", async (p: { n: number }) => p.n + 1, { queue: `${scope.target}-main` }).using({ backend });
+      let handle: Awaited<ReturnType<typeof task.enqueue>> | undefined;
+      await inTransaction("commit", async (client) => {
+        handle = await task.enqueue({ n: 1 }, { transaction: client });
+      });
+      // What a relay killed between the store's record and the engine's confirmation leaves: the
+      // record, pending, and the row, released for the next relay.
+      const waiting = await outbox.get(handle?.id as string, scope.target);
+      expect(waiting).not.toBeNull();
+      await store.record([waiting as NonNullable<typeof waiting>], 60_000);
+      await scope.worker({ tasks: [task], backend });
+      expect(await handle?.wait({ timeoutMs: 10_000 })).toBe(2);
+    },
+  );
 
   it("with a job store too: the store records a job when the relay hands it over, so a rolled-back one leaves no record", async () => {
     scope = new OutboxScope();

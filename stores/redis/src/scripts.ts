@@ -78,7 +78,8 @@ end
  * out unconfirmed, holds nothing; within one batch the first job with a key takes it. A job named
  * like the holder (a schedule's tick, enqueued by every worker) is held too — unless the holder was
  * recorded by this very call (ioredis sends a call again after a reconnect), which the call token
- * kept in the hash tells.
+ * kept in the hash tells. A job already recorded under its own id, with or without a key, is kept as
+ * it is and held by itself, so a repeat never sends a finished job back to queued.
  */
 export const RECORD = `${PRELUDE}
 local claimUntil = now + tonumber(ARGV[3])
@@ -88,7 +89,11 @@ local claims = {}
 for i = 5, #ARGV, 8 do
   local id, queue, key, runAt = ARGV[i], ARGV[i + 2], ARGV[i + 7], ARGV[i + 6]
   local holder = nil
-  if key ~= '' then
+  -- A job recorded before under its id (a repeat, not this very call sent again, nor a dead claim)
+  -- is kept as it is and holds itself.
+  local mine = redis.call('HGET', jobKey(id), 'recordedBy') == token
+  if not mine and redis.call('EXISTS', jobKey(id)) == 1 and not deadClaim(id) then holder = id end
+  if key ~= '' and not holder then
     local k = prefix .. ':dedup:' .. queue .. ':' .. key
     local current = redis.call('GET', k)
     if current then
@@ -108,7 +113,8 @@ for i = 5, #ARGV, 8 do
     redis.call('HSET', h, 'name', ARGV[i + 1], 'queue', queue, 'payload', ARGV[i + 3], 'status', status,
       'maxAttempts', ARGV[i + 4], 'enqueuedAt', ARGV[i + 5])
     if runAt ~= '' then redis.call('HSET', h, 'runAt', runAt) end
-    if key ~= '' then redis.call('HSET', h, 'dedupKey', key, 'recordedBy', token) end
+    redis.call('HSET', h, 'recordedBy', token)
+    if key ~= '' then redis.call('HSET', h, 'dedupKey', key) end
     claims[#claims + 1] = claimUntil
     claims[#claims + 1] = id
     out[#out + 1] = ''
