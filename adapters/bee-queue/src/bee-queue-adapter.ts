@@ -17,7 +17,7 @@ import {
 import Queue from "bee-queue";
 import { type AddJobKeys, addJobs, type JobToAdd, recordJson } from "./add-jobs.ts";
 import { BeeQueueConsumer, type ConsumerEnvironment } from "./consumer.ts";
-import { dedupJobId, isJobData } from "./job-data.ts";
+import { attemptsUsed, dedupJobId, isJobData } from "./job-data.ts";
 import {
   call,
   explainRedisError,
@@ -122,8 +122,8 @@ export class BeeQueueAdapter implements Adapter {
       progress: true,
       // Failed jobs stay in bee-queue's `failed` set (removeOnFailure: false); `job.retry()` replays one.
       deadLetter: true,
-      // bee-queue's stalled-job check moves a dead worker's job back to waiting and counts nothing.
-      crashCountsAsAttempt: false,
+      // The consumer's own stalled-job check (CHECK_STALLED) counts each stall in the job's record.
+      crashCountsAsAttempt: true,
     });
   }
 
@@ -463,14 +463,16 @@ function toInfo(id: string, queue: string, text: string, state: string): JobInfo
   else if (record.status === "succeeded") status = "succeeded";
   else if (record.status === "failed") status = "failed";
   else status = "queued";
-  const settled = data.attempts ?? 0;
+  const used = attemptsUsed(data);
   return {
     id,
     name: data.task,
     queue,
     status,
     payload: data.payload,
-    attempt: status === "running" ? settled + 1 : settled,
+    // A job failed as WorkerLostError has the refused delivery among its settled attempts too: it
+    // started its attempts and the one extra start, no more.
+    attempt: status === "running" ? used + 1 : Math.min(used, data.maxAttempts + 1),
     maxAttempts: data.maxAttempts,
     enqueuedAt: data.enqueuedAt,
     ...(status === "succeeded" ? { result: data.result ?? null } : {}),

@@ -11,8 +11,9 @@ import {
   TaskportError,
 } from "@taskport/core";
 import type BeeQueue from "bee-queue";
-import { isJobData, type JobData } from "./job-data.ts";
+import { attemptsUsed, isJobData, type JobData } from "./job-data.ts";
 import { call, nameClient, type RedisClientLike, reloadScriptsOnReconnect, writeOncePerTick } from "./redis-client.ts";
+import { CHECK_STALLED } from "./scripts.ts";
 
 /** What a consumer needs from its adapter. */
 export interface ConsumerEnvironment {
@@ -52,6 +53,7 @@ export class BeeQueueConsumer implements Consumer {
   #client: RedisClientLike | undefined;
   #abandoned = false;
   #stopping: Promise<void> | undefined;
+  #stallTimer: NodeJS.Timeout | undefined;
   /** Handler slots shared by the queues; none with a single queue, whose own concurrency is the limit. */
   readonly #slots: SharedSlots | undefined;
   readonly #abandonWaiters = new Set<(error: Error) => void>();
@@ -99,10 +101,39 @@ export class BeeQueueConsumer implements Consumer {
     await Promise.all([...this.#queues.values()].map((queue) => queue.ready()));
     for (const queue of this.#queues.values()) {
       queue.process(this.#options.concurrency, (job: BeeQueue.Job<unknown>) => this.#run(job as BeeJob));
-      // bee-queue only looks for stalled jobs (a dead worker's) when asked; its stallBlock key makes
-      // every worker's checks together run once per interval.
-      (queue.checkStalledJobs(this.#env.stallIntervalMs) as Promise<number>).catch(this.#report);
     }
+    this.#checkStalled();
+  }
+
+  /**
+   * bee-queue only looks for stalled jobs (a dead worker's) when asked. Its own check moves them
+   * back uncounted; this one (CHECK_STALLED) counts each stall in the job's record, so a crash is an
+   * attempt. Its stallBlock key makes every worker's checks together run once per interval.
+   */
+  #checkStalled(): void {
+    if (this.#abandoned || this.#stopping) return;
+    const client = this.#client as RedisClientLike;
+    const interval = this.#env.stallIntervalMs;
+    const key = (queue: string, name: string) => this.#env.toKey(queue, name);
+    const checks = [...this.#queues.keys()].map((queue) =>
+      call<number>((done) =>
+        client.eval(
+          CHECK_STALLED,
+          5,
+          key(queue, "stallBlock"),
+          key(queue, "stalling"),
+          key(queue, "waiting"),
+          key(queue, "active"),
+          key(queue, "jobs"),
+          interval,
+          done,
+        ),
+      ).catch(this.#report),
+    );
+    void Promise.all(checks).then(() => {
+      if (this.#abandoned || this.#stopping) return;
+      this.#stallTimer = setTimeout(() => this.#checkStalled(), interval);
+    });
   }
 
   /**
@@ -142,7 +173,7 @@ export class BeeQueueConsumer implements Consumer {
     // the record keeps what its producer wrote.
     const own = isJobData(raw);
     const data: JobData = own ? raw : { tp: 1, task: "(not a taskport job)", payload: raw, maxAttempts: 1, enqueuedAt: 0 };
-    const attempt = (data.attempts ?? 0) + 1;
+    const attempt = attemptsUsed(data) + 1;
     const delivery: Delivery = {
       id: job.id,
       name: data.task,
@@ -166,7 +197,7 @@ export class BeeQueueConsumer implements Consumer {
       job.options.retries = 0;
       throw toThrown(settlement.status === "failed" ? settlement.error : { name: "Error", message: "not a taskport job" });
     }
-    data.attempts = attempt;
+    data.attempts = (data.attempts ?? 0) + 1;
     if (settlement.status === "succeeded") {
       if (this.#env.keepSucceeded) {
         data.result = settlement.result;
@@ -200,6 +231,7 @@ export class BeeQueueConsumer implements Consumer {
   }
 
   async #stop(): Promise<void> {
+    clearTimeout(this.#stallTimer);
     this.#slots?.close();
     // close() stops fetching at once (it drops the blocking connection) and waits for the jobs
     // it handed out, including the writes that settle them.
@@ -210,6 +242,7 @@ export class BeeQueueConsumer implements Consumer {
   async abandon(): Promise<void> {
     if (this.#abandoned) return;
     this.#abandoned = true;
+    clearTimeout(this.#stallTimer);
     this.#slots?.close();
     const dead = new TaskportError("bee-queue", "consumer abandoned");
     for (const queue of this.#queues.values()) {

@@ -16,11 +16,21 @@ export interface JobData {
   readonly enqueuedAt: number;
   /** Attempts settled so far (failed or succeeded); absent means none. */
   attempts?: number;
+  /**
+   * Attempts whose worker died before settling them, counted by the stalled-job check
+   * (CHECK_STALLED), which writes it right after `tp` in the stored JSON; absent means none.
+   */
+  readonly crashes?: number;
   /** Set on success when succeeded jobs are kept. */
   result?: unknown;
   /** The last attempt's error. */
   error?: SerializedError;
   finishedAt?: number;
+}
+
+/** Attempts used so far: settled, or lost with their worker. */
+export function attemptsUsed(data: JobData): number {
+  return (data.attempts ?? 0) + (data.crashes ?? 0);
 }
 
 export function isJobData(value: unknown): value is JobData {

@@ -37,3 +37,52 @@ else
 end
 return {data, state}
 `;
+
+/**
+ * bee-queue's stalled-job check (`lib/lua/checkStalledJobs.lua` of bee-queue 2.0, which the adapter
+ * pins), which also counts each stall in the job's record, so that a crash counts as an attempt:
+ * `"crashes":<n>` right after `"tp":1` in a taskport job's data. The record is bee-queue's JSON
+ * (`{"data":{"tp":1,…},"options":…}`, data first, as `Job#toData()` and taskport's own enqueue
+ * write it); a record of another shape is moved back uncounted. Once per `stallInterval` across
+ * all workers (the stallBlock key): a job still in `stalling` from the last run got no heartbeat
+ * since, so its worker is gone; it goes back to `waiting` (at the far end: a job that kills its
+ * worker does not starve the rest), and every active job is marked for the next run.
+ *
+ * KEYS: stallBlock, stalling, waiting, active, jobs. ARGV: stallInterval (ms).
+ */
+export const CHECK_STALLED = `
+local maxUnpack = 1024
+if not redis.call("set", KEYS[1], "1", "PX", tonumber(ARGV[1]), "NX") then return {} end
+local stalling, stalled = redis.call("smembers", KEYS[2]), {}
+local head = '{"data":{"tp":1,'
+if next(stalling) ~= nil then
+  for _, jobId in ipairs(stalling) do
+    if redis.call("lrem", KEYS[4], 0, jobId) > 0 then
+      stalled[#stalled + 1] = jobId
+      local record = redis.call("hget", KEYS[5], jobId)
+      if record and string.sub(record, 1, #head) == head then
+        local rest = string.sub(record, #head + 1)
+        local count, after = string.match(rest, '^"crashes":(%d+),(.*)$')
+        if count then
+          rest = '"crashes":' .. (tonumber(count) + 1) .. ',' .. after
+        else
+          rest = '"crashes":1,' .. rest
+        end
+        redis.call("hset", KEYS[5], jobId, head .. rest)
+      end
+    end
+  end
+  local pushed = 0
+  while pushed < #stalled do
+    redis.call("lpush", KEYS[3], unpack(stalled, pushed + 1, math.min(pushed + maxUnpack, #stalled)))
+    pushed = pushed + maxUnpack
+  end
+  redis.call("del", KEYS[2])
+end
+local actives, added = redis.call("lrange", KEYS[4], 0, -1), 0
+while added < #actives do
+  redis.call("sadd", KEYS[2], unpack(actives, added + 1, math.min(added + maxUnpack, #actives)))
+  added = added + maxUnpack
+end
+return #stalled
+`;

@@ -28,7 +28,7 @@ await runConformance({
     ordering: "none",
     progress: true,
     deadLetter: true,
-    crashCountsAsAttempt: false,
+    crashCountsAsAttempt: true,
   },
   harness: {
     // The Redis server is shared by the whole test run, so this cuts every connection of the running
