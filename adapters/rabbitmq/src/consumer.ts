@@ -136,7 +136,8 @@ export class RabbitConsumer implements Consumer {
     acks.received(msg);
     const received = { channel, acks, queue, msg };
     if (!this.#active) {
-      acks.requeue(msg);
+      if (this.#abandoned) acks.requeue(msg);
+      else this.#track(this.#giveBack(received));
       return;
     }
     const message = readMessage(msg);
@@ -146,6 +147,26 @@ export class RabbitConsumer implements Consumer {
     }
     if (this.#running < this.#options.concurrency) this.#start(received, message);
     else this.#waiting.push(received);
+  }
+
+  /**
+   * Hand a received message back unstarted (a worker stopping). A quorum queue counts every return
+   * as a delivery (`x-delivery-count`), which is how taskport counts crashes as attempts, so there
+   * the message goes back as a copy that carries its attempt as it was, and the original is
+   * acknowledged: a stop uses no attempt. A classic queue counts nothing: requeue it, in its place.
+   */
+  async #giveBack(received: Received): Promise<void> {
+    if (!this.#topology.countsDeliveries) {
+      received.acks.requeue(received.msg);
+      return;
+    }
+    try {
+      await this.#publisher.send([{ queue: received.queue, message: readMessage(received.msg) }]);
+      received.acks.ack(received.msg);
+    } catch (error) {
+      this.#options.onError?.(error instanceof Error ? error : new Error(String(error)));
+      received.acks.requeue(received.msg);
+    }
   }
 
   /** Back early from a delay bucket: wait out the remainder in the next bucket, then ack. */
@@ -246,7 +267,7 @@ export class RabbitConsumer implements Consumer {
     this.#stopping ??= (async () => {
       const channel = this.#channel;
       if (channel) await Promise.allSettled(this.#tags.map((tag) => channel.cancel(tag)));
-      for (const waiting of this.#waiting.splice(0)) waiting.acks.requeue(waiting.msg);
+      for (const waiting of this.#waiting.splice(0)) this.#track(this.#giveBack(waiting));
       while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
       // The acks of the last settled jobs go out before the channel's close.
       this.#acks?.flush();

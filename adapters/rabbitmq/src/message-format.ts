@@ -104,7 +104,9 @@ export function readMessage(msg: Pick<ConsumeMessage, "content" | "properties">)
     id: typeof properties.messageId === "string" && properties.messageId ? properties.messageId : "",
     name: typeof properties.type === "string" ? properties.type : "",
     body: msg.content,
-    attempt: num(headers[HEADER.attempt]) ?? 1,
+    // A quorum queue counts each time the message went back unsettled (its worker died): each is an
+    // attempt used. A retry is a new message, whose count starts again, with its attempt in the header.
+    attempt: (num(headers[HEADER.attempt]) ?? 1) + (num(headers["x-delivery-count"]) ?? 0),
     maxAttempts: num(headers[HEADER.maxAttempts]) ?? 1,
     ...(runAt !== undefined ? { runAt } : {}),
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),

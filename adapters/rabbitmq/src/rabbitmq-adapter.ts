@@ -27,7 +27,7 @@ export interface RabbitMQAdapterOptions {
   readonly url?: string;
   /** amqplib's connection object (`hostname`, `port`, `username`, `password`, `vhost`, `heartbeat`, …). */
   readonly connection?: Options.Connect;
-  /** amqplib socket options (TLS certificates, timeouts, `clientProperties`). */
+  /** amqplib socket options (TLS certificates, timeouts, `clientProperties`); `noDelay` is on unless set here. */
   readonly socketOptions?: Record<string, unknown>;
   /** `classic` (default; supports priority) or `quorum` (replicated; no priority). */
   readonly queueType?: QueueType;
@@ -127,8 +127,9 @@ export class RabbitMQAdapter implements Adapter {
       ordering: "none",
       progress: false,
       deadLetter: true,
-      // A message a dead channel gave back carries the attempt it was published with.
-      crashCountsAsAttempt: false,
+      // Quorum queues count the times a message went back unsettled (x-delivery-count); classic
+      // queues count nothing, so a message a dead channel gave back has the attempt it was published with.
+      crashCountsAsAttempt: queueType === "quorum",
       maxPayloadBytes: options.maxPayloadBytes ?? MAX_MESSAGE_SIZE,
     } satisfies Capabilities);
     const where =
@@ -137,6 +138,9 @@ export class RabbitMQAdapter implements Adapter {
       target: parsed?.connectUrl ?? (options.connection as Options.Connect),
       where,
       socketOptions: {
+        // amqplib leaves Nagle's algorithm on: a publish written while the broker had not yet
+        // acknowledged (at TCP level) an ack the worker sent waited out its delayed ACK, ~40 ms.
+        noDelay: true,
         ...options.socketOptions,
         clientProperties: {
           connection_name: options.connectionName ?? "taskport",

@@ -34,6 +34,14 @@ export class Topology {
     this.#deliveryLimit = deliveryLimit;
   }
 
+  /**
+   * Quorum queues count the times a message went back to the queue unsettled (`x-delivery-count`):
+   * its worker died, or a channel closed under it. Classic queues count nothing.
+   */
+  get countsDeliveries(): boolean {
+    return this.#queueType === "quorum";
+  }
+
   workQueueArguments(queue: string): Options.AssertQueue {
     const args: Record<string, unknown> = { "x-queue-type": this.#queueType };
     if (this.#queueType === "classic" && this.#priorityLevels > 0) args["x-max-priority"] = this.#priorityLevels;

@@ -436,6 +436,57 @@ describe("rabbitmq adapter", () => {
       await closeModel(model);
     });
 
+    it("a crash counts as an attempt: the redelivery reports attempt 2, and a job whose extra start dies too fails for good as WorkerLostError", async () => {
+      const { queue, backend, adapter } = setup({ queueType: "quorum" });
+      expect(adapter.capabilities.crashCountsAsAttempt).toBe(true);
+      const attempts: number[] = [];
+      const job = defineTask(
+        "doomed",
+        async (_: { n: number }, ctx) => {
+          attempts.push(ctx.attempt);
+          await new Promise(() => {}); // never settles: only a crash ends it
+        },
+        { queue },
+      ).using({ backend });
+      const handle = await job.enqueue({ n: 1 });
+      // Each worker has a channel of its own: abandoning it returns the job unsettled, as a crash would.
+      for (const expected of [1, 2]) {
+        const doomed = await worker({ tasks: [job], backend });
+        await until(() => attempts.length === expected, 20_000);
+        await doomed.consumer?.abandon();
+      }
+      expect(attempts).toEqual([1, 2]);
+      const last = await worker({ tasks: [job], backend });
+      const failed: { attempt: number; name: string }[] = [];
+      last.on("failed", (e) => failed.push({ attempt: e.attempt, name: e.error.name }));
+      await until(() => failed.length === 1, 20_000);
+      expect(failed).toEqual([{ attempt: 2, name: "WorkerLostError" }]);
+      expect(attempts).toEqual([1, 2]);
+      const letters = await adapter.listDeadLetters(queue, 10);
+      expect(letters).toMatchObject([{ id: handle.id, error: { name: "WorkerLostError" } }]);
+    }, 90_000);
+
+    it("graceful stop hands received-but-not-started jobs back without using an attempt", async () => {
+      const { queue, backend } = setup({ queueType: "quorum", prefetch: 5 });
+      const attempts: number[] = [];
+      const job = defineTask(
+        "job",
+        async (_: { n: number }, ctx) => {
+          attempts.push(ctx.attempt);
+          await new Promise((r) => setTimeout(r, 300));
+        },
+        { queue },
+      ).using({ backend });
+      await job.enqueueMany([1, 2, 3, 4, 5].map((n) => ({ n })));
+      const first = await worker({ tasks: [job], backend, concurrency: 1 });
+      await until(() => attempts.length === 1, 10_000);
+      await first.close({ graceMs: 5_000 });
+      expect(attempts).toHaveLength(1);
+      await worker({ tasks: [job], backend, concurrency: 5 });
+      await until(() => attempts.length === 5, 10_000);
+      expect(attempts).toEqual([1, 1, 1, 1, 1]);
+    });
+
     it("with deliveryLimit, a job whose worker dies every time goes to the dead letters instead of round again", async () => {
       const { id, queue, backend, adapter } = setup({ queueType: "quorum", deliveryLimit: 1 });
       const runs: number[] = [];

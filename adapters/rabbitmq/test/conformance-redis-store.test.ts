@@ -1,22 +1,12 @@
 import { runConformance } from "@taskport/conformance";
 import { withJobStore } from "@taskport/core";
-import { RedisStore } from "@taskport/redis-store";
+import { deletePrefix, testStore } from "../../../stores/redis/test/support.ts";
 import { RabbitMQAdapter } from "../src/index.ts";
 import { AMQP_URL, deleteQueues } from "./support.ts";
 
-const REDIS_URL = process.env.TASKPORT_REDIS_URL ?? "redis://127.0.0.1:6379/0";
-
-/** Adapters created for one test share the store's prefix (the testId), as the processes of one app share its store. */
-const store = (prefix: string) => new RedisStore({ url: REDIS_URL, prefix });
-
-async function deleteStore(prefix: string): Promise<void> {
-  const doomed = store(prefix);
-  try {
-    await doomed.destroy();
-  } finally {
-    await doomed.close();
-  }
-}
+// The engine with a Redis job store beside it: results, status, cancel, until-finished deduplication
+// and progress come from the store. Adapters created for one test share the store's key prefix (the
+// testId), as the processes of one app share its store; cleanup deletes the prefix's keys.
 
 await runConformance({
   name: "rabbitmq+redis",
@@ -28,7 +18,7 @@ await runConformance({
         ...(nativeDelayLimitMs !== undefined ? { maxDelayBucketMs: nativeDelayLimitMs } : {}),
         maxPayloadBytes: 1024 * 1024,
       }),
-      store(testId),
+      testStore(testId),
     ),
   capabilities: {
     delay: true,
@@ -51,9 +41,9 @@ await runConformance({
   },
   harness: {
     // The engine is down, the store is not: the enqueue's record is forgotten and the error is the engine's.
-    unreachableAdapter: () => withJobStore(new RabbitMQAdapter({ url: "amqp://guest:guest@127.0.0.1:1" }), store("tp-unreachable")),
+    unreachableAdapter: () => withJobStore(new RabbitMQAdapter({ url: "amqp://guest:guest@127.0.0.1:1" }), testStore("tp-unreachable")),
     cleanup: async (testId, queues) => {
-      await Promise.all([deleteQueues(queues), deleteStore(testId)]);
+      await Promise.all([deleteQueues(queues), deletePrefix(testId)]);
     },
   },
 });
