@@ -2,7 +2,7 @@ import { DatabaseSync } from "node:sqlite";
 import { ValidationError } from "@taskport/core";
 import { mainFile } from "./connection.ts";
 import { canonicalPath } from "./paths.ts";
-import { assertReadable, createSchema, installedVersion } from "./schema.ts";
+import { assertReadable, ensureSchema, installedVersion } from "./schema.ts";
 import { isNestedTransaction, ORIGIN } from "./sqlite-errors.ts";
 import { Statements } from "./statements.ts";
 
@@ -40,7 +40,7 @@ export function statementsOn(db: DatabaseSync): Statements {
   if (!statements) {
     const version = installedVersion(db);
     assertReadable(version, mainFile(db));
-    if (version === undefined) createSchema(db);
+    ensureSchema(db, version);
     statements = new Statements(db);
     prepared.set(db, statements);
   }

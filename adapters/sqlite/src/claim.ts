@@ -1,13 +1,6 @@
-import type { JobChange, JobStatus, SerializedError } from "@taskport/core";
+import { type JobChange, type JobStatus, serializeError, WorkerLostError } from "@taskport/core";
+import { ORIGIN } from "./sqlite-errors.ts";
 import type { ClaimedRow, Statements } from "./statements.ts";
-
-/** The error of a job whose worker stopped without settling it on its extra start as well. */
-export const WORKER_LOST: SerializedError = Object.freeze({
-  name: "WorkerLostError",
-  message:
-    "the worker running this job stopped without settling it (killed, crashed, or stalled past its lease) on its last attempt and on the extra start it was given after that; it is not run again. Redrive it once the cause is fixed.",
-});
-const WORKER_LOST_JSON = JSON.stringify(WORKER_LOST);
 
 export interface Claim {
   readonly rows: ClaimedRow[];
@@ -22,8 +15,12 @@ export interface Claim {
  */
 export function claimJobs(s: Statements, queues: readonly string[], limit: number, owner: string, now: number, leaseUntil: number): Claim {
   const ended: JobChange[] = [];
-  for (const row of s.recoverExpired.all(WORKER_LOST_JSON, now, now) as { id: string; queue: string; state: JobStatus }[]) {
-    if (row.state !== "queued") ended.push({ id: row.id, status: row.state });
+  const recovered = s.recoverExpired.all(now, now, now) as { seq: number; id: string; state: JobStatus; max_attempts: number }[];
+  for (const row of recovered) {
+    if (row.state === "queued") continue;
+    // Its extra start died too: core's WorkerLostError, as a worker would report it.
+    if (row.state === "failed") s.setError.run(JSON.stringify(serializeError(new WorkerLostError(ORIGIN, row.max_attempts))), row.seq);
+    ended.push({ id: row.id, status: row.state });
   }
   const paused = new Set((s.pausedQueues.all() as { queue: string }[]).map((row) => row.queue));
   const active = queues.filter((queue) => !paused.has(queue));

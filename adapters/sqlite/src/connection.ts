@@ -1,5 +1,5 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { assertReadable, createSchema, installedVersion, SCHEMA_VERSION } from "./schema.ts";
+import { assertReadable, ensureSchema, installedVersion, SCHEMA_VERSION } from "./schema.ts";
 import { HandleInTransaction, isBusy, isNestedTransaction } from "./sqlite-errors.ts";
 import { Statements } from "./statements.ts";
 
@@ -114,8 +114,9 @@ function migrate(db: DatabaseSync, file: string): void {
   if (version === SCHEMA_VERSION) return;
   begin(db);
   try {
-    assertReadable(installedVersion(db), file);
-    createSchema(db);
+    const current = installedVersion(db); // another process may have done it meanwhile
+    assertReadable(current, file);
+    ensureSchema(db, current);
     db.exec("COMMIT");
   } catch (error) {
     rollback(db);

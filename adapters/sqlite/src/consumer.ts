@@ -27,7 +27,7 @@ export interface ConsumerHost {
   readonly leaseMs: number;
   /** Tell this process (`job.wait()`) that jobs reached a final status. */
   ended(changes: readonly JobChange[]): void;
-  /** Delete finished jobs past their retention. */
+  /** Delete finished jobs past their retention, at most once a second whoever asks. */
   sweep(): Promise<void>;
   release(consumer: SqliteConsumer): void;
 }
@@ -39,7 +39,6 @@ interface Outcome {
 
 /** Longest single timer: a delayed job due next year re-arms, since `setTimeout` overflows past ~24.8 days. */
 const MAX_TIMER_MS = 3_600_000;
-const SWEEP_INTERVAL_MS = 60_000;
 
 /**
  * One `consume` call: a worker's slots over some queues of one file. Each round of its pump — at
@@ -73,7 +72,6 @@ export class SqliteConsumer implements Consumer {
   #dueTimer: NodeJS.Timeout | undefined;
   #dueAt = Number.POSITIVE_INFINITY;
   #leaseTimer: NodeJS.Timeout | undefined;
-  #sweepTimer: NodeJS.Timeout | undefined;
   readonly #unsubscribe: (() => void)[] = [];
 
   constructor(host: ConsumerHost, options: ConsumeOptions, handler: DeliveryHandler) {
@@ -87,10 +85,12 @@ export class SqliteConsumer implements Consumer {
       host.signals.cancel.on((id) => {
         for (const job of this.#held.values()) if (job.id === id) void this.#checkCancels();
       }),
-      host.monitor.subscribe(() => this.#onForeignChange(), true),
+      host.monitor.subscribe((kind) => {
+        this.#onForeignChange();
+        // Once a second or so: delete finished jobs past their retention (the adapter does it once for all its workers).
+        if (kind === "periodic") void host.sweep().catch((error: unknown) => this.#report(error));
+      }, true),
     );
-    this.#sweepTimer = setInterval(() => void host.sweep().catch((error: unknown) => this.#report(error)), SWEEP_INTERVAL_MS);
-    this.#sweepTimer.unref();
     // The first round runs on a later turn, after the caller of startWorker() attached its listeners.
     this.#schedule();
   }
@@ -297,7 +297,7 @@ export class SqliteConsumer implements Consumer {
         const now = Date.now();
         const ended = writeOutcomes(s, outcomes, this.#owner, now);
         for (const job of unsettled) {
-          const row = s.giveBack.get(now, job.seq, this.#owner, job.attempt) as { state: JobStatus } | undefined;
+          const row = s.giveBack.get(now, now, job.seq, this.#owner, job.attempt) as { state: JobStatus } | undefined;
           if (row?.state === "cancelled") ended.push({ id: job.id, status: "cancelled" });
         }
         return ended;
@@ -331,8 +331,7 @@ export class SqliteConsumer implements Consumer {
   #release(): void {
     clearTimeout(this.#dueTimer);
     clearInterval(this.#leaseTimer);
-    clearInterval(this.#sweepTimer);
-    this.#dueTimer = this.#leaseTimer = this.#sweepTimer = undefined;
+    this.#dueTimer = this.#leaseTimer = undefined;
     for (const off of this.#unsubscribe.splice(0)) off();
     this.#host.release(this);
     for (const resolve of this.#idle.splice(0)) resolve();
@@ -350,13 +349,13 @@ function writeOutcomes(s: Statements, outcomes: readonly Outcome[], owner: strin
   for (const { job, settlement } of outcomes) {
     let row: { state: JobStatus } | undefined;
     if (settlement.status === "succeeded") {
-      row = s.succeed.get(settlement.resultJson, now, job.seq, owner, job.attempt) as typeof row;
+      row = s.succeed.get(settlement.resultJson, now, now, job.seq, owner, job.attempt) as typeof row;
     } else if (settlement.retryInMs !== undefined) {
       const retryAt = now + settlement.retryInMs;
       const later = retryAt > now ? 1 : 0;
-      row = s.retry.get(later, retryAt, JSON.stringify(settlement.error), now, job.seq, owner, job.attempt) as typeof row;
+      row = s.retry.get(later, retryAt, JSON.stringify(settlement.error), now, now, job.seq, owner, job.attempt) as typeof row;
     } else {
-      row = s.fail.get(JSON.stringify(settlement.error), now, job.seq, owner, job.attempt) as typeof row;
+      row = s.fail.get(JSON.stringify(settlement.error), now, now, job.seq, owner, job.attempt) as typeof row;
     }
     if (row && isFinal(row.state)) ended.push({ id: job.id, status: row.state });
   }

@@ -1,4 +1,3 @@
-export { WORKER_LOST } from "./claim.ts";
 export type { SqliteAdapterOptions, UrlOptions } from "./options.ts";
 export { createAdapter, SqliteAdapter } from "./sqlite-adapter.ts";
 export { parseUrlOptions } from "./url-options.ts";

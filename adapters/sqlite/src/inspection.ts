@@ -43,16 +43,16 @@ export function jobPage(s: Statements, queue: string, options: JobListOptions, n
   let rows: JobRow[];
   switch (options.status) {
     case undefined:
-      rows = s.pageAll.all(queue, before, limit) as unknown as JobRow[];
+      rows = s.pageAll.all(queue, before, now, limit) as unknown as JobRow[];
       break;
     case "queued":
-      rows = s.pageQueued.all(queue, before, now, limit) as unknown as JobRow[];
+      rows = s.pageQueued.all(queue, before, now, now, limit) as unknown as JobRow[];
       break;
     case "scheduled":
-      rows = s.pageScheduled.all(queue, before, now, limit) as unknown as JobRow[];
+      rows = s.pageScheduled.all(queue, before, now, now, limit) as unknown as JobRow[];
       break;
     default:
-      rows = s.pageByState.all(queue, before, options.status, limit) as unknown as JobRow[];
+      rows = s.pageByState.all(queue, before, options.status, now, limit) as unknown as JobRow[];
   }
   const page = rows.slice(0, options.limit);
   const last = page[page.length - 1];

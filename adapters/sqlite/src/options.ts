@@ -17,10 +17,6 @@ export interface SqliteAdapterOptions {
    * while the job runs. A worker that dies loses its jobs' leases, and they run again. Default 30,000.
    */
   readonly leaseMs?: number;
-  /** How long succeeded and cancelled jobs stay readable, in ms. Default 1 day. */
-  readonly retainSucceededMs?: number;
-  /** How long jobs that failed for good stay as dead letters, in ms. Default 7 days. */
-  readonly retainFailedMs?: number;
   /**
    * `normal` (default): a commit survives the process being killed, not the machine losing power.
    * `full`: it survives both, at the cost of a sync to disk per commit.

@@ -3,7 +3,7 @@ import { ConfigurationError } from "@taskport/core";
 import { ORIGIN } from "./sqlite-errors.ts";
 
 /** The version of the tables below; a file written by a newer version of this package is refused. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * The tables taskport keeps in the file, all named `taskport_…` so they can sit beside the app's own
@@ -12,9 +12,12 @@ export const SCHEMA_VERSION = 1;
  * - `state` is one of `scheduled` (due later), `queued`, `running`, `succeeded`, `failed`
  *   (the dead letters) or `cancelled`; a `scheduled` job past its `run_at` is reported as `queued`
  *   and moved there by the next worker that looks.
+ * - `id` carries the row number `seq` (see job-ids.ts), so ids need no index of their own.
  * - Each index is partial, over the jobs of one state, so that it serves one query and stays small:
  *   workers take jobs from `taskport_jobs_ready` in priority, then due-time, then insertion order
  *   (the rowid `seq`), and never scan delayed or finished jobs.
+ * - A job that finishes gets `expires_at` from the retention it was enqueued with (`keep_…_ms`):
+ *   past it the job reads as gone, and workers delete it.
  * - A deduplication key is unique among a queue's jobs that have not finished (`taskport_jobs_dedup`):
  *   held until its job finishes for good, then free again.
  */
@@ -34,19 +37,22 @@ CREATE TABLE IF NOT EXISTS taskport_jobs (
   headers TEXT,
   dedup_key TEXT,
   enqueued_at INTEGER NOT NULL,
+  keep_succeeded_ms INTEGER NOT NULL,
+  keep_failed_ms INTEGER NOT NULL,
   lease_owner TEXT,
   lease_until INTEGER,
   cancel_requested INTEGER NOT NULL DEFAULT 0,
   result TEXT,
   error TEXT,
   progress TEXT,
-  finished_at INTEGER
+  finished_at INTEGER,
+  expires_at INTEGER
 );
-CREATE UNIQUE INDEX IF NOT EXISTS taskport_jobs_id ON taskport_jobs (id);
 CREATE INDEX IF NOT EXISTS taskport_jobs_ready ON taskport_jobs (queue, priority DESC, run_at) WHERE state = 'queued';
 CREATE INDEX IF NOT EXISTS taskport_jobs_due ON taskport_jobs (queue, run_at) WHERE state = 'scheduled';
 CREATE INDEX IF NOT EXISTS taskport_jobs_leased ON taskport_jobs (lease_until) WHERE state = 'running';
 CREATE INDEX IF NOT EXISTS taskport_jobs_finished ON taskport_jobs (queue, state, finished_at) WHERE finished_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS taskport_jobs_expiring ON taskport_jobs (expires_at) WHERE expires_at IS NOT NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS taskport_jobs_dedup ON taskport_jobs (queue, dedup_key)
   WHERE dedup_key IS NOT NULL AND state IN ('scheduled', 'queued', 'running');
 CREATE TABLE IF NOT EXISTS taskport_queues (
@@ -75,11 +81,32 @@ export function assertReadable(version: number | undefined, file: string): void 
   }
 }
 
-/** Create the tables; the caller holds a write transaction. Idempotent. */
-export function createSchema(db: DatabaseSync): void {
+/**
+ * What brings a file from one version to the next, by the version it starts from. Version 1 had
+ * no retention columns, an index on ids, and ids of version 7 (without the row number).
+ */
+const UPGRADES: Readonly<Record<number, string>> = {
+  1: `
+ALTER TABLE taskport_jobs ADD COLUMN keep_succeeded_ms INTEGER NOT NULL DEFAULT 86400000;
+ALTER TABLE taskport_jobs ADD COLUMN keep_failed_ms INTEGER NOT NULL DEFAULT 604800000;
+ALTER TABLE taskport_jobs ADD COLUMN expires_at INTEGER;
+UPDATE taskport_jobs SET expires_at = finished_at + CASE WHEN state = 'succeeded' THEN keep_succeeded_ms ELSE keep_failed_ms END
+  WHERE finished_at IS NOT NULL;
+UPDATE taskport_jobs SET id = substr(id, 1, 14) || '8' || substr(id, 16, 9) || printf('%012x', seq);
+DROP INDEX IF EXISTS taskport_jobs_id;
+`,
+};
+
+/**
+ * Bring the file to this version: create the tables where taskport has not written yet, else apply
+ * the upgrades from `version` on. The caller holds a write transaction (taskport's, or the app's).
+ */
+export function ensureSchema(db: DatabaseSync, version: number | undefined): void {
+  if (version === SCHEMA_VERSION) return;
+  if (version !== undefined) for (let from = version; from < SCHEMA_VERSION; from++) db.exec(UPGRADES[from] as string);
   db.exec(META);
   db.exec(TABLES);
-  db.prepare("INSERT INTO taskport_meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING").run(
-    String(SCHEMA_VERSION),
-  );
+  db.prepare(
+    "INSERT INTO taskport_meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+  ).run(String(SCHEMA_VERSION));
 }

@@ -8,6 +8,7 @@ import {
   ConfigurationError,
   type ConsumeOptions,
   type Consumer,
+  DEFAULT_RETENTION,
   type DeliveryHandler,
   type EnqueueContext,
   type EnqueueReceipt,
@@ -26,10 +27,11 @@ import { type ConsumerHost, SqliteConsumer } from "./consumer.ts";
 import { acquireSignals, type FileSignals, releaseSignals } from "./file-signals.ts";
 import { type Inserted, insertJobs } from "./insert-jobs.ts";
 import { jobPage, queueStats } from "./inspection.ts";
+import { seqOf } from "./job-ids.ts";
 import { toJobInfo } from "./job-rows.ts";
 import type { SqliteAdapterOptions } from "./options.ts";
 import { canonicalPath } from "./paths.ts";
-import { type FileRetention, sweep } from "./retention.ts";
+import { sweep } from "./retention.ts";
 import { explain, ORIGIN } from "./sqlite-errors.ts";
 import type { JobRow, Statements } from "./statements.ts";
 import { parseUrlOptions } from "./url-options.ts";
@@ -50,6 +52,7 @@ const CAPABILITIES: Capabilities = Object.freeze({
   // and the job fails as WorkerLostError if that one dies too (statements.ts, recoverExpired).
   crashCountsAsAttempt: true,
   headers: true,
+  retention: true,
   stats: true,
   listJobs: true,
   redrive: true,
@@ -71,7 +74,6 @@ export class SqliteAdapter implements Adapter {
   readonly #busyTimeoutMs: number;
   readonly #leaseMs: number;
   readonly #synchronous: "normal" | "full";
-  readonly #retention: FileRetention;
   readonly #monitor: ChangeMonitor;
   readonly #consumers = new Set<SqliteConsumer>();
   readonly #host: ConsumerHost;
@@ -94,10 +96,6 @@ export class SqliteAdapter implements Adapter {
     this.#busyTimeoutMs = options.busyTimeoutMs ?? 5_000;
     this.#leaseMs = Math.max(options.leaseMs ?? 30_000, 30);
     this.#synchronous = options.synchronous ?? "normal";
-    this.#retention = {
-      succeededMs: options.retainSucceededMs ?? 86_400_000,
-      failedMs: options.retainFailedMs ?? 7 * 86_400_000,
-    };
     this.capabilities =
       options.maxPayloadBytes === undefined ? CAPABILITIES : Object.freeze({ ...CAPABILITIES, maxPayloadBytes: options.maxPayloadBytes });
     this.#monitor = new ChangeMonitor(() => this.#current(), options.pollIntervalMs ?? 50);
@@ -198,21 +196,22 @@ export class SqliteAdapter implements Adapter {
   // ── enqueue ─────────────────────────────────────────────────────────────────
 
   async enqueue(jobs: readonly NewJob[], context: EnqueueContext): Promise<EnqueueReceipt[]> {
-    if (context.transaction !== undefined) return this.#enqueueInAppTransaction(jobs, context.transaction);
-    const inserted = await this.#write((s) => insertJobs(s, jobs, Date.now()));
+    if (context.transaction !== undefined) return this.#enqueueInAppTransaction(jobs, context.transaction, context.retention);
+    const retention = context.retention ?? DEFAULT_RETENTION;
+    const inserted = await this.#write((s) => insertJobs(s, jobs, Date.now(), retention));
     this.#announce(inserted);
     return inserted.receipts;
   }
 
   /** Insert through the app's handle inside its open transaction; workers hear of it once it ends. */
-  #enqueueInAppTransaction(jobs: readonly NewJob[], transaction: unknown): EnqueueReceipt[] {
+  #enqueueInAppTransaction(jobs: readonly NewJob[], transaction: unknown, retention = DEFAULT_RETENTION): EnqueueReceipt[] {
     if (this.#closed) throw new ConfigurationError(ORIGIN, "this adapter was closed; create a new one.");
     const ownDb = this.#connection?.db ?? this.#database;
     const file = this.#connection?.file ?? (this.#database || this.#filename === ":memory:" ? "" : resolve(this.#filename));
     const db = appTransaction(transaction, ownDb ? { file, db: ownDb } : { file });
     let inserted: Inserted;
     try {
-      inserted = insertJobs(db === this.#connection?.db ? this.#connection.statements : statementsOn(db), jobs, Date.now());
+      inserted = insertJobs(db === this.#connection?.db ? this.#connection.statements : statementsOn(db), jobs, Date.now(), retention);
     } catch (error) {
       throw explain(error, this.#where, this.#busyTimeoutMs);
     }
@@ -237,22 +236,23 @@ export class SqliteAdapter implements Adapter {
     await this.#ready();
     const consumer = new SqliteConsumer(this.#host, options, handler);
     this.#consumers.add(consumer);
-    if (this.#lastSweep === 0) setTimeout(() => void this.#sweep().catch(() => {}), 1_000).unref();
     return consumer;
   }
 
-  /** Delete finished jobs past their retention; workers do this every minute. Returns how many went. */
+  /**
+   * Delete finished jobs past their retention now (the backend's `retention`, kept with each job);
+   * workers do it every second or so. Returns how many went.
+   */
   async sweep(): Promise<number> {
     return sweep(
-      this.#retention,
       (work) => this.#read(work),
       (work) => this.#write(work),
     );
   }
 
-  /** At most one sweep per minute per adapter, however many of its workers ask. */
+  /** At most one sweep a second per adapter, however many of its workers ask. */
   async #sweep(): Promise<void> {
-    if (this.#sweeping || Date.now() - this.#lastSweep < 55_000) return;
+    if (this.#sweeping || Date.now() - this.#lastSweep < 1_000) return;
     this.#lastSweep = Date.now();
     this.#sweeping = this.sweep().finally(() => {
       this.#sweeping = undefined;
@@ -263,15 +263,22 @@ export class SqliteAdapter implements Adapter {
   // ── reading and operating ───────────────────────────────────────────────────
 
   async getJob(id: string, queue: string): Promise<JobInfo | null> {
-    const row = await this.#read((s) => s.byId.get(id) as JobRow | undefined);
-    return row && row.queue === queue ? toJobInfo(row, Date.now()) : null;
+    const seq = seqOf(id);
+    if (seq === undefined) return null;
+    const row = await this.#read((s) => s.byId.get(seq, id) as JobRow | undefined);
+    const now = Date.now();
+    if (!row || row.queue !== queue || (row.expires_at !== null && row.expires_at <= now)) return null;
+    return toJobInfo(row, now);
   }
 
   /** Cancel a job that has not finished: one that has not started never will; a running one is aborted. */
   async cancel(id: string, queue: string): Promise<boolean> {
+    const seq = seqOf(id);
+    if (seq === undefined) return false;
     const outcome = await this.#write((s) => {
-      if (s.cancelWaiting.run(Date.now(), id, queue).changes > 0) return "cancelled";
-      if (s.requestCancel.run(id, queue).changes > 0) return "requested";
+      const now = Date.now();
+      if (s.cancelWaiting.run(now, now, seq, id, queue).changes > 0) return "cancelled";
+      if (s.requestCancel.run(seq, id, queue).changes > 0) return "requested";
       return false;
     });
     if (outcome === "cancelled") this.#ended([{ id, status: "cancelled" }]);
@@ -281,7 +288,7 @@ export class SqliteAdapter implements Adapter {
 
   async listDeadLetters(queue: string, limit = 100): Promise<JobInfo[]> {
     const now = Date.now();
-    const rows = await this.#read((s) => s.deadLetters.all(queue, limit) as unknown as JobRow[]);
+    const rows = await this.#read((s) => s.deadLetters.all(queue, now, limit) as unknown as JobRow[]);
     return rows.map((row) => toJobInfo(row, now));
   }
 
@@ -298,7 +305,10 @@ export class SqliteAdapter implements Adapter {
       const now = Date.now();
       if (!ids) return Number(s.redriveAll.run(now, queue).changes);
       let count = 0;
-      for (const id of new Set(ids)) count += Number(s.redriveOne.run(now, queue, id).changes);
+      for (const id of new Set(ids)) {
+        const seq = seqOf(id);
+        if (seq !== undefined) count += Number(s.redriveOne.run(now, queue, seq, id).changes);
+      }
       return count;
     });
     if (sent > 0) this.#announce({ receipts: [], ready: new Set([queue]), due: new Map() });

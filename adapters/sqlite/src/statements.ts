@@ -24,13 +24,18 @@ export interface JobRow extends ClaimedRow {
   readonly error: string | null;
   readonly progress: string | null;
   readonly finished_at: number | null;
+  readonly expires_at: number | null;
 }
 
 const CLAIMED_COLUMNS = "seq, id, queue, name, payload, priority, run_at, attempt, max_attempts, timeout_ms, headers";
-const JOB_COLUMNS = `${CLAIMED_COLUMNS}, state, enqueued_at, result, error, progress, finished_at`;
+const JOB_COLUMNS = `${CLAIMED_COLUMNS}, state, enqueued_at, result, error, progress, finished_at, expires_at`;
 const UNFINISHED = "('scheduled', 'queued', 'running')";
+/** The target of a deduplication conflict: the partial unique index, so that any other conflict is an error. */
+const DEDUP_CONFLICT = `(queue, dedup_key) WHERE dedup_key IS NOT NULL AND state IN ${UNFINISHED}`;
 // Parameters are plain positional `?`, a value passed twice where it is used twice: Node before 22.16
 // cannot bind numbered ones (`?1`) to positional arguments ("column index out of range").
+/** Jobs past their retention read as gone until a worker deletes them. */
+const KEPT = "(expires_at IS NULL OR expires_at > ?)";
 /** Fields cleared whenever a job leaves `running`. */
 const RELEASE = "lease_owner = NULL, lease_until = NULL";
 
@@ -41,7 +46,9 @@ const RELEASE = "lease_owner = NULL, lease_until = NULL";
 export class Statements {
   /** Queues known to be in `taskport_queues` (registered through this handle and committed). */
   readonly registered = new Set<string>();
-  readonly insert: StatementSync;
+  readonly lastSeq: StatementSync;
+  readonly insertOne: StatementSync;
+  readonly insertMany: StatementSync;
   readonly dedupHolder: StatementSync;
   readonly registerQueue: StatementSync;
 
@@ -52,6 +59,7 @@ export class Statements {
   readonly nextDue: StatementSync;
   readonly promoteDue: StatementSync;
   readonly recoverExpired: StatementSync;
+  readonly setError: StatementSync;
   readonly claimFromQueue: StatementSync;
   readonly candidates: StatementSync;
   readonly claimOne: StatementSync;
@@ -73,7 +81,8 @@ export class Statements {
   readonly setPaused: StatementSync;
   readonly knownQueues: StatementSync;
   readonly finishedSince: StatementSync;
-  readonly sweepFinished: StatementSync;
+  readonly anyExpiredRow: StatementSync;
+  readonly sweepExpired: StatementSync;
 
   readonly countReady: StatementSync;
   readonly countScheduled: StatementSync;
@@ -86,9 +95,22 @@ export class Statements {
 
   constructor(db: DatabaseSync) {
     const p = (sql: string) => db.prepare(sql);
-    this.insert = p(
-      `INSERT INTO taskport_jobs (id, queue, name, payload, priority, state, run_at, max_attempts, timeout_ms, headers, dedup_key, enqueued_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    this.lastSeq = p("SELECT coalesce(max(seq), 0) AS seq FROM taskport_jobs");
+    // (seq, id, queue, name, payload, priority, state, run_at, max_attempts, timeout_ms, headers, dedup_key, enqueued_at,
+    //  keep_succeeded_ms, keep_failed_ms)
+    this.insertOne = p(
+      `INSERT INTO taskport_jobs (seq, id, queue, name, payload, priority, state, run_at, max_attempts, timeout_ms, headers, dedup_key,
+         enqueued_at, keep_succeeded_ms, keep_failed_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ${DEDUP_CONFLICT} DO NOTHING`,
+    );
+    // Jobs that differ only in payload, in one statement: the payloads come as one JSON array of
+    // strings, and row k gets seq first + k. SQLite's JSON parser does per row what a statement per
+    // job would do in JavaScript, binding 15 values. (first, id prefix, first, queue, name, priority,
+    // state, run_at, max_attempts, timeout_ms, headers, enqueued_at, keep_succeeded_ms, keep_failed_ms, payloads)
+    this.insertMany = p(
+      `INSERT INTO taskport_jobs (seq, id, queue, name, payload, priority, state, run_at, max_attempts, timeout_ms, headers,
+         enqueued_at, keep_succeeded_ms, keep_failed_ms)
+       SELECT ? + key, ? || printf('%012x', ? + key), ?, ?, value, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM json_each(?)`,
     );
     this.dedupHolder = p(`SELECT id FROM taskport_jobs WHERE queue = ? AND dedup_key = ? AND state IN ${UNFINISHED}`);
     this.registerQueue = p("INSERT INTO taskport_queues (queue) VALUES (?) ON CONFLICT (queue) DO NOTHING");
@@ -102,16 +124,18 @@ export class Statements {
     this.promoteDue = p("UPDATE taskport_jobs SET state = 'queued' WHERE state = 'scheduled' AND queue = ? AND run_at <= ?");
     // A job whose lease ran out lost its worker (killed, or stalled past the lease). The start
     // counted as an attempt; the job runs again — one start past its last attempt at most, since a
-    // crashed job must be delivered again — and after that fails for good. (error, now, now)
+    // crashed job must be delivered again — and after that fails for good (its error is set by
+    // setError, one per job: a rare path). (now, now, now)
     this.recoverExpired = p(
       `UPDATE taskport_jobs SET
          state = CASE WHEN cancel_requested THEN 'cancelled' WHEN attempt > max_attempts THEN 'failed' ELSE 'queued' END,
-         error = CASE WHEN cancel_requested OR attempt <= max_attempts THEN error ELSE ? END,
          finished_at = CASE WHEN cancel_requested OR attempt > max_attempts THEN ? END,
+         expires_at = CASE WHEN cancel_requested OR attempt > max_attempts THEN ? + keep_failed_ms END,
          ${RELEASE}
        WHERE state = 'running' AND lease_until < ?
-       RETURNING id, queue, state`,
+       RETURNING seq, id, state, max_attempts`,
     );
+    this.setError = p("UPDATE taskport_jobs SET error = ? WHERE seq = ?");
     this.claimFromQueue = p(
       `UPDATE taskport_jobs SET state = 'running', attempt = attempt + 1, lease_owner = ?, lease_until = ?
        WHERE seq IN (SELECT seq FROM taskport_jobs WHERE state = 'queued' AND queue = ? ORDER BY priority DESC, run_at, seq LIMIT ?)
@@ -132,23 +156,25 @@ export class Statements {
       `UPDATE taskport_jobs SET
          state = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'succeeded' END,
          result = CASE WHEN cancel_requested THEN NULL ELSE ? END,
-         finished_at = ?, ${RELEASE}
+         finished_at = ?,
+         expires_at = ? + CASE WHEN cancel_requested THEN keep_failed_ms ELSE keep_succeeded_ms END, ${RELEASE}
        WHERE ${held} RETURNING state`,
     );
-    // (1 when the retry is due later else 0, retryAt, error, now, seq, owner, attempt)
+    // (1 when the retry is due later else 0, retryAt, error, now, now, seq, owner, attempt)
     this.retry = p(
       `UPDATE taskport_jobs SET
          state = CASE WHEN cancel_requested THEN 'cancelled' WHEN ? THEN 'scheduled' ELSE 'queued' END,
          run_at = ?,
          error = CASE WHEN cancel_requested THEN error ELSE ? END,
-         finished_at = CASE WHEN cancel_requested THEN ? END, ${RELEASE}
+         finished_at = CASE WHEN cancel_requested THEN ? END,
+         expires_at = CASE WHEN cancel_requested THEN ? + keep_failed_ms END, ${RELEASE}
        WHERE ${held} RETURNING state`,
     );
     this.fail = p(
       `UPDATE taskport_jobs SET
          state = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'failed' END,
          error = CASE WHEN cancel_requested THEN error ELSE ? END,
-         finished_at = ?, ${RELEASE}
+         finished_at = ?, expires_at = ? + keep_failed_ms, ${RELEASE}
        WHERE ${held} RETURNING state`,
     );
     // Given back unrun by a worker shut down past its grace period: not an attempt (a deploy must
@@ -157,7 +183,8 @@ export class Statements {
       `UPDATE taskport_jobs SET
          state = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'queued' END,
          attempt = attempt - 1,
-         finished_at = CASE WHEN cancel_requested THEN ? END, ${RELEASE}
+         finished_at = CASE WHEN cancel_requested THEN ? END,
+         expires_at = CASE WHEN cancel_requested THEN ? + keep_failed_ms END, ${RELEASE}
        WHERE ${held} RETURNING state`,
     );
     this.extendLeases = p("UPDATE taskport_jobs SET lease_until = ? WHERE state = 'running' AND lease_owner = ? RETURNING seq");
@@ -165,20 +192,21 @@ export class Statements {
     this.progress = p(`UPDATE taskport_jobs SET progress = ? WHERE ${held}`);
 
     // ── reading and operating ────────────────────────────────────────────────
-    this.byId = p(`SELECT ${JOB_COLUMNS} FROM taskport_jobs WHERE id = ?`);
+    // A job is found by the row number in its id, and the whole id must match.
+    this.byId = p(`SELECT ${JOB_COLUMNS} FROM taskport_jobs WHERE seq = ? AND id = ?`);
     this.cancelWaiting = p(
-      "UPDATE taskport_jobs SET state = 'cancelled', finished_at = ? WHERE id = ? AND queue = ? AND state IN ('scheduled', 'queued')",
+      "UPDATE taskport_jobs SET state = 'cancelled', finished_at = ?, expires_at = ? + keep_failed_ms WHERE seq = ? AND id = ? AND queue = ? AND state IN ('scheduled', 'queued')",
     );
-    this.requestCancel = p("UPDATE taskport_jobs SET cancel_requested = 1 WHERE id = ? AND queue = ? AND state = 'running'");
+    this.requestCancel = p("UPDATE taskport_jobs SET cancel_requested = 1 WHERE seq = ? AND id = ? AND queue = ? AND state = 'running'");
     this.deadLetters = p(
-      `SELECT ${JOB_COLUMNS} FROM taskport_jobs WHERE queue = ? AND state = 'failed' AND finished_at IS NOT NULL
+      `SELECT ${JOB_COLUMNS} FROM taskport_jobs WHERE queue = ? AND state = 'failed' AND finished_at IS NOT NULL AND ${KEPT}
        ORDER BY finished_at DESC, seq DESC LIMIT ?`,
     );
     // A dead letter whose deduplication key another job holds now stays where it is (OR IGNORE).
     const redrive = `UPDATE OR IGNORE taskport_jobs SET state = 'queued', attempt = 0, run_at = ?, error = NULL, result = NULL,
-         progress = NULL, finished_at = NULL, cancel_requested = 0 WHERE queue = ? AND state = 'failed'`;
+         progress = NULL, finished_at = NULL, expires_at = NULL, cancel_requested = 0 WHERE queue = ? AND state = 'failed'`;
     this.redriveAll = p(redrive);
-    this.redriveOne = p(`${redrive} AND id = ?`);
+    this.redriveOne = p(`${redrive} AND seq = ? AND id = ?`);
     this.setPaused = p(
       "INSERT INTO taskport_queues (queue, paused) VALUES (?, ?) ON CONFLICT (queue) DO UPDATE SET paused = excluded.paused",
     );
@@ -186,9 +214,9 @@ export class Statements {
     this.finishedSince = p(
       "SELECT id, state FROM taskport_jobs WHERE queue = ? AND state = ? AND finished_at >= ? AND finished_at IS NOT NULL",
     );
-    this.sweepFinished = p(
-      `DELETE FROM taskport_jobs WHERE seq IN (SELECT seq FROM taskport_jobs
-         WHERE queue = ? AND state = ? AND finished_at < ? AND finished_at IS NOT NULL LIMIT ?)`,
+    this.anyExpiredRow = p("SELECT 1 AS found FROM taskport_jobs WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT 1");
+    this.sweepExpired = p(
+      "DELETE FROM taskport_jobs WHERE seq IN (SELECT seq FROM taskport_jobs WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?)",
     );
 
     this.countReady = p("SELECT count(*) AS n, min(run_at) AS oldest FROM taskport_jobs WHERE state = 'queued' AND queue = ?");
@@ -197,10 +225,11 @@ export class Statements {
     );
     this.countRunning = p("SELECT count(*) AS n FROM taskport_jobs WHERE state = 'running' AND queue = ?");
     this.countFinished = p("SELECT state, count(*) AS n FROM taskport_jobs WHERE queue = ? AND finished_at IS NOT NULL GROUP BY state");
+    // (queue, before, [state or now], now, limit)
     const page = `SELECT ${JOB_COLUMNS} FROM taskport_jobs WHERE queue = ? AND seq < ?`;
-    this.pageAll = p(`${page} ORDER BY seq DESC LIMIT ?`);
-    this.pageByState = p(`${page} AND state = ? ORDER BY seq DESC LIMIT ?`);
-    this.pageQueued = p(`${page} AND (state = 'queued' OR (state = 'scheduled' AND run_at <= ?)) ORDER BY seq DESC LIMIT ?`);
-    this.pageScheduled = p(`${page} AND state = 'scheduled' AND run_at > ? ORDER BY seq DESC LIMIT ?`);
+    this.pageAll = p(`${page} AND ${KEPT} ORDER BY seq DESC LIMIT ?`);
+    this.pageByState = p(`${page} AND state = ? AND ${KEPT} ORDER BY seq DESC LIMIT ?`);
+    this.pageQueued = p(`${page} AND (state = 'queued' OR (state = 'scheduled' AND run_at <= ?)) AND ${KEPT} ORDER BY seq DESC LIMIT ?`);
+    this.pageScheduled = p(`${page} AND state = 'scheduled' AND run_at > ? AND ${KEPT} ORDER BY seq DESC LIMIT ?`);
   }
 }

@@ -2,7 +2,7 @@ import { ConfigurationError } from "@taskport/core";
 import type { UrlOptions } from "./options.ts";
 import { ORIGIN } from "./sqlite-errors.ts";
 
-const NUMERIC = ["busyTimeoutMs", "pollIntervalMs", "leaseMs", "retainSucceededMs", "retainFailedMs", "maxPayloadBytes"] as const;
+const NUMERIC = ["busyTimeoutMs", "pollIntervalMs", "leaseMs", "maxPayloadBytes"] as const;
 type NumericOption = (typeof NUMERIC)[number];
 
 const EXAMPLES = "sqlite:./jobs.db (relative to the working directory), sqlite:///var/lib/app/jobs.db (absolute) or sqlite::memory:";

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
@@ -24,9 +24,10 @@ function newFile(): string {
 function backendOn(
   file: string,
   options: Omit<SqliteAdapterOptions, "filename" | "database"> = {},
+  retention?: { succeededMs: number; failedMs: number },
 ): { backend: Backend; adapter: SqliteAdapter } {
   const adapter = new SqliteAdapter({ filename: file, ...options });
-  const backend = new Backend(`b${fileNumber}`, adapter);
+  const backend = new Backend(`b${fileNumber}`, retention ? { adapter, retention } : adapter);
   cleanups.push(() => backend.close());
   return { backend, adapter };
 }
@@ -38,6 +39,12 @@ async function workerOn(backend: Backend, tasks: Parameters<typeof startWorker>[
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Rows in the job table, deleted ones not counted. */
+async function rows(adapter: SqliteAdapter): Promise<number> {
+  const db = await adapter.database();
+  return Number((db.prepare("SELECT count(*) AS n FROM taskport_jobs").get() as { n: number }).n);
+}
 
 describe("sqlite: waking workers", () => {
   it("an enqueue of this process wakes a worker of another adapter on the same file at once, without polling", async () => {
@@ -113,6 +120,7 @@ describe("sqlite: leases and crashes", () => {
     const error = await handle.wait({ timeoutMs: 5_000 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(JobFailedError);
     expect((error as JobFailedError).error?.name).toBe("WorkerLostError");
+    expect((error as JobFailedError).error?.message).toMatch(/on its last attempt \(2 of 2\) and on the extra start/);
     expect((await adapter.listDeadLetters("deadly", 10)).map((letter) => letter.id)).toEqual([handle.id]);
     await sleep(300);
     expect(starts).toEqual([1, 2, 3]);
@@ -194,17 +202,37 @@ describe("sqlite: transactions", () => {
 });
 
 describe("sqlite: the file", () => {
-  it("is in WAL mode, and its job ids are time-ordered UUIDs (version 7)", async () => {
+  it("is in WAL mode, and its job ids are UUIDs (version 8) that carry the time and the row number", async () => {
     const file = newFile();
     const { backend } = backendOn(file);
     const job = defineTask("ids", async (_: number) => {}, { queue: "ids" }).using({ backend });
     const handles = await job.enqueueMany([1, 2, 3]);
     const ids = handles.map((h) => h.id);
-    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    expect([...ids].sort()).toEqual(ids);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(ids.map((id) => Number.parseInt(id.slice(24), 16))).toEqual([1, 2, 3]);
+    expect(Number.parseInt(ids[0]?.replace("-", "").slice(0, 12) ?? "", 16)).toBeGreaterThan(Date.now() - 60_000);
     const other = new DatabaseSync(file);
     expect(other.prepare("PRAGMA journal_mode").get()).toEqual({ journal_mode: "wal" });
     other.close();
+  });
+
+  it("a job is found only by its whole id: a row number reused after its job was deleted holds another id", async () => {
+    const { backend, adapter } = backendOn(newFile(), {}, { succeededMs: 1, failedMs: 60_000 });
+    const job = defineTask("reused", async (_: number) => {}, { queue: "reused" }).using({ backend });
+    const [first] = await job.enqueueMany([1]);
+    const worker = await workerOn(backend, [job]);
+    let finished = 0;
+    worker.on("succeeded", () => finished++);
+    await until(() => finished === 1, 5_000, "the first job");
+    await sleep(5);
+    await adapter.sweep(); // (or a worker's own sweep, a second later)
+    expect(await rows(adapter)).toBe(0);
+    const [second] = await job.enqueueMany([2]);
+    expect(second?.id.slice(24)).toBe(first?.id.slice(24)); // the same row number, the table being empty again
+    expect(second?.id).not.toBe(first?.id);
+    expect(await adapter.getJob(first?.id as string, "reused")).toBeNull();
+    expect(await adapter.cancel(first?.id as string, "reused")).toBe(false);
+    expect(await adapter.getJob("not-an-id", "reused")).toBeNull();
   });
 
   it("one batch with a key twice stores the first job and points the second at it", async () => {
@@ -215,9 +243,9 @@ describe("sqlite: the file", () => {
     expect(second?.id).toBe(first?.id);
   });
 
-  it("retention: a sweep deletes finished jobs past their retention and keeps the rest", async () => {
+  it("retention: a sweep deletes finished jobs past the retention they were enqueued with, and keeps the rest", async () => {
     const file = newFile();
-    const { backend, adapter } = backendOn(file, { retainSucceededMs: 0, retainFailedMs: 60_000 });
+    const { backend, adapter } = backendOn(file, {}, { succeededMs: 1, failedMs: 60_000 });
     const job = defineTask(
       "kept",
       async (p: { fail: boolean }) => {
@@ -228,12 +256,16 @@ describe("sqlite: the file", () => {
     const ok = await job.enqueue({ fail: false });
     const bad = await job.enqueue({ fail: true });
     const later = await job.enqueue({ fail: false }, { delayMs: 60_000 });
-    await workerOn(backend, [job]);
-    await ok.wait({ timeoutMs: 5_000 });
-    await bad.wait({ timeoutMs: 5_000 }).catch(() => {});
+    const worker = await workerOn(backend, [job]);
+    let finished = 0;
+    worker.on("succeeded", () => finished++);
+    worker.on("failed", () => finished++);
+    await until(() => finished === 2, 5_000, "both jobs to finish");
     await sleep(5);
-    expect(await adapter.sweep()).toBe(1);
-    expect(await adapter.getJob(ok.id, "kept")).toBeNull();
+    expect(await adapter.getJob(ok.id, "kept")).toBeNull(); // past its retention it reads as gone at once…
+    await adapter.sweep();
+    expect(await rows(adapter)).toBe(2); // …and a sweep deletes it
+    expect((await adapter.getJob(bad.id, "kept"))?.status).toBe("failed");
     expect((await adapter.getJob(bad.id, "kept"))?.status).toBe("failed");
     expect((await adapter.getJob(later.id, "kept"))?.status).toBe("scheduled");
   });
@@ -251,7 +283,33 @@ describe("sqlite: the file", () => {
     );
     db.close();
     const [tooNew] = await new SqliteAdapter({ filename: newer }).check();
-    expect(tooNew?.message).toMatch(/schema version 99, newer than this @taskport\/sqlite understands \(1\)\. Upgrade/);
+    expect(tooNew?.message).toMatch(/schema version 99, newer than this @taskport\/sqlite understands \(2\)\. Upgrade/);
+  });
+
+  it("a file of schema version 1 is upgraded in place: its waiting job runs, its old finished job goes", async () => {
+    const file = newFile();
+    const old = new DatabaseSync(file);
+    old.exec(readFileSync(fileURLToPath(new URL("./fixtures/schema-v1.sql", import.meta.url)), "utf8"));
+    const insert = old.prepare(
+      `INSERT INTO taskport_jobs (seq, id, queue, name, payload, priority, state, run_at, max_attempts, enqueued_at, finished_at)
+       VALUES (?, ?, 'old', 'legacy', '{"n":1}', 0, ?, 0, 1, 0, ?)`,
+    );
+    insert.run(1, "0193a1b2-c3d4-7001-8abc-0123456789ab", "queued", null);
+    insert.run(2, "0193a1b2-c3d4-7002-9def-0123456789ab", "succeeded", Date.now() - 3 * 86_400_000);
+    old.close();
+    const { backend, adapter } = backendOn(file);
+    const ran: number[] = [];
+    const legacy = defineTask("legacy", async (p: { n: number }) => void ran.push(p.n), { queue: "old" }).using({ backend });
+    await workerOn(backend, [legacy]);
+    await until(() => ran.length === 1, 5_000, "the waiting job of the old file");
+    const upgraded = "0193a1b2-c3d4-8001-8abc-000000000001"; // the row number in place of the random tail
+    expect((await adapter.getJob(upgraded, "old"))?.payload).toEqual({ n: 1 });
+    await adapter.sweep();
+    expect(await rows(adapter)).toBe(1); // the job that finished three days ago, past a day's retention, is gone
+    const db = new DatabaseSync(file);
+    expect(db.prepare("SELECT value FROM taskport_meta WHERE key = 'schema_version'").get()).toEqual({ value: "2" });
+    expect(db.prepare("SELECT name FROM sqlite_schema WHERE name = 'taskport_jobs_id'").get()).toBeUndefined();
+    db.close();
   });
 
   it("sqlite::memory: runs jobs within one process", async () => {

@@ -13,8 +13,8 @@ const opened = new Map<string, SqliteAdapter[]>();
 const files = new WeakMap<Adapter, string>();
 
 function create(testId: string): SqliteAdapter {
-  // A short lease, so that a crashed worker's job comes back within the suite's allowances.
-  const adapter = new SqliteAdapter({ filename: fileOf(testId), leaseMs: 1_000 });
+  // A short lease (2 s, extended every 0.7 s while a job runs), so that a crashed worker's job comes back soon.
+  const adapter = new SqliteAdapter({ filename: fileOf(testId), leaseMs: 2_000 });
   opened.set(testId, [...(opened.get(testId) ?? []), adapter]);
   files.set(adapter, fileOf(testId));
   return adapter;
@@ -37,6 +37,7 @@ await runConformance({
     deadLetter: true,
     crashCountsAsAttempt: true,
     headers: true,
+    retention: true,
     stats: true,
     listJobs: true,
     redrive: true,

@@ -15,15 +15,12 @@ describe("sqlite: URLs", () => {
   });
 
   it("reads every option", () => {
-    const url =
-      "sqlite:./jobs.db?busyTimeoutMs=1000&pollIntervalMs=20&leaseMs=60000&retainSucceededMs=0&retainFailedMs=5&synchronous=full&maxPayloadBytes=1024";
+    const url = "sqlite:./jobs.db?busyTimeoutMs=1000&pollIntervalMs=20&leaseMs=60000&synchronous=full&maxPayloadBytes=1024";
     expect(parseUrlOptions(new URL(url))).toEqual({
       filename: "./jobs.db",
       busyTimeoutMs: 1000,
       pollIntervalMs: 20,
       leaseMs: 60000,
-      retainSucceededMs: 0,
-      retainFailedMs: 5,
       synchronous: "full",
       maxPayloadBytes: 1024,
     });
@@ -36,6 +33,7 @@ describe("sqlite: URLs", () => {
     ["sqlite:./jobs.db?leaseMs=-1", /leaseMs must be a whole number/],
     ["sqlite:./jobs.db?synchronous=off", /synchronous must be "normal" or "full"/],
     ["sqlite:./jobs.db?journal=wal", /unknown option "journal".*Known: busyTimeoutMs/],
+    ["sqlite:./jobs.db?retainSucceededMs=5", /unknown option "retainSucceededMs"/],
   ])("%s is refused with a ConfigurationError that says what to write", (url, message) => {
     const error = (() => {
       try {
