@@ -1,27 +1,17 @@
 import { runConformance } from "@taskport/conformance";
 import { withJobStore } from "@taskport/core";
-import { RedisStore } from "@taskport/redis-store";
 import { afterAll } from "vitest";
+import { deletePrefix, testStore } from "../../../stores/redis/test/support.ts";
 import { SqsAdapter } from "../src/index.ts";
 import { CREDENTIALS, Emulator, REGION } from "./support.ts";
 
-const REDIS_URL = process.env.TASKPORT_REDIS_URL ?? "redis://127.0.0.1:6379/0";
+// The engine with a Redis job store beside it: results, status, cancel, until-finished deduplication
+// and progress come from the store. Adapters created for one test share the store's key prefix (the
+// testId), as the processes of one app share its store; cleanup deletes the prefix's keys.
 
 const emulator = new Emulator();
 await emulator.start();
 afterAll(() => emulator.stop());
-
-/** Adapters created for one test share the store's prefix (the testId), as the processes of one app share its store. */
-const store = (prefix: string) => new RedisStore({ url: REDIS_URL, prefix });
-
-async function deleteStore(prefix: string): Promise<void> {
-  const doomed = store(prefix);
-  try {
-    await doomed.destroy();
-  } finally {
-    await doomed.close();
-  }
-}
 
 /** What the store adds to either kind of queue. */
 const STORE_CAPABILITIES = {
@@ -50,7 +40,7 @@ for (const fifo of [false, true]) {
           visibilityTimeout: 3,
           ...(nativeDelayLimitMs !== undefined ? { maxNativeDelayMs: nativeDelayLimitMs } : {}),
         }),
-        store(testId),
+        testStore(testId),
       ),
     capabilities: {
       delay: true,
@@ -77,10 +67,10 @@ for (const fifo of [false, true]) {
           new SqsAdapter({
             url: `sqs://${CREDENTIALS.accessKeyId}:${CREDENTIALS.secretAccessKey}@127.0.0.1:1?region=${REGION}${fifo ? "&fifo=true" : ""}`,
           }),
-          store("tp-unreachable"),
+          testStore("tp-unreachable"),
         ),
       cleanup: async (testId, queues) => {
-        await Promise.all([emulator.deleteQueues(queues, fifo), deleteStore(testId)]);
+        await Promise.all([emulator.deleteQueues(queues, fifo), deletePrefix(testId)]);
       },
     },
   });
