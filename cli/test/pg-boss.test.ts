@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
+import { TcpRelay } from "@taskport/conformance";
 import { Backend } from "@taskport/core";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assertBuilt, CliProcess, FIXTURE, runCli } from "./run-cli.ts";
-import { TcpProxy } from "./tcp-proxy.ts";
 
 // The CLI against a real engine: pg-boss on the shared PostgreSQL. Everything lives in a schema of
 // its own, dropped afterwards; connections carry an application_name of their own.
@@ -109,8 +109,8 @@ suite("the CLI on pg-boss", () => {
   });
 
   it("a worker reports a lost connection and goes on once the engine answers again", { timeout: 60_000 }, async () => {
-    const proxy = new TcpProxy(5432);
-    const port = await proxy.listen();
+    const proxy = await TcpRelay.start(5432);
+    const port = proxy.port;
     const cut = new CliProcess(["worker", FIXTURE, "--url", urlVia(port), "--queues", "cut", "--give-up-after", "20s"]);
     try {
       await cut.waitFor(/ready: /, 30_000);
@@ -139,8 +139,8 @@ suite("the CLI on pg-boss", () => {
   });
 
   it("a worker whose engine stays unreachable exits 4, not silently", { timeout: 60_000 }, async () => {
-    const proxy = new TcpProxy(5432);
-    const port = await proxy.listen();
+    const proxy = await TcpRelay.start(5432);
+    const port = proxy.port;
     const lost = new CliProcess(["worker", FIXTURE, "--url", urlVia(port), "--queues", "lost", "--give-up-after", "2s", "--grace", "1s"]);
     await lost.waitFor(/ready: /, 30_000);
     await proxy.close();

@@ -1,4 +1,5 @@
 export { BREAKERS, type Breaker, forward } from "./breakers/index.ts";
+export { type RelayMode, type RelayTarget, TcpRelay, type Throttle } from "./faults/tcp-relay.ts";
 export {
   type AdapterContext,
   type ConformanceHarness,

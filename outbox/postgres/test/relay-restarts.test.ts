@@ -1,9 +1,8 @@
+import { TcpRelay } from "@taskport/conformance";
 import { MemoryAdapter } from "@taskport/core";
 import { RabbitMQAdapter } from "@taskport/rabbitmq";
 import { afterEach, describe, expect, it } from "vitest";
 import { deleteQueues } from "../../../adapters/rabbitmq/test/support.ts";
-// The CLI's test proxy: it stands for an engine server that goes away and comes back.
-import { TcpProxy } from "../../../cli/test/tcp-proxy.ts";
 import { OutboxScope } from "./fixture.ts";
 import { AMQP_URL } from "./pairs.ts";
 import { inTransaction, rowsOf, terminateConnections } from "./support.ts";
@@ -36,12 +35,11 @@ describe("outbox relay: servers going away", () => {
 
   it("the engine is unreachable for a while: the relay reports, retries with backoff, and hands every job over once it is back", async () => {
     scope = new OutboxScope();
-    const proxy = new TcpProxy(Number(new URL(AMQP_URL).port || 5672));
-    const port = await proxy.listen();
-    await proxy.close(); // the engine is down from the start
-    const viaProxy = new URL(AMQP_URL);
-    viaProxy.port = String(port);
-    const relaying = scope.adapter(new RabbitMQAdapter({ url: viaProxy.href, connectionName: `tp-${scope.target}-relay` }), {
+    // The relay stands for an engine server that goes away and comes back.
+    const proxy = await TcpRelay.start(Number(new URL(AMQP_URL).port || 5672));
+    scope.track(proxy);
+    await proxy.refuse(); // the engine is down from the start
+    const relaying = scope.adapter(new RabbitMQAdapter({ url: proxy.urlOf(AMQP_URL), connectionName: `tp-${scope.target}-relay` }), {
       pollMs: 100,
     });
     // The worker reaches the broker directly and runs no relay of its own.
@@ -58,9 +56,7 @@ describe("outbox relay: servers going away", () => {
     expect(await rowsOf(scope.target)).toBe(60);
     expect(errors[0]?.message).toMatch(/^\[taskport\] \[rabbitmq\]/);
 
-    const back = new TcpProxy(Number(new URL(AMQP_URL).port || 5672));
-    scope.track(back);
-    await back.listen(port);
+    await proxy.restore();
     await expect.poll(() => rowsOf(scope.target), { timeout: 20_000 }).toBe(0);
     await expect.poll(() => runs.size, { timeout: 10_000 }).toBe(60);
     expect([...runs.values()].every((count) => count === 1)).toBe(true);

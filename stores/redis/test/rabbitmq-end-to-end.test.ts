@@ -22,7 +22,7 @@ import { RabbitMQAdapter } from "@taskport/rabbitmq";
 import { connect } from "amqplib";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { RedisStore } from "../src/index.ts";
-import { deletePrefix, REDIS_URL, RedisRelay, testStore } from "./support.ts";
+import { deletePrefix, REDIS_URL, redisRelay, testStore } from "./support.ts";
 
 const AMQP_URL = process.env.TASKPORT_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
 const HANGING_WORKER = fileURLToPath(new URL("./fixtures/hanging-worker.ts", import.meta.url));
@@ -124,9 +124,9 @@ suite("rabbitmq + redis-store: a store that is down at enqueue", () => {
 
   it("gone after it was used: each enqueue fails within the store's deadline, and the broker keeps only the jobs enqueued before", async () => {
     const { queue, prefix } = names();
-    const relay = await RedisRelay.start();
+    const relay = await redisRelay();
     try {
-      const store = new RedisStore({ url: relay.url(), prefix, commandTimeoutMs: 1_000 });
+      const store = new RedisStore({ url: relay.urlOf(REDIS_URL), prefix, commandTimeoutMs: 1_000 });
       const job = defineTask("job", async () => {}, { queue }).using({ backend: backend(prefix, store) });
       await job.enqueue(undefined);
       expect(await messagesIn(queue)).toBe(1);

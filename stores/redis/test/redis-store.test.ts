@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { RedisStore } from "../src/index.ts";
 import { LuaScript } from "../src/lua-script.ts";
 import { RECORD } from "../src/scripts.ts";
-import { deletePrefix, keysOf, killClients, REDIS_URL, RedisRelay, testStore, withRedis } from "./support.ts";
+import { deletePrefix, keysOf, killClients, REDIS_URL, redisRelay, testStore, withRedis } from "./support.ts";
 
 const prefixes: string[] = [];
 const opened: RedisStore[] = [];
@@ -219,17 +219,17 @@ describe("redis-store: connections and errors", () => {
   });
 
   it("a server that stops answering fails each command within its deadline", async () => {
-    const relay = await RedisRelay.start();
+    const relay = await redisRelay();
     try {
       const store = new RedisStore({
-        url: relay.url(),
+        url: relay.urlOf(REDIS_URL),
         prefix: `tprs${randomUUID().replaceAll("-", "").slice(0, 10)}`,
         commandTimeoutMs: 500,
       });
       opened.push(store);
       prefixes.push(store.keys.prefix);
       expect(await store.get("x")).toBeNull();
-      relay.hold();
+      relay.blackHole();
       const started = Date.now();
       const error = await store.record([job()], 60_000).catch((e: unknown) => e);
       expect(Date.now() - started).toBeLessThan(2_000);

@@ -1,4 +1,4 @@
-import { type AddressInfo, createServer, connect as netConnect, type Server, type Socket } from "node:net";
+import { TcpRelay } from "@taskport/conformance";
 import { Redis } from "ioredis";
 import { RedisStore, type RedisStoreOptions } from "../src/index.ts";
 
@@ -55,60 +55,8 @@ export async function killClients(matches: (name: string) => boolean): Promise<n
   });
 }
 
-/**
- * A TCP relay in front of Redis, to make the store's server stop answering (`hold`: data from
- * clients is dropped) or go away (`cut`: every connection closed, new ones refused).
- */
-export class RedisRelay {
-  readonly #server: Server;
-  readonly #sockets = new Set<Socket>();
-  #holding = false;
-
-  private constructor(server: Server) {
-    this.#server = server;
-  }
-
-  static async start(): Promise<RedisRelay> {
-    const target = new URL(REDIS_URL);
-    const relay: RedisRelay = new RedisRelay(
-      createServer((client) => {
-        const redis = netConnect(Number(target.port || 6379), target.hostname);
-        for (const socket of [client, redis]) {
-          relay.#sockets.add(socket);
-          socket.on("error", () => {});
-          socket.on("close", () => {
-            relay.#sockets.delete(socket);
-            client.destroy();
-            redis.destroy();
-          });
-        }
-        client.on("data", (chunk: Buffer) => {
-          if (!relay.#holding) redis.write(chunk);
-        });
-        redis.on("data", (chunk: Buffer) => client.write(chunk));
-      }),
-    );
-    await new Promise<void>((resolve) => relay.#server.listen(0, "127.0.0.1", resolve));
-    return relay;
-  }
-
-  /** Redis's URL through this relay, with `password` in it when given. */
-  url(password?: string): string {
-    const url = new URL(REDIS_URL);
-    url.host = `127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
-    if (password) url.password = password;
-    return url.toString();
-  }
-
-  /** From now on, what clients send is dropped: Redis never answers. */
-  hold(): void {
-    this.#holding = true;
-  }
-
-  /** Close every connection and refuse new ones. */
-  async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    for (const socket of this.#sockets) socket.destroy();
-    await closed;
-  }
+/** A relay in front of Redis (`@taskport/conformance`'s fault relay), for a store's server that stops answering or goes away. */
+export function redisRelay(): Promise<TcpRelay> {
+  const target = new URL(REDIS_URL);
+  return TcpRelay.start({ host: target.hostname, port: Number(target.port || 6379) });
 }
