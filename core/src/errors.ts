@@ -148,6 +148,36 @@ export class ConnectionError extends TaskportError {
   override readonly code = "TASKPORT_CONNECTION";
 }
 
+/**
+ * A call to the engine's server (or a job store's, an outbox's) was sent over an established
+ * connection and got no answer within its bound (`timeouts.operationMs`, `timeouts.closeMs`): the
+ * server accepted it and went silent (a stalled proxy, a paused container, an overloaded host). The
+ * call was abandoned; its effect is unknown (an enqueue may or may not be stored: enqueueing the
+ * same jobs again is safe, their ids are kept). Not a job's own timeout: that is {@link TimeoutError}.
+ * A server that cannot be reached in time at all is a {@link ConnectionError}.
+ */
+export class DeadlineError extends TaskportError {
+  override readonly name = "DeadlineError";
+  override readonly code = "TASKPORT_DEADLINE";
+  /** What was being done, e.g. `enqueue`, `check`, `close`. */
+  readonly operation: string;
+  /** The server, with any password hidden. */
+  readonly where: string;
+  readonly timeoutMs: number;
+
+  constructor(origin: string, operation: string, where: string, timeoutMs: number, options?: ErrorOptions) {
+    super(
+      origin,
+      `${operation} at ${where} got no answer within ${timeoutMs} ms; it was abandoned. The server accepted the connection but did not answer: ` +
+        "is it overloaded, paused or behind a stalled proxy? Raise timeouts.operationMs (URL: operationTimeoutMs) if it is only slow.",
+      options,
+    );
+    this.operation = operation;
+    this.where = where;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
 /** A job ran longer than its timeout; its `ctx.signal` was aborted. */
 export class TimeoutError extends TaskportError {
   override readonly name = "TimeoutError";

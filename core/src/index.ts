@@ -1,5 +1,20 @@
 export type { BackendOptions, BackendSpec } from "./backends/backend.ts";
 export { Backend } from "./backends/backend.ts";
+export {
+  closeWithin,
+  connectTimedOut,
+  connectWithin,
+  DEFAULT_TIMEOUTS,
+  deadline,
+  isTimeoutParam,
+  resolveTimeouts,
+  TIMEOUT_URL_PARAMS,
+  type Timeouts,
+  timeoutsFromUrl,
+  withDeadline,
+  withoutTimeoutParams,
+  withTimeoutParams,
+} from "./backends/deadlines.ts";
 export { redactSecrets, redactUrl } from "./backends/redact.ts";
 export {
   closeBackends,
@@ -45,6 +60,7 @@ export {
   BulkEnqueueError,
   ConfigurationError,
   ConnectionError,
+  DeadlineError,
   JobFailedError,
   JobNotFoundError,
   PayloadTooLargeError,

@@ -1,4 +1,4 @@
-import { ConfigurationError } from "@taskport/core";
+import { ConfigurationError, isTimeoutParam } from "@taskport/core";
 import type { UrlOptions } from "./options.ts";
 import { ORIGIN } from "./sqlite-errors.ts";
 
@@ -20,6 +20,8 @@ export function parseUrlOptions(url: URL): UrlOptions {
   if (filename === "") throw new ConfigurationError(ORIGIN, `the URL names no database file; write ${EXAMPLES}.`);
   const options: { -readonly [K in keyof UrlOptions]: UrlOptions[K] } = { filename };
   for (const [key, value] of url.searchParams) {
+    // No server to wait on (busyTimeoutMs bounds waiting for a lock); a backend's timeouts are accepted.
+    if (isTimeoutParam(key)) continue;
     if (key === "synchronous") {
       if (value !== "normal" && value !== "full") {
         throw new ConfigurationError(ORIGIN, `option synchronous must be "normal" or "full", got "${value}".`);

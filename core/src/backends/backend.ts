@@ -1,7 +1,7 @@
 import { type Capabilities, type Feature, PRIORITY_DEFAULT } from "../capabilities.ts";
 import type { Adapter, CheckProblem, EnqueueContext, JobInfo, JobListOptions, JobPage, NewJob, QueueStats } from "../contract.ts";
 import { type EnqueueOptions, validateEnqueueOptions } from "../enqueue-options.ts";
-import { ConfigurationError, PayloadTooLargeError, UnsupportedFeatureError } from "../errors.ts";
+import { ConfigurationError, DeadlineError, PayloadTooLargeError, UnsupportedFeatureError } from "../errors.ts";
 import { Emitter, type TaskportEvents } from "../events.ts";
 import { type Instrumentation, instrumentations } from "../instrumentation.ts";
 import { JobHandle } from "../job-handle.ts";
@@ -15,6 +15,7 @@ import type { JobStore } from "../store/contract.ts";
 import { createStoreFromUrl } from "../store/store-schemes.ts";
 import { type JobStoreOptions, withJobStore } from "../store/with-job-store.ts";
 import type { AnyTask } from "../task.ts";
+import { deadline, resolveTimeouts, type Timeouts, withTimeoutParams } from "./deadlines.ts";
 import { newJobId } from "./job-id.ts";
 import { redactSecrets, redactUrl } from "./redact.ts";
 import { factoryFor, parseBackendUrl } from "./schemes.ts";
@@ -51,9 +52,20 @@ export interface BackendOptions {
   readonly outbox?: string | Outbox;
   /** How the relay runs (batch size, polling, inside workers or not); see `OutboxOptions`. */
   readonly outboxOptions?: OutboxOptions;
+  /**
+   * Bounds on every call to the engine's, the store's and the outbox's servers, so that a server
+   * that accepts a connection and never answers fails calls instead of holding them:
+   * `{ connectMs, operationMs, closeMs }`, default 10 s, 30 s and 10 s (see `Timeouts`). Given to
+   * URLs as `connectTimeoutMs`, `operationTimeoutMs`, `closeTimeoutMs` where they do not set their
+   * own; an adapter object keeps its own options, and core bounds its calls as a last resort.
+   */
+  readonly timeouts?: Partial<Timeouts>;
 }
 
 export type BackendEvents = Pick<TaskportEvents, "enqueued" | "error">;
+
+/** Core's bounds come after the adapter's own, so the adapter's clearer error wins. */
+const BOUND_SLACK_MS = 1_000;
 
 const STORE_HINT = 'store: "postgres://…" or "redis://…" beside url:';
 
@@ -79,6 +91,8 @@ export class Backend extends Emitter<BackendEvents> {
   readonly #spec: BackendSpec;
   readonly #ignored: ReadonlySet<Feature>;
   readonly #retention: Retention;
+  readonly #timeoutsGiven: Partial<Timeouts> | undefined;
+  readonly #timeouts: Timeouts;
   /** What every enqueue without a transaction tells the adapter. */
   readonly #context: EnqueueContext;
   #adapter: Adapter | undefined;
@@ -96,6 +110,8 @@ export class Backend extends Emitter<BackendEvents> {
     const retention = typeof spec === "object" && "retention" in spec ? spec.retention : undefined;
     this.#retention = resolveRetention(retention, `backend "${name}"`);
     this.#context = Object.freeze({ retention: this.#retention });
+    this.#timeoutsGiven = typeof spec === "object" && "timeouts" in spec ? spec.timeouts : undefined;
+    this.#timeouts = resolveTimeouts(this.#timeoutsGiven, "core");
     if (typeof spec === "string") parseBackendUrl(spec); // fail fast on a malformed URL, without connecting
   }
 
@@ -145,14 +161,14 @@ export class Backend extends Emitter<BackendEvents> {
     const stored =
       store === undefined
         ? engine
-        : withJobStore(engine, typeof store === "string" ? await createStoreFromUrl(store) : store, {
+        : withJobStore(engine, typeof store === "string" ? await createStoreFromUrl(this.#withTimeouts(store)) : store, {
             retention: this.#retention,
             ...spec.storeOptions,
           });
     if (outbox === undefined) return stored;
     // The outbox wraps the store: the store records a job when the relay hands it to the engine,
     // never inside a transaction that may still roll back.
-    return withOutbox(stored, typeof outbox === "string" ? await createOutboxFromUrl(outbox) : outbox, {
+    return withOutbox(stored, typeof outbox === "string" ? await createOutboxFromUrl(this.#withTimeouts(outbox)) : outbox, {
       target: this.name,
       retention: this.#retention,
       ...spec.outboxOptions,
@@ -167,7 +183,21 @@ export class Backend extends Emitter<BackendEvents> {
     if (!url) throw new ConfigurationError("core", `backend "${this.name}" has neither a url nor an adapter.`);
     const parsed = parseBackendUrl(url);
     const factory = await factoryFor(parsed);
-    return factory(parsed);
+    return factory(withTimeoutParams(parsed, this.#timeoutsGiven));
+  }
+
+  /** A store's or an outbox's URL with this backend's timeouts, where it sets none itself. */
+  #withTimeouts(url: string): string {
+    return this.#timeoutsGiven ? withTimeoutParams(parseBackendUrl(url), this.#timeoutsGiven).toString() : url;
+  }
+
+  /**
+   * Core's last-resort bound on a call to the adapter: adapters bound their own calls (connect and
+   * operation separately, abandoning what is late); this one catches an adapter that does not.
+   */
+  #bound<T>(operation: string, work: Promise<T>): Promise<T> {
+    const { connectMs, operationMs } = this.#timeouts;
+    return deadline("core", operation, this.description, connectMs + operationMs + BOUND_SLACK_MS, work);
   }
 
   /**
@@ -234,7 +264,10 @@ export class Backend extends Emitter<BackendEvents> {
 
     let receipts: Awaited<ReturnType<Adapter["enqueue"]>>;
     try {
-      receipts = await adapter.enqueue(jobs, transaction === undefined ? this.#context : { transaction, retention: this.#retention });
+      receipts = await this.#bound(
+        "enqueue",
+        adapter.enqueue(jobs, transaction === undefined ? this.#context : { transaction, retention: this.#retention }),
+      );
     } catch (error) {
       ended?.(error);
       throw this.#redact(error);
@@ -348,7 +381,7 @@ export class Backend extends Emitter<BackendEvents> {
   async check(): Promise<CheckProblem[]> {
     try {
       const adapter = await this.adapter();
-      const problems = (await adapter.check?.()) ?? [];
+      const problems = (await this.#bound("check()", adapter.check?.() ?? Promise.resolve([]))) ?? [];
       return problems.map((problem) => ({ message: this.#redactText(problem.message) }));
     } catch (error) {
       return [{ message: this.#redactText(error instanceof Error ? error.message : String(error)) }];
@@ -361,7 +394,11 @@ export class Backend extends Emitter<BackendEvents> {
     this.#watching = undefined;
     await stopWatching?.().catch(() => {});
     const adapter = await this.adapter().catch(() => undefined);
-    await adapter?.close();
+    // Adapters abandon what does not close within closeMs; this bounds one that does not.
+    const ms = this.#timeouts.closeMs + BOUND_SLACK_MS;
+    await deadline("core", "close()", this.description, ms, Promise.resolve(adapter?.close())).catch((error: unknown) => {
+      if (!(error instanceof DeadlineError)) throw error;
+    });
   }
 
   #unsupported(adapter: Adapter, feature: Feature, what: string): undefined {

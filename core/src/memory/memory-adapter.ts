@@ -1,3 +1,4 @@
+import { isTimeoutParam } from "../backends/deadlines.ts";
 import { ALL_CAPABILITIES, type Capabilities } from "../capabilities.ts";
 import type {
   Adapter,
@@ -556,6 +557,8 @@ function toInfo(job: MemoryJob): JobInfo {
 export function createMemoryAdapter(url?: URL): MemoryAdapter {
   const options: { retainFinished?: number; retainDeadLetters?: number; maxPayloadBytes?: number } = {};
   for (const [key, value] of url?.searchParams ?? []) {
+    // Nothing here waits on a server; a backend's timeouts are accepted and have nothing to bound.
+    if (isTimeoutParam(key)) continue;
     if (key !== "retainFinished" && key !== "retainDeadLetters" && key !== "maxPayloadBytes") {
       throw new ConfigurationError(
         "memory",
