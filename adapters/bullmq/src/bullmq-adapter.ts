@@ -3,10 +3,12 @@ import {
   type Capabilities,
   type CheckProblem,
   ConfigurationError,
-  ConnectionError,
   type ConsumeOptions,
   type Consumer,
+  closeWithin,
+  connectWithin,
   type DeliveryHandler,
+  deadline,
   type EnqueueContext,
   type EnqueueReceipt,
   indexesByQueue,
@@ -14,7 +16,9 @@ import {
   mapPriority,
   type NewJob,
   type Retention,
+  resolveTimeouts,
   TaskportError,
+  type Timeouts,
 } from "@taskport/core";
 import { Job, type JobsOptions, Queue } from "bullmq";
 import { Redis, type RedisOptions } from "ioredis";
@@ -47,10 +51,13 @@ export interface BullMQAdapterOptions {
   readonly priorities?: boolean;
   /** CLIENT SETNAME of the producer connection; workers are named `<prefix>:<base64 queue>:w:<clientName>`. Default `taskport`. */
   readonly clientName?: string;
+  /**
+   * Bounds on calls to Redis: `{ connectMs, operationMs, closeMs }`, default 10 s, 30 s, 10 s. The
+   * producer connection gets ioredis's `connectTimeout` and `commandTimeout` from them (a worker's
+   * blocking connection waits for jobs, unbounded); a server that never answers fails the call.
+   */
+  readonly timeouts?: Partial<Timeouts>;
 }
-
-/** How long the first connection and check() wait for Redis to answer. */
-const ANSWER_TIMEOUT_MS = 5_000;
 /** BullMQ's `maxStalledCount` that no job reaches: the stall check compares it in Lua, whose numbers are doubles. */
 const UNLIMITED_STALLS = Number.MAX_SAFE_INTEGER;
 /** BullMQ's priorities run from 1 (first) up; taskport's 201 levels map onto 1…201. */
@@ -74,6 +81,7 @@ export class BullMQAdapter implements Adapter {
   readonly #priorities: boolean;
   readonly #where: string;
   readonly #secrets: string[];
+  readonly #timeouts: Timeouts;
   #client: Redis | undefined;
   #ready: Promise<Redis> | undefined;
   readonly #queues = new Map<string, Queue>();
@@ -92,6 +100,7 @@ export class BullMQAdapter implements Adapter {
     this.#lockDurationMs = optionalPositive("lockDurationMs", options.lockDurationMs);
     this.#stalledIntervalMs = optionalPositive("stalledIntervalMs", options.stalledIntervalMs);
     this.#priorities = options.priorities ?? true;
+    this.#timeouts = resolveTimeouts(options.timeouts, "bullmq");
     const r = this.#redis;
     this.#where = r.path ?? `${r.host}:${r.port}/${r.db ?? 0}`;
     this.#secrets = [r.password].filter((s): s is string => typeof s === "string" && s !== "");
@@ -125,7 +134,16 @@ export class BullMQAdapter implements Adapter {
     if (this.#closed) return Promise.reject(new TaskportError("bullmq", "this adapter was closed; create a new one."));
     this.#ready ??= (async () => {
       if (!this.#ownClient) return this.#client as Redis;
-      const client = new Redis({ ...this.#redis, lazyConnect: true, connectionName: this.#clientName });
+      const { connectMs, operationMs } = this.#timeouts;
+      // ioredis's own bounds: a socket that does not connect is destroyed and retried, a command
+      // without a reply rejects; the ones below bound the whole handshake and name the call.
+      const client = new Redis({
+        connectTimeout: connectMs,
+        commandTimeout: operationMs,
+        ...this.#redis,
+        lazyConnect: true,
+        connectionName: this.#clientName,
+      });
       // Errors of an established connection reach callers as rejected commands; ioredis reconnects.
       // While connecting, the first error ends the attempt with its reason (WRONGPASS, a reply that
       // is not Redis's), which connect() would reduce to "Connection is closed", or only report
@@ -142,7 +160,7 @@ export class BullMQAdapter implements Adapter {
           await client.connect();
           await client.ping();
         })();
-        await within(Promise.race([connected, firstError]), ANSWER_TIMEOUT_MS, () => this.#silent());
+        await connectWithin("bullmq", "connect", this.#where, connectMs, Promise.race([connected, firstError]), () => client.disconnect());
       } catch (error) {
         client.disconnect();
         this.#ready = undefined;
@@ -176,7 +194,10 @@ export class BullMQAdapter implements Adapter {
     if (jobs.length === 1) {
       const job = jobs[0] as NewJob;
       const queue = await this.#queue(job.queue);
-      const added = await queue.add(job.name, data(job), options(job, Date.now(), this.#priorities, retention)).catch((error: unknown) => {
+      const added = await this.#bounded(
+        "enqueue",
+        queue.add(job.name, data(job), options(job, Date.now(), this.#priorities, retention)),
+      ).catch((error: unknown) => {
         throw this.#wrap(error);
       });
       return [receipt(job, added.id)];
@@ -186,23 +207,29 @@ export class BullMQAdapter implements Adapter {
     await Promise.all(
       [...indexesByQueue(jobs)].map(async ([name, indexes]) => {
         const queue = await this.#queue(name);
-        const added = await queue
-          .addBulk(
+        const added = await this.#bounded(
+          "enqueueMany",
+          queue.addBulk(
             indexes.map((i) => {
               const job = jobs[i] as NewJob;
               return { name: job.name, data: data(job), opts: options(job, now, this.#priorities, retention) };
             }),
-          )
-          .catch((error: unknown) => {
-            // Ids are core's, so enqueueing the batch again cannot store a job twice.
-            throw this.#wrap(error, ` Some of the ${indexes.length} jobs may be stored; enqueue them again: their ids make that safe.`);
-          });
+          ),
+        ).catch((error: unknown) => {
+          // Ids are core's, so enqueueing the batch again cannot store a job twice.
+          throw this.#wrap(error, ` Some of the ${indexes.length} jobs may be stored; enqueue them again: their ids make that safe.`);
+        });
         indexes.forEach((index, k) => {
           receipts[index] = receipt(jobs[index] as NewJob, added[k]?.id);
         });
       }),
     );
     return receipts;
+  }
+
+  /** A call over the open connection, bounded by `operationMs`: a DeadlineError names it and the server. */
+  #bounded<T>(operation: string, work: Promise<T>): Promise<T> {
+    return deadline("bullmq", operation, this.#where, this.#timeouts.operationMs, work);
   }
 
   #wrap(error: unknown, extra = ""): TaskportError {
@@ -239,7 +266,7 @@ export class BullMQAdapter implements Adapter {
     );
     this.#consumers.add(consumer);
     try {
-      await consumer.start();
+      await this.#bounded("start a worker", consumer.start());
     } catch (error) {
       await consumer.abandon();
       throw this.#wrap(error);
@@ -297,20 +324,10 @@ export class BullMQAdapter implements Adapter {
     await q.obliterate({ force: true });
   }
 
-  #silent(): ConnectionError {
-    return new ConnectionError(
-      "bullmq",
-      `Redis at ${this.#where} did not answer within ${ANSWER_TIMEOUT_MS / 1000} s. Is the host right and reachable from here, and is it Redis?`,
-    );
-  }
-
   async check(): Promise<CheckProblem[]> {
     try {
-      const info = await within(
-        this.#connect().then((client) => client.info("memory")),
-        ANSWER_TIMEOUT_MS,
-        () => this.#silent(),
-      );
+      const client = await this.#connect();
+      const info = await this.#bounded("check()", client.info("memory"));
       const problem = evictionProblem(info, this.#where);
       if (problem) return [problem];
       return [];
@@ -322,11 +339,24 @@ export class BullMQAdapter implements Adapter {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all([...this.#consumers].map((consumer) => consumer.abandon()));
-    await Promise.all([...this.#queues.values()].map((queue) => queue.close().catch(() => {})));
+    const queues = [...this.#queues.values()];
     this.#queues.clear();
-    const client = await this.#ready?.catch(() => undefined);
-    if (client && this.#ownClient) await client.quit().catch(() => client.disconnect());
+    const ready = this.#ready;
+    // A server that never answers would hold QUIT and the queues' close forever: past closeMs every
+    // connection is dropped and close() returns.
+    await closeWithin(
+      this.#timeouts.closeMs,
+      async () => {
+        await Promise.all([...this.#consumers].map((consumer) => consumer.abandon()));
+        await Promise.all(queues.map((queue) => queue.close().catch(() => {})));
+        const client = await ready?.catch(() => undefined);
+        if (client && this.#ownClient) await client.quit().catch(() => client.disconnect());
+      },
+      () => {
+        for (const queue of queues) queue.disconnect().catch(() => {});
+        if (this.#ownClient) this.#client?.disconnect();
+      },
+    );
     this.#client = undefined;
   }
 }
@@ -395,14 +425,6 @@ export function createAdapter(url: URL): BullMQAdapter {
     ...(o.lockDurationMs !== undefined ? { lockDurationMs: o.lockDurationMs } : {}),
     ...(o.stalledIntervalMs !== undefined ? { stalledIntervalMs: o.stalledIntervalMs } : {}),
     ...(o.priorities !== undefined ? { priorities: o.priorities } : {}),
+    ...(o.timeouts !== undefined ? { timeouts: o.timeouts } : {}),
   });
-}
-
-/** `work`, or the error `late()` makes once `ms` have passed without it settling. */
-function within<T>(work: Promise<T>, ms: number, late: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(late()), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,4 +1,4 @@
-import { ConfigurationError, redactUrl } from "@taskport/core";
+import { ConfigurationError, isTimeoutParam, redactUrl, type Timeouts, timeoutsFromUrl } from "@taskport/core";
 
 /** What a `bullmq://` URL configures. */
 export interface UrlOptions {
@@ -13,6 +13,8 @@ export interface UrlOptions {
   readonly priorities?: boolean;
   /** Connect with TLS (`?tls=true`), as managed Redis services require. */
   readonly tls?: boolean;
+  /** `connectTimeoutMs`, `operationTimeoutMs`, `closeTimeoutMs`. */
+  readonly timeouts?: Partial<Timeouts>;
 }
 
 const NUMBER_OPTIONS = ["lockDurationMs", "stalledIntervalMs"] as const;
@@ -20,7 +22,7 @@ const BOOLEAN_OPTIONS = ["priorities", "tls"] as const;
 const KNOWN = ["prefix", ...BOOLEAN_OPTIONS, ...NUMBER_OPTIONS];
 
 /**
- * Read `bullmq://[[user]:password@]host:port/db?prefix=bull&lockDurationMs=30000&stalledIntervalMs=30000&priorities=false&tls=true`.
+ * Read `bullmq://[[user]:password@]host:port/db?prefix=bull&lockDurationMs=30000&stalledIntervalMs=30000&priorities=false&tls=true&connectTimeoutMs=10000&operationTimeoutMs=30000&closeTimeoutMs=10000`.
  * Port defaults to 6379, db to 0, prefix to BullMQ's own `bull`; `tls=true` connects with TLS and
  * checks the server's certificate against Node's trusted CAs.
  */
@@ -29,8 +31,11 @@ export function parseUrlOptions(url: URL): UrlOptions {
     throw new ConfigurationError("bullmq", `${redactUrl(url)} is not a bullmq:// URL. Write it as bullmq://127.0.0.1:6379/0?prefix=bull.`);
   }
   for (const key of url.searchParams.keys()) {
-    if (!KNOWN.includes(key)) {
-      throw new ConfigurationError("bullmq", `unknown option "${key}" in ${redactUrl(url)}. Known: ${KNOWN.join(", ")}.`);
+    if (!KNOWN.includes(key) && !isTimeoutParam(key)) {
+      throw new ConfigurationError(
+        "bullmq",
+        `unknown option "${key}" in ${redactUrl(url)}. Known: ${KNOWN.join(", ")}, connectTimeoutMs, operationTimeoutMs, closeTimeoutMs.`,
+      );
     }
   }
   const path = url.pathname.replace(/^\/+/, "");
@@ -50,7 +55,10 @@ export function parseUrlOptions(url: URL): UrlOptions {
     stalledIntervalMs?: number;
     priorities?: boolean;
     tls?: boolean;
+    timeouts?: Partial<Timeouts>;
   } = { host: url.hostname.replace(/^\[|\]$/g, "") || "127.0.0.1", port, db };
+  const timeouts = timeoutsFromUrl(url, "bullmq");
+  if (Object.keys(timeouts).length > 0) options.timeouts = timeouts;
   if (url.username) options.username = decodeURIComponent(url.username);
   if (url.password) options.password = decodeURIComponent(url.password);
   const prefix = url.searchParams.get("prefix");

@@ -64,13 +64,13 @@ describe("bullmq adapter: a URL pointed at a port that is not Redis", () => {
     }, 30_000);
   }
 
-  it("a server that never answers: the first call ends as a ConnectionError within seconds, not never", async () => {
+  it("a server that never answers: the first call ends as a ConnectionError after the default connect bound (10 s), not never", async () => {
     const port = await listen(() => {});
     const started = Date.now();
     const error = await enqueueAt(port);
     expect(error).toBeInstanceOf(ConnectionError);
     expect(error).not.toHaveProperty("constructor", TaskportError);
-    expect((error as Error).message).toMatch(/did not answer within 5 s/);
-    expect(Date.now() - started).toBeLessThan(15_000);
-  }, 30_000);
+    expect((error as Error).message).toMatch(/could not connect to 127\.0\.0\.1:\d+\/0 within 10000 ms/);
+    expect(Date.now() - started).toBeLessThan(30_000);
+  }, 45_000);
 });

@@ -25,6 +25,14 @@ describe("bullmq:// URLs", () => {
     expect(createAdapter(new URL("bullmq://127.0.0.1/0")).capabilities.priority).toBe(true);
   });
 
+  it("reads connectTimeoutMs, operationTimeoutMs and closeTimeoutMs, and refuses one that is not a whole number ≥ 1", () => {
+    expect(parseUrlOptions(new URL("bullmq://127.0.0.1/0?connectTimeoutMs=500&operationTimeoutMs=2000&closeTimeoutMs=300"))).toMatchObject({
+      timeouts: { connectMs: 500, operationMs: 2000, closeMs: 300 },
+    });
+    expect(() => parseUrlOptions(new URL("bullmq://127.0.0.1/0?operationTimeoutMs=0"))).toThrow(ConfigurationError);
+    expect(() => parseUrlOptions(new URL("bullmq://127.0.0.1/0?connectTimeoutMs=1.5"))).toThrow(/connectTimeoutMs/);
+  });
+
   it("defaults port 6379 and db 0", () => {
     expect(parseUrlOptions(new URL("bullmq://127.0.0.1"))).toEqual({ host: "127.0.0.1", port: 6379, db: 0 });
   });
