@@ -35,6 +35,8 @@ const GROUPS: [string, string][] = [
   ["validation", "Validation errors"],
   ["connection", "Lazy connection & check()"],
   ["serviceRestart", "Server restart"],
+  ["networkFaults", "Network faults"],
+  ["blackHole", "Black-holed connections"],
   ["events", "Events"],
   ["transactions", "Transactional enqueue"],
   ["progress", "Progress"],

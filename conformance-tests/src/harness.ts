@@ -38,6 +38,16 @@ export interface ConformanceHarness {
    * lost; without this, that test is not registered.
    */
   relayChild?: { readonly module: string; readonly args?: readonly string[] };
+  /**
+   * How to reach the engine through a relay the suite controls (`TcpRelay`): the engine's own host
+   * and port, and an adapter like `createAdapter`'s whose every connection goes to `address`
+   * (`127.0.0.1:<port>`) instead. Enables the networkFaults and blackHole groups; an engine without a network
+   * connection (in-process, a file) leaves it out.
+   */
+  connectVia?: {
+    readonly engine: { readonly host?: string; readonly port: number };
+    createAdapter(context: AdapterContext, address: string): Adapter | Promise<Adapter>;
+  };
   /** An adapter pointed at a server that does not answer (for `check()` and connection errors). */
   unreachableAdapter?(): Adapter | Promise<Adapter>;
   /**
@@ -81,6 +91,8 @@ export const GROUPS = [
   "redrive",
   "pause",
   "schedules",
+  "networkFaults",
+  "blackHole",
 ] as const;
 
 export type GroupName = (typeof GROUPS)[number];

@@ -57,7 +57,7 @@ describe("TcpRelay", () => {
     b.socket.destroy();
   });
 
-  it("blackHole() keeps connections open and forwards nothing; restore() forwards again", async () => {
+  it("blackHole() keeps connections open and forwards nothing; after restore() new connections pass, black-holed ones stay silent", async () => {
     const r = await relay();
     const a = await client(r.port);
     r.blackHole();
@@ -68,10 +68,12 @@ describe("TcpRelay", () => {
     expect(a.received() + b.received()).toBe("");
     expect(a.socket.destroyed || b.socket.destroyed).toBe(false);
     await r.restore();
-    a.socket.write("back");
-    await until(() => a.received() === "back");
-    a.socket.destroy();
-    b.socket.destroy();
+    a.socket.write("still lost");
+    const c = await client(r.port);
+    c.socket.write("new");
+    await until(() => c.received() === "new");
+    expect(a.received()).toBe("");
+    for (const { socket } of [a, b, c]) socket.destroy();
   });
 
   it("throttle() delays every chunk and keeps their order", async () => {

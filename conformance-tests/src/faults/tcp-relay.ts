@@ -20,6 +20,8 @@ export type RelayMode = "pass" | "blackHole" | "throttle" | "refuse";
 interface Pair {
   readonly client: Socket;
   readonly server: Socket;
+  /** Black-holed once: stays silent after `restore()`, until it is closed. */
+  silenced: boolean;
 }
 
 /**
@@ -34,9 +36,10 @@ interface Pair {
  *   can detect;
  * - `throttle({ delayMs, bytesPerSecond })`: forwards everything, late or slowly;
  * - `refuse()`: stops listening and destroys every connection, so new ones are refused;
- * - `restore()`: back to `pass` (listening again on the same port after `refuse`). Data dropped by
- *   a black hole stays lost: the connections that saw it are usually broken beyond use, as after a
- *   real partition, and a client is expected to notice and replace them.
+ * - `restore()`: back to `pass` for new connections (listening again on the same port after
+ *   `refuse`). A connection that was black-holed stays silent until it is closed: its dropped
+ *   bytes would leave its protocol stream torn anyway, so a client is expected to notice it (a
+ *   deadline, a heartbeat) and replace it, as after a partition that outlived its TCP state.
  *
  * Exported by `@taskport/conformance` for adapter authors' own tests; the suite's `networkFaults`
  * group drives one through `harness.connectVia`.
@@ -108,6 +111,7 @@ export class TcpRelay {
   /** Keep connections open, accept new ones, forward nothing in either direction. */
   blackHole(): void {
     this.#mode = "blackHole";
+    for (const pair of this.#pairs) pair.silenced = true;
   }
 
   /** Forward everything, `delayMs` late and at most `bytesPerSecond` per direction of a connection. */
@@ -145,7 +149,7 @@ export class TcpRelay {
     return createServer((client) => {
       this.#accepted++;
       const server = connect(this.#target.port, this.#target.host);
-      const pair: Pair = { client, server };
+      const pair: Pair = { client, server, silenced: this.#mode === "blackHole" };
       this.#pairs.add(pair);
       for (const socket of [client, server]) {
         socket.setNoDelay(true);
@@ -161,7 +165,7 @@ export class TcpRelay {
   #forward(pair: Pair, from: Socket, to: Socket): void {
     let last = Promise.resolve();
     from.on("data", (chunk: Buffer) => {
-      if (this.#mode === "blackHole" || this.#mode === "refuse") return;
+      if (this.#mode === "blackHole" || this.#mode === "refuse" || pair.silenced) return;
       if (this.#mode === "pass") {
         last = last.then(() => {
           if (this.#pairs.has(pair)) to.write(chunk);

@@ -3,6 +3,7 @@ import { registerBasics } from "./basics.ts";
 import { registerConnection } from "./connection.ts";
 import { registerFailures } from "./failures.ts";
 import { registerHeaders } from "./headers.ts";
+import { registerNetworkFaults } from "./network-faults.ts";
 import { registerOperations } from "./operations.ts";
 import { registerRetention } from "./retention.ts";
 import { registerSchedules } from "./schedules.ts";
@@ -23,4 +24,5 @@ export function registerGroups(s: SuiteContext): void {
   registerState(s);
   registerTransactions(s);
   registerWorkers(s);
+  registerNetworkFaults(s);
 }

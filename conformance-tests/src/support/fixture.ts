@@ -12,6 +12,7 @@ import {
   Worker,
   type WorkerOptions,
 } from "@taskport/core";
+import { TcpRelay } from "../faults/tcp-relay.ts";
 import type { AdapterContext, ConformanceOptions } from "../harness.ts";
 
 const RUN_ID = randomBytes(3).toString("hex");
@@ -26,6 +27,7 @@ export class Fixture {
   readonly #adapters: Adapter[] = [];
   readonly #workers: Worker[] = [];
   readonly #queues = new Set<string>();
+  readonly #relays: TcpRelay[] = [];
   #backend: Backend | undefined;
 
   constructor(options: ConformanceOptions, testName: string) {
@@ -50,6 +52,20 @@ export class Fixture {
     const adapter = await this.#options.createAdapter({ testId: this.testId, ...extra });
     this.#adapters.push(adapter);
     return adapter;
+  }
+
+  /**
+   * A backend over an adapter whose engine connections go through a fresh `TcpRelay` (needs
+   * `harness.connectVia`); the relay is closed with the test.
+   */
+  async backendViaRelay(): Promise<{ backend: Backend; relay: TcpRelay }> {
+    const via = this.#options.harness?.connectVia;
+    if (!via) throw new Error("[taskport] conformance: this test needs harness.connectVia");
+    const relay = await TcpRelay.start(via.engine);
+    this.#relays.push(relay);
+    const adapter = await via.createAdapter({ testId: this.testId }, relay.address);
+    this.#adapters.push(adapter);
+    return { backend: new Backend(`${this.testId}-relayed`, adapter), relay };
   }
 
   /**
@@ -91,8 +107,18 @@ export class Fixture {
   }
 
   async cleanup(passed: boolean): Promise<void> {
-    await Promise.allSettled(this.#workers.map((worker) => worker.close({ graceMs: 0 })));
-    await Promise.allSettled(this.#adapters.map((adapter) => adapter.close()));
+    // Relays pass again first, so that closing workers and adapters can reach the engine; one whose
+    // connection is still black-holed is freed after a while by closing the relays.
+    await Promise.allSettled(this.#relays.map((relay) => relay.restore()));
+    const closing = (async () => {
+      await Promise.allSettled(this.#workers.map((worker) => worker.close({ graceMs: 0 })));
+      await Promise.allSettled(this.#adapters.map((adapter) => adapter.close()));
+    })();
+    if (this.#relays.length > 0) {
+      await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+      await Promise.allSettled(this.#relays.map((relay) => relay.close()));
+    }
+    await closing;
     if (passed) await this.#options.harness?.cleanup?.(this.testId, [...this.#queues]);
   }
 }
