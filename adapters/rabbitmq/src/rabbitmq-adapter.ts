@@ -135,7 +135,7 @@ export class RabbitMQAdapter implements Adapter {
     const where =
       options.url !== undefined ? redactUrl(parsed?.connectUrl ?? options.url) : describeConnection(options.connection as Options.Connect);
     this.#connection = new AmqpConnection({
-      target: parsed?.connectUrl ?? (options.connection as Options.Connect),
+      target: withHeartbeat(parsed?.connectUrl ?? (options.connection as Options.Connect)),
       where,
       socketOptions: {
         // amqplib leaves Nagle's algorithm on: a publish written while the broker had not yet
@@ -249,3 +249,18 @@ function describeConnection(connection: Options.Connect): string {
 
 /** Core loads this for `amqp://` and `amqps://` URLs. */
 export const createAdapter: AdapterFactory = (url: URL) => new RabbitMQAdapter({ url: url.toString() });
+
+/**
+ * The heartbeat taskport asks for when the app names none: 10 s, so a connection that goes silent
+ * (a partition, a dead NAT mapping) is noticed within about 20 s and replaced. amqplib otherwise
+ * takes the broker's 60 s, and a silent worker would wait two minutes before it noticed.
+ */
+export const DEFAULT_HEARTBEAT_SECONDS = 10;
+
+function withHeartbeat(target: string | Options.Connect): string | Options.Connect {
+  if (typeof target !== "string") return { heartbeat: DEFAULT_HEARTBEAT_SECONDS, ...target };
+  const url = new URL(target);
+  if (url.searchParams.has("heartbeat")) return target;
+  url.searchParams.set("heartbeat", String(DEFAULT_HEARTBEAT_SECONDS));
+  return url.toString();
+}
