@@ -4,8 +4,15 @@ import { PgBossAdapter } from "../src/index.ts";
 import { CONFORMANCE_SCHEMA, DATABASE_URL, inTransaction, restartPostgres } from "./support.ts";
 
 // Queue names come from the suite's testId, so every test shares one schema without meeting another.
-const create = (testId: string) =>
-  new PgBossAdapter({ connectionString: DATABASE_URL, schema: CONFORMANCE_SCHEMA, applicationName: `tp-${testId}` });
+const create = (testId: string, connectionString = DATABASE_URL) =>
+  new PgBossAdapter({ connectionString, schema: CONFORMANCE_SCHEMA, applicationName: `tp-${testId}` });
+
+/** `url` with its host and port replaced by `address`. */
+function viaAddress(url: string, address: string): string {
+  const via = new URL(url);
+  via.host = address;
+  return via.href;
+}
 
 let janitor: PgBossAdapter | undefined;
 afterAll(async () => {
@@ -28,9 +35,17 @@ await runConformance({
     deadLetter: true,
     crashCountsAsAttempt: true,
   },
+  optOut: {
+    blackHole:
+      "pg-boss's pool has no deadline on the worker's fetch queries: a connection that goes silent is never noticed nor replaced (issue #15: worker deadlines)",
+  },
   harness: {
     transaction: inTransaction,
     restartServer: restartPostgres,
+    connectVia: {
+      engine: { host: new URL(DATABASE_URL).hostname, port: Number(new URL(DATABASE_URL).port || 5432) },
+      createAdapter: ({ testId }, address) => create(testId, viaAddress(DATABASE_URL, address)),
+    },
     unreachableAdapter: () => new PgBossAdapter({ connectionString: "postgres://postgres@127.0.0.1:1/test", schema: CONFORMANCE_SCHEMA }),
     async cleanup(_testId, queues) {
       janitor ??= create("janitor");

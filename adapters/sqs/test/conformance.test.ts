@@ -1,4 +1,4 @@
-import { runConformance } from "@taskport/conformance";
+import { type AdapterContext, runConformance } from "@taskport/conformance";
 import { afterAll } from "vitest";
 import { SqsAdapter } from "../src/index.ts";
 import { CREDENTIALS, Emulator, REGION } from "./support.ts";
@@ -10,17 +10,19 @@ afterAll(() => emulator.stop());
 /** Short leases so that crash recovery is tested in seconds; the heartbeat keeps longer jobs. */
 const VISIBILITY_SECONDS = 3;
 
+const create = ({ nativeDelayLimitMs }: AdapterContext, endpoint: string) =>
+  new SqsAdapter({
+    endpoint,
+    region: REGION,
+    credentials: CREDENTIALS,
+    createQueues: true,
+    visibilityTimeout: VISIBILITY_SECONDS,
+    ...(nativeDelayLimitMs !== undefined ? { maxNativeDelayMs: nativeDelayLimitMs } : {}),
+  });
+
 await runConformance({
   name: "sqs",
-  createAdapter: ({ nativeDelayLimitMs }) =>
-    new SqsAdapter({
-      endpoint: emulator.endpoint,
-      region: REGION,
-      credentials: CREDENTIALS,
-      createQueues: true,
-      visibilityTimeout: VISIBILITY_SECONDS,
-      ...(nativeDelayLimitMs !== undefined ? { maxNativeDelayMs: nativeDelayLimitMs } : {}),
-    }),
+  createAdapter: (context) => create(context, emulator.endpoint),
   capabilities: {
     delay: true,
     maxNativeDelayMs: 900_000,
@@ -36,8 +38,16 @@ await runConformance({
     crashCountsAsAttempt: false,
     maxPayloadBytes: 262_144 - 1024,
   },
+  optOut: {
+    blackHole:
+      "a long poll on a connection that goes silent is never given up: the SDK's HTTP handler waits on it with no deadline, so the worker never receives again (issue #15: worker deadlines)",
+  },
   harness: {
     restartServer: () => emulator.restart(),
+    connectVia: {
+      engine: { host: new URL(emulator.endpoint).hostname, port: Number(new URL(emulator.endpoint).port) },
+      createAdapter: (context, address) => create(context, `http://${address}`),
+    },
     unreachableAdapter: () =>
       new SqsAdapter({ url: `sqs://${CREDENTIALS.accessKeyId}:${CREDENTIALS.secretAccessKey}@127.0.0.1:1?region=${REGION}` }),
     cleanup: (_testId, queues) => emulator.deleteQueues(queues, false),
