@@ -1,3 +1,4 @@
+import { TaskportError } from "@taskport/core";
 import { expect } from "vitest";
 import type { SuiteContext } from "../run-conformance.ts";
 import { sleep, waitFor } from "../support/waiting.ts";
@@ -35,6 +36,29 @@ export function registerNetworkFaults(s: SuiteContext): void {
         await waitFor(() => seen.size === count, s.late(60_000), `all ${count} jobs (have ${seen.size})`);
       },
       120_000,
+    );
+
+    s.test(
+      "networkFaults",
+      "an enqueue into a black hole fails within the backend's deadline, with an error that names the engine",
+      async (f) => {
+        const timeouts = { connectMs: 1_000, operationMs: 2_000 };
+        const { backend, relay, adapter } = await f.backendViaRelay({ timeouts });
+        const job = await f.task("job", async () => {}, {}, backend);
+        await job.enqueue(undefined); // connected, and answered once
+        relay.blackHole();
+        const started = Date.now();
+        const error = await job.enqueue(undefined).then(
+          () => new Error("the enqueue succeeded"),
+          (e: unknown) => e,
+        );
+        const took = Date.now() - started;
+        expect(error).toBeInstanceOf(TaskportError);
+        expect((error as Error).message).toContain(adapter.name);
+        // The backend's bound is connectMs + operationMs, plus core's second of slack.
+        expect(took, "ms until the enqueue failed").toBeLessThan(timeouts.connectMs + timeouts.operationMs + 1_000 + s.late(2_000));
+      },
+      60_000,
     );
   });
 

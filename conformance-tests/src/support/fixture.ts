@@ -58,14 +58,16 @@ export class Fixture {
    * A backend over an adapter whose engine connections go through a fresh `TcpRelay` (needs
    * `harness.connectVia`); the relay is closed with the test.
    */
-  async backendViaRelay(): Promise<{ backend: Backend; relay: TcpRelay }> {
+  async backendViaRelay(
+    options: Omit<BackendOptions, "url" | "adapter"> = {},
+  ): Promise<{ backend: Backend; relay: TcpRelay; adapter: Adapter }> {
     const via = this.#options.harness?.connectVia;
     if (!via) throw new Error("[taskport] conformance: this test needs harness.connectVia");
     const relay = await TcpRelay.start(via.engine);
     this.#relays.push(relay);
     const adapter = await via.createAdapter({ testId: this.testId }, relay.address);
     this.#adapters.push(adapter);
-    return { backend: new Backend(`${this.testId}-relayed`, adapter), relay };
+    return { backend: new Backend(`${this.testId}-relayed`, { adapter, ...options }), relay, adapter };
   }
 
   /**
