@@ -5,14 +5,19 @@ import {
   ConfigurationError,
   type ConsumeOptions,
   type Consumer,
+  closeWithin,
+  connectTimedOut,
   type DeliveryHandler,
+  deadline,
   type EnqueueContext,
   type EnqueueReceipt,
   indexesByQueue,
   type JobInfo,
   type JobStatus,
   type NewJob,
+  resolveTimeouts,
   TaskportError,
+  type Timeouts,
 } from "@taskport/core";
 import Queue from "bee-queue";
 import { type AddJobKeys, addJobs, type JobToAdd, recordJson } from "./add-jobs.ts";
@@ -22,6 +27,7 @@ import {
   call,
   explainRedisError,
   isTransient,
+  type OpenDeadline,
   openClient,
   type RedisClientLike,
   type RedisOptions,
@@ -58,10 +64,15 @@ export interface BeeQueueAdapterOptions {
   readonly delayedDebounceMs?: number;
   /** CLIENT SETNAME of the connections: `<name>` for enqueues, `<name>-worker` for workers. Default `taskport`. */
   readonly clientName?: string;
+  /**
+   * Bounds on calls to Redis: `{ connectMs, operationMs, closeMs }`, default 10 s, 30 s, 10 s.
+   * Connecting (node-redis `connect_timeout`, and its ready check) past connectMs is a
+   * `ConnectionError`; an enqueue, `check()` or worker start past operationMs a `DeadlineError`,
+   * and the connection it waited on is dropped (node-redis reconnects). A worker's wait for jobs is
+   * not bounded.
+   */
+  readonly timeouts?: Partial<Timeouts>;
 }
-
-/** How long check() waits for Redis to answer. */
-const CHECK_TIMEOUT_MS = 5_000;
 /**
  * Enqueues of one tick are written to Redis this many at a time. Smaller groups keep Redis and
  * this process busy at once (Redis runs the first group while the next is built); one write per
@@ -93,9 +104,11 @@ export class BeeQueueAdapter implements Adapter {
   readonly #addKeys = new Map<string, AddJobKeys>();
   readonly #consumers = new Set<BeeQueueConsumer>();
   #closed = false;
+  readonly #timeouts: Timeouts;
 
   constructor(options: BeeQueueAdapterOptions = {}) {
     this.#redis = { host: "127.0.0.1", port: 6379, ...options.redis };
+    this.#timeouts = resolveTimeouts(options.timeouts, "bee-queue");
     this.#prefix = validatePrefix(options.prefix ?? "bq");
     this.#stallIntervalMs = positive("stallIntervalMs", options.stallIntervalMs ?? 5_000);
     this.#keepSucceeded = options.keepSucceeded ?? true;
@@ -138,7 +151,7 @@ export class BeeQueueAdapter implements Adapter {
 
   #connect(): Promise<RedisClientLike> {
     if (this.#closed) return Promise.reject(new TaskportError("bee-queue", "this adapter was closed; create a new one."));
-    this.#client ??= openClient(this.#redis, this.#clientName).then(
+    this.#client ??= openClient(this.#redis, this.#clientName, this.#openDeadline()).then(
       (client) => {
         // Errors of an established connection reach callers as rejected commands; node-redis reconnects.
         client.on("error", () => {});
@@ -155,6 +168,21 @@ export class BeeQueueAdapter implements Adapter {
       },
     );
     return this.#client;
+  }
+
+  #openDeadline(): OpenDeadline {
+    const ms = this.#timeouts.connectMs;
+    return { ms, late: () => connectTimedOut("bee-queue", "connect", this.#where, ms) };
+  }
+
+  /**
+   * `work` bounded by operationMs: past it a DeadlineError naming the call, and the enqueue
+   * connection, which a silent server holds, is dropped (node-redis reconnects it).
+   */
+  #bounded<T>(operation: string, work: Promise<T>): Promise<T> {
+    return deadline("bee-queue", operation, this.#where, this.#timeouts.operationMs, work, () => {
+      (this.#connected as unknown as { stream?: { destroy(): void } } | undefined)?.stream?.destroy();
+    });
   }
 
   #producer(name: string): Queue | Promise<Queue> {
@@ -192,9 +220,17 @@ export class BeeQueueAdapter implements Adapter {
     return queue;
   }
 
-  async enqueue(jobs: readonly NewJob[], _context: EnqueueContext): Promise<EnqueueReceipt[]> {
+  enqueue(jobs: readonly NewJob[], _context: EnqueueContext): Promise<EnqueueReceipt[]> {
     const first = jobs[0];
-    if (jobs.length === 1 && first) return [await this.#enqueueOne(first)];
+    if (jobs.length === 1 && first)
+      return this.#bounded(
+        "enqueue",
+        this.#enqueueOne(first).then((receipt) => [receipt]),
+      );
+    return this.#bounded("enqueueMany", this.#enqueueMany(jobs));
+  }
+
+  async #enqueueMany(jobs: readonly NewJob[]): Promise<EnqueueReceipt[]> {
     const receipts: EnqueueReceipt[] = new Array(jobs.length);
     await Promise.all(
       [...indexesByQueue(jobs)].map(async ([name, indexes]) => {
@@ -305,12 +341,14 @@ export class BeeQueueAdapter implements Adapter {
     };
     const consumer = new BeeQueueConsumer(environment, options, handler, () => this.#consumers.delete(consumer));
     // Each consumer has its own connections, so abandoning it drops exactly those, as a crash would.
-    const client = await openClient(this.#redis, environment.clientName).catch((error: unknown) => {
+    const client = await openClient(this.#redis, environment.clientName, this.#openDeadline()).catch((error: unknown) => {
       throw this.#wrap(error);
     });
     this.#consumers.add(consumer);
     try {
-      await consumer.start(client);
+      await deadline("bee-queue", "start a worker", this.#where, this.#timeouts.operationMs, consumer.start(client), () =>
+        client.end(true),
+      );
     } catch (error) {
       await consumer.abandon();
       throw this.#wrap(error);
@@ -392,41 +430,43 @@ export class BeeQueueAdapter implements Adapter {
   }
 
   async check(): Promise<CheckProblem[]> {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              new TaskportError(
-                "bee-queue",
-                `Redis at ${this.#where} did not answer within ${CHECK_TIMEOUT_MS / 1000} s. Is the host right and reachable from here?`,
-              ),
-            ),
-          CHECK_TIMEOUT_MS,
-        );
-      });
-      await Promise.race([this.#connect().then((client) => call<string>((done) => client.ping(done))), timeout]);
+      const client = await this.#connect();
+      await this.#bounded(
+        "check()",
+        call<string>((done) => client.ping(done)),
+      );
       return [];
     } catch (error) {
       return [{ message: this.#wrap(error).message }];
-    } finally {
-      clearTimeout(timer);
     }
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all([...this.#consumers].map((consumer) => consumer.abandon()));
-    const client = await this.#client?.catch(() => undefined);
+    const opening = this.#client;
+    const connected = this.#connected;
+    // A server that never answers would hold QUIT forever: past closeMs the connections are ended.
+    await closeWithin(
+      this.#timeouts.closeMs,
+      async () => {
+        await Promise.all([...this.#consumers].map((consumer) => consumer.abandon()));
+        const client = await opening?.catch(() => undefined);
+        this.#client = undefined;
+        // Enqueues written before the QUIT below still reach Redis; later ones find the adapter closed.
+        this.#connected = undefined;
+        for (const queue of this.#producers.values()) await queue.close().catch(() => {});
+        this.#producers.clear();
+        this.#ready.clear();
+        if (client) await call<unknown>((done) => client.quit(done)).catch(() => client.end(true));
+      },
+      () => connected?.end(true),
+    );
     this.#client = undefined;
-    // Enqueues written before the QUIT below still reach Redis; later ones find the adapter closed.
     this.#connected = undefined;
-    for (const queue of this.#producers.values()) await queue.close().catch(() => {});
     this.#producers.clear();
     this.#ready.clear();
-    if (client) await call<unknown>((done) => client.quit(done)).catch(() => client.end(true));
   }
 }
 
@@ -506,5 +546,6 @@ export function createAdapter(url: URL): BeeQueueAdapter {
     ...(o.prefix !== undefined ? { prefix: o.prefix } : {}),
     ...(o.stallIntervalMs !== undefined ? { stallIntervalMs: o.stallIntervalMs } : {}),
     ...(o.keepSucceeded !== undefined ? { keepSucceeded: o.keepSucceeded } : {}),
+    ...(o.timeouts !== undefined ? { timeouts: o.timeouts } : {}),
   });
 }

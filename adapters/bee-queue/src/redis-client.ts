@@ -38,11 +38,23 @@ const redis = require(require.resolve("redis", { paths: [require.resolve("bee-qu
  * operator — or a test — can find and kill exactly these connections) and resolve once it is ready.
  * Rejects on the first error before that, closing the client.
  */
-export function openClient(options: RedisOptions, name: string): Promise<RedisClientLike> {
-  const client = redis.createClient({ ...options });
+export function openClient(options: RedisOptions, name: string, deadline?: OpenDeadline): Promise<RedisClientLike> {
+  // node-redis's connect_timeout bounds the TCP connect (and its reconnecting); the ready check
+  // that follows has no bound of its own: a server that accepts and never answers holds it.
+  const client = redis.createClient(deadline ? { connect_timeout: deadline.ms, ...options } : { ...options });
   nameClient(client, name);
   return new Promise((resolve, reject) => {
+    const timer = deadline
+      ? setTimeout(() => {
+          client.removeListener("ready", onReady);
+          client.removeListener("error", onError);
+          client.on("error", () => {});
+          client.end(true);
+          reject(deadline.late());
+        }, deadline.ms)
+      : undefined;
     const onError = (error: Error) => {
+      clearTimeout(timer);
       client.removeListener("ready", onReady);
       // end(true) fails pending commands (the ready check) with errors of their own; and ending
       // inside node-redis's reply parsing breaks the replies still in the same chunk: end after it.
@@ -51,12 +63,19 @@ export function openClient(options: RedisOptions, name: string): Promise<RedisCl
       reject(error);
     };
     const onReady = () => {
+      clearTimeout(timer);
       client.removeListener("error", onError);
       resolve(client);
     };
     client.once("error", onError);
     client.once("ready", onReady);
   });
+}
+
+/** How long {@link openClient} may take to get a ready client, and the error past it. */
+export interface OpenDeadline {
+  readonly ms: number;
+  readonly late: () => Error;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { ConfigurationError, redactUrl } from "@taskport/core";
+import { ConfigurationError, isTimeoutParam, redactUrl, type Timeouts, timeoutsFromUrl } from "@taskport/core";
 
 /** What a `bee-queue://` URL configures. */
 export interface UrlOptions {
@@ -12,6 +12,8 @@ export interface UrlOptions {
   readonly keepSucceeded?: boolean;
   /** Connect with TLS (`?tls=true`), as managed Redis services require. */
   readonly tls?: boolean;
+  /** `connectTimeoutMs`, `operationTimeoutMs`, `closeTimeoutMs`, when the URL sets any. */
+  readonly timeouts?: Partial<Timeouts>;
 }
 
 const NUMBER_OPTIONS = ["stallIntervalMs"] as const;
@@ -19,7 +21,7 @@ const BOOLEAN_OPTIONS = ["keepSucceeded", "tls"] as const;
 const KNOWN = ["prefix", ...NUMBER_OPTIONS, ...BOOLEAN_OPTIONS];
 
 /**
- * Read `bee-queue://[[user]:password@]host:port/db?prefix=bq&stallIntervalMs=5000&keepSucceeded=true&tls=true`.
+ * Read `bee-queue://[[user]:password@]host:port/db?prefix=bq&stallIntervalMs=5000&keepSucceeded=true&tls=true&connectTimeoutMs=10000&operationTimeoutMs=30000&closeTimeoutMs=10000`.
  * Port defaults to 6379, db to 0, prefix to bee-queue's own `bq`; `tls=true` connects with TLS and
  * checks the server's certificate against Node's trusted CAs.
  */
@@ -31,8 +33,11 @@ export function parseUrlOptions(url: URL): UrlOptions {
     );
   }
   for (const key of url.searchParams.keys()) {
-    if (!KNOWN.includes(key)) {
-      throw new ConfigurationError("bee-queue", `unknown option "${key}" in ${redactUrl(url)}. Known: ${KNOWN.join(", ")}.`);
+    if (!KNOWN.includes(key) && !isTimeoutParam(key)) {
+      throw new ConfigurationError(
+        "bee-queue",
+        `unknown option "${key}" in ${redactUrl(url)}. Known: ${KNOWN.join(", ")}, connectTimeoutMs, operationTimeoutMs, closeTimeoutMs.`,
+      );
     }
   }
   const path = url.pathname.replace(/^\/+/, "");
@@ -51,7 +56,10 @@ export function parseUrlOptions(url: URL): UrlOptions {
     stallIntervalMs?: number;
     keepSucceeded?: boolean;
     tls?: boolean;
+    timeouts?: Partial<Timeouts>;
   } = { host: url.hostname.replace(/^\[|\]$/g, "") || "127.0.0.1", port, db };
+  const timeouts = timeoutsFromUrl(url, "bee-queue");
+  if (Object.keys(timeouts).length > 0) options.timeouts = timeouts;
   if (url.username) options.user = decodeURIComponent(url.username);
   if (url.password) options.password = decodeURIComponent(url.password);
   const prefix = url.searchParams.get("prefix");
