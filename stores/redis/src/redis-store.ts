@@ -3,6 +3,11 @@ import {
   type CancelOutcome,
   type CheckProblem,
   ConfigurationError,
+  closeWithin,
+  connectWithin,
+  DEFAULT_TIMEOUTS,
+  DeadlineError,
+  deadline,
   type JobChange,
   type JobInfo,
   type JobOutcome,
@@ -11,8 +16,10 @@ import {
   type NewJob,
   type RecordReceipt,
   type Retention,
+  resolveTimeouts,
   type StartDecision,
   TaskportError,
+  type Timeouts,
 } from "@taskport/core";
 import { Redis, type RedisOptions } from "ioredis";
 import { ChangeFeed } from "./change-feed.ts";
@@ -39,14 +46,20 @@ export interface RedisStoreOptions {
   readonly connection?: Redis;
   /** Key prefix: every key the store writes starts with `<prefix>:`. Default `taskport`. */
   readonly prefix?: string;
-  /** Deadline of every command, in ms, after which it fails with a `ConnectionError`. Default 5000. */
+  /**
+   * Bounds on calls to Redis, `{ connectMs, operationMs, closeMs }`, default 10 s, 30 s, 10 s:
+   * connecting past connectMs is a `ConnectionError`; a store call without an answer within
+   * operationMs a `DeadlineError` naming the call (ioredis `commandTimeout`, and the store's own
+   * bound on the application's client); `close()` drops its connections after closeMs.
+   */
+  readonly timeouts?: Partial<Timeouts>;
+  /** The older name of `timeouts.operationMs`, which wins when both are given. */
   readonly commandTimeoutMs?: number;
-  /** How long connecting may take, in ms. Default 5000. */
+  /** The older name of `timeouts.connectMs`, which wins when both are given. */
   readonly connectTimeoutMs?: number;
 }
 
 const DEFAULT_URL = "redis://127.0.0.1:6379/0";
-const DEFAULT_TIMEOUT_MS = 5_000;
 /** Ids a sweep call looks at per index: Redis does nothing else while a script runs. */
 const SWEEP_LIMIT = 500;
 /** Lets the client ride out a short server restart; each command's own deadline bounds the wait. */
@@ -64,6 +77,7 @@ export class RedisStore implements JobStore {
   readonly #shared: Redis | undefined;
   readonly #commandTimeoutMs: number;
   readonly #connectTimeoutMs: number;
+  readonly #timeouts: Timeouts;
   readonly #where: string;
   readonly #secrets: string[];
   readonly #feed: ChangeFeed;
@@ -78,8 +92,23 @@ export class RedisStore implements JobStore {
     this.#url = fromUrl.redisUrl;
     this.#shared = options.connection;
     this.keys = new StoreKeys(validatePrefix(options.prefix ?? fromUrl.prefix ?? "taskport"));
-    this.#commandTimeoutMs = positiveMs("commandTimeoutMs", options.commandTimeoutMs ?? fromUrl.commandTimeoutMs ?? DEFAULT_TIMEOUT_MS);
-    this.#connectTimeoutMs = positiveMs("connectTimeoutMs", options.connectTimeoutMs ?? fromUrl.connectTimeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const given = options.timeouts ?? {};
+    const url = fromUrl.timeouts ?? {};
+    this.#timeouts = resolveTimeouts(
+      {
+        ...(url.closeMs !== undefined ? { closeMs: url.closeMs } : {}),
+        ...(given.closeMs !== undefined ? { closeMs: given.closeMs } : {}),
+      },
+      STORE_NAME,
+    );
+    this.#commandTimeoutMs = positiveMs(
+      "operationMs",
+      given.operationMs ?? options.commandTimeoutMs ?? url.operationMs ?? fromUrl.commandTimeoutMs ?? DEFAULT_TIMEOUTS.operationMs,
+    );
+    this.#connectTimeoutMs = positiveMs(
+      "connectMs",
+      given.connectMs ?? options.connectTimeoutMs ?? url.connectMs ?? DEFAULT_TIMEOUTS.connectMs,
+    );
     const target = this.#shared ? this.#shared.options : describeUrl(this.#url);
     this.#where = target.path ?? `${target.host ?? "127.0.0.1"}:${target.port ?? 6379}/${target.db ?? 0}`;
     this.#secrets = [target.password, target.password ? encodeURIComponent(target.password) : undefined].filter(
@@ -88,7 +117,7 @@ export class RedisStore implements JobStore {
     this.#feed = new ChangeFeed({
       channel: this.keys.changes,
       open: () => this.#openSubscriber(),
-      cancelling: () => this.#command((client) => client.smembers(this.keys.cancelling)),
+      cancelling: () => this.#command("read the cancelled jobs", (client) => client.smembers(this.keys.cancelling)),
       onError: () => {},
     });
   }
@@ -133,11 +162,13 @@ export class RedisStore implements JobStore {
       reason ??= error;
     });
     try {
-      await client.connect();
+      // ioredis's connectTimeout ends a TCP connect that hangs; a server that accepts and never
+      // answers the ready check is ended here.
+      await connectWithin(STORE_NAME, "connect", this.#where, this.#connectTimeoutMs, client.connect(), () => client.disconnect());
       return client;
     } catch (error) {
       client.disconnect();
-      throw explainRedisError(reason ?? error, this.#where, this.#secrets);
+      throw explainRedisError(error instanceof TaskportError ? error : (reason ?? error), this.#where, this.#secrets);
     }
   }
 
@@ -152,23 +183,23 @@ export class RedisStore implements JobStore {
    * Run one command or script call with the store's deadline (also on the application's own client,
    * whose options are not the store's), as a taskport error without secrets when it fails.
    */
-  async #command<T>(work: (client: Redis) => Promise<T>): Promise<T> {
+  async #command<T>(operation: string, work: (client: Redis) => Promise<T>): Promise<T> {
     const client = await this.#connect();
-    let timer: NodeJS.Timeout | undefined;
+    const ms = this.#commandTimeoutMs;
     try {
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error("Command timed out")), this.#commandTimeoutMs);
-      });
-      return await Promise.race([work(client), deadline]);
+      return await deadline(STORE_NAME, `job store ${operation}`, this.#where, ms, () => work(client));
     } catch (error) {
+      // ioredis's own commandTimeout, on the store's own connections, says the same.
+      if (error instanceof Error && /Command timed out/i.test(error.message)) {
+        throw new DeadlineError(STORE_NAME, `job store ${operation}`, this.#where, ms, { cause: error });
+      }
       throw explainRedisError(error, this.#where, this.#secrets);
-    } finally {
-      clearTimeout(timer);
     }
   }
 
-  #script<T>(script: LuaScript, args: readonly (string | number)[]): Promise<T> {
-    return this.#command((client) => script.run<T>(client, this.keys.indexes, [this.keys.prefix, Date.now(), ...args]));
+  #script<T>(name: keyof typeof SCRIPTS, args: readonly (string | number)[]): Promise<T> {
+    const script = SCRIPTS[name];
+    return this.#command(name, (client) => script.run<T>(client, this.keys.indexes, [this.keys.prefix, Date.now(), ...args]));
   }
 
   // ── the contract ───────────────────────────────────────────────────────────
@@ -179,7 +210,7 @@ export class RedisStore implements JobStore {
     for (const job of jobs) {
       args.push(job.id, job.name, job.queue, job.payloadJson, job.maxAttempts, job.enqueuedAt, job.runAt ?? "", job.deduplicationKey ?? "");
     }
-    const holders = await this.#script<string[]>(SCRIPTS.record, args);
+    const holders = await this.#script<string[]>("record", args);
     return jobs.map((job, i) => {
       const holder = holders[i];
       return holder ? { id: holder, deduplicated: true } : { id: job.id };
@@ -187,18 +218,18 @@ export class RedisStore implements JobStore {
   }
 
   async confirm(ids: readonly string[]): Promise<void> {
-    if (ids.length > 0) await this.#script(SCRIPTS.confirm, ids);
+    if (ids.length > 0) await this.#script("confirm", ids);
   }
 
   async forget(ids: readonly string[]): Promise<void> {
-    if (ids.length > 0) await this.#script(SCRIPTS.forget, ids);
+    if (ids.length > 0) await this.#script("forget", ids);
   }
 
   async begin(starts: readonly JobStart[]): Promise<StartDecision[]> {
     if (starts.length === 0) return [];
     const args: (string | number)[] = [this.keys.changes];
     for (const start of starts) args.push(start.id, start.name, start.queue, start.attempt, start.maxAttempts);
-    const replies = await this.#script<[number, number | string[]][]>(SCRIPTS.begin, args);
+    const replies = await this.#script<[number, number | string[]][]>("begin", args);
     const now = Date.now();
     return starts.map((start, i) => {
       const [run, detail] = replies[i] as [number, number | string[]];
@@ -215,15 +246,15 @@ export class RedisStore implements JobStore {
       else if (outcome.status === "failed") args.push(outcome.id, "failed", JSON.stringify(outcome.error), outcome.retryAt ?? "");
       else args.push(outcome.id, outcome.status, "", "");
     }
-    await this.#script(SCRIPTS.settle, args);
+    await this.#script("settle", args);
   }
 
   async progress(id: string, valueJson: string): Promise<void> {
-    await this.#script(SCRIPTS.progress, [id, valueJson]);
+    await this.#script("progress", [id, valueJson]);
   }
 
   async get(id: string): Promise<JobInfo | null> {
-    const [fields, claimUntil] = await this.#command(async (client) => {
+    const [fields, claimUntil] = await this.#command("get", async (client) => {
       const replies = await client.pipeline().hgetall(this.keys.job(id)).zscore(this.keys.pending, id).exec();
       for (const [error] of replies ?? []) if (error) throw error;
       return [replies?.[0]?.[1] as Record<string, string>, replies?.[1]?.[1] as string | null] as const;
@@ -234,7 +265,7 @@ export class RedisStore implements JobStore {
 
   async cancel(id: string, retention?: Retention): Promise<CancelOutcome> {
     const args = [this.keys.changes, retention?.succeededMs ?? "", retention?.failedMs ?? "", id];
-    const outcome = await this.#script<string>(SCRIPTS.cancel, args);
+    const outcome = await this.#script<string>("cancel", args);
     return outcome === "cancelled" || outcome === "requested" ? outcome : false;
   }
 
@@ -245,7 +276,7 @@ export class RedisStore implements JobStore {
   async sweep(retention: Retention): Promise<number> {
     let deleted = 0;
     for (;;) {
-      const [gone, seen] = await this.#script<[number, number]>(SCRIPTS.sweep, [retention.succeededMs, retention.failedMs, SWEEP_LIMIT]);
+      const [gone, seen] = await this.#script<[number, number]>("sweep", [retention.succeededMs, retention.failedMs, SWEEP_LIMIT]);
       deleted += gone;
       if (seen < SWEEP_LIMIT) return deleted;
     }
@@ -253,7 +284,7 @@ export class RedisStore implements JobStore {
 
   async check(): Promise<CheckProblem[]> {
     try {
-      const info = await this.#command((client) => client.info("memory"));
+      const info = await this.#command("check()", (client) => client.info("memory"));
       const problem = evictionProblem(info, this.#where);
       return problem ? [problem] : [];
     } catch (error) {
@@ -270,9 +301,11 @@ export class RedisStore implements JobStore {
     let deleted = 0;
     let cursor = "0";
     do {
-      const [next, keys] = await this.#command((client) => client.scan(cursor, "MATCH", `${this.keys.prefix}:*`, "COUNT", 1_000));
+      const [next, keys] = await this.#command("destroy", (client) =>
+        client.scan(cursor, "MATCH", `${this.keys.prefix}:*`, "COUNT", 1_000),
+      );
       cursor = next;
-      if (keys.length > 0) deleted += await this.#command((client) => client.unlink(...keys));
+      if (keys.length > 0) deleted += await this.#command("destroy", (client) => client.unlink(...keys));
     } while (cursor !== "0");
     return deleted;
   }
@@ -280,10 +313,21 @@ export class RedisStore implements JobStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#feed.close();
-    const client = await this.#ready?.catch(() => undefined);
+    const ready = this.#ready;
     this.#ready = undefined;
-    if (client && !this.#shared) await client.quit().catch(() => client.disconnect());
+    let client: Redis | undefined;
+    // A server that never answers would hold QUIT forever: past closeMs the connection is dropped.
+    await closeWithin(
+      this.#timeouts.closeMs,
+      async () => {
+        await this.#feed.close();
+        client = await ready?.catch(() => undefined);
+        if (client && !this.#shared) await client.quit().catch(() => client?.disconnect());
+      },
+      () => {
+        if (!this.#shared) client?.disconnect();
+      },
+    );
   }
 }
 

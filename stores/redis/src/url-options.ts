@@ -1,4 +1,4 @@
-import { ConfigurationError, redactUrl } from "@taskport/core";
+import { ConfigurationError, redactUrl, type Timeouts, timeoutsFromUrl, withoutTimeoutParams } from "@taskport/core";
 import { STORE_NAME } from "./store-name.ts";
 
 /** What a `redis://` or `rediss://` store URL configures. */
@@ -6,16 +6,19 @@ export interface UrlOptions {
   /** The URL for ioredis, without the store's own options: ioredis reads host, port, credentials, db and TLS from it. */
   readonly redisUrl: string;
   readonly prefix?: string;
+  /** The older name of `operationTimeoutMs`; the newer one wins when both are given. */
   readonly commandTimeoutMs?: number;
-  readonly connectTimeoutMs?: number;
+  /** `connectTimeoutMs`, `operationTimeoutMs`, `closeTimeoutMs`, as every taskport URL takes them. */
+  readonly timeouts?: Partial<Timeouts>;
 }
 
-const NUMBER_OPTIONS = ["commandTimeoutMs", "connectTimeoutMs"] as const;
+const NUMBER_OPTIONS = ["commandTimeoutMs"] as const;
+const TIMEOUT_OPTIONS = ["connectTimeoutMs", "operationTimeoutMs", "closeTimeoutMs"];
 /** `family` (4 or 6) is ioredis's own, passed on to it. */
-const KNOWN = ["prefix", ...NUMBER_OPTIONS, "family"];
+const KNOWN = ["prefix", ...NUMBER_OPTIONS, ...TIMEOUT_OPTIONS, "family"];
 
 /**
- * Read `redis://[[user]:password@]host[:port][/db][?prefix=taskport&commandTimeoutMs=5000&connectTimeoutMs=5000]`
+ * Read `redis://[[user]:password@]host[:port][/db][?prefix=taskport&connectTimeoutMs=10000&operationTimeoutMs=30000&closeTimeoutMs=10000]`
  * (`rediss://` for TLS). An unknown option is refused rather than ignored: a misspelt `prefix`
  * would otherwise put the keys somewhere else without a word.
  */
@@ -35,9 +38,11 @@ export function parseUrlOptions(url: URL): UrlOptions {
   if (path !== "" && !/^\d+$/.test(path)) {
     throw new ConfigurationError(STORE_NAME, `the database in ${redactUrl(url)} must be a whole number ≥ 0 (e.g. /0), got "${path}".`);
   }
-  const options: { redisUrl: string; prefix?: string; commandTimeoutMs?: number; connectTimeoutMs?: number } = {
+  const options: { redisUrl: string; prefix?: string; commandTimeoutMs?: number; timeouts?: Partial<Timeouts> } = {
     redisUrl: withoutOwnOptions(url),
   };
+  const timeouts = timeoutsFromUrl(url, STORE_NAME);
+  if (Object.keys(timeouts).length > 0) options.timeouts = timeouts;
   const prefix = url.searchParams.get("prefix");
   if (prefix !== null) options.prefix = validatePrefix(prefix);
   for (const key of NUMBER_OPTIONS) {
@@ -68,7 +73,7 @@ export function positiveMs(name: string, value: number, where = ""): number {
 }
 
 function withoutOwnOptions(url: URL): string {
-  const copy = new URL(url);
+  const copy = withoutTimeoutParams(url);
   for (const key of ["prefix", ...NUMBER_OPTIONS]) copy.searchParams.delete(key);
   return copy.toString();
 }

@@ -5,12 +5,16 @@ import { evictionProblem, parseUrlOptions, RedisStore } from "../src/index.ts";
 describe("redis-store URL", () => {
   it("keeps the connection part for ioredis and takes the store's own options out", () => {
     expect(
-      parseUrlOptions(new URL("redis://:p%40ss@cache:6380/2?prefix=app&commandTimeoutMs=2000&connectTimeoutMs=3000&family=6")),
+      parseUrlOptions(
+        new URL(
+          "redis://:p%40ss@cache:6380/2?prefix=app&commandTimeoutMs=2000&connectTimeoutMs=3000&operationTimeoutMs=4000&closeTimeoutMs=500&family=6",
+        ),
+      ),
     ).toEqual({
       redisUrl: "redis://:p%40ss@cache:6380/2?family=6",
       prefix: "app",
       commandTimeoutMs: 2_000,
-      connectTimeoutMs: 3_000,
+      timeouts: { connectMs: 3_000, operationMs: 4_000, closeMs: 500 },
     });
     expect(parseUrlOptions(new URL("rediss://user:secret@cache.example.com"))).toEqual({
       redisUrl: "rediss://user:secret@cache.example.com",
