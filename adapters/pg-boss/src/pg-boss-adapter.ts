@@ -4,7 +4,10 @@ import {
   type CheckProblem,
   type ConsumeOptions,
   type Consumer,
+  closeWithin,
+  connectWithin,
   type DeliveryHandler,
+  deadline,
   type EnqueueContext,
   type EnqueueReceipt,
   indexesByQueue,
@@ -12,8 +15,10 @@ import {
   type JobStatus,
   type NewJob,
   redactUrl,
+  resolveTimeouts,
   type SerializedError,
   TaskportError,
+  type Timeouts,
 } from "@taskport/core";
 import pg from "pg";
 import { type JobInsert, PgBoss } from "pg-boss";
@@ -57,6 +62,15 @@ export interface PgBossAdapterOptions {
   readonly max?: number;
   /** `application_name` of the connections, to find them in `pg_stat_activity`. Default `taskport`. */
   readonly applicationName?: string;
+  /**
+   * Bounds on calls to PostgreSQL: `{ connectMs, operationMs, closeMs }`, default 10 s, 30 s, 10 s.
+   * The pool pg-boss creates gets pg's `connectionTimeoutMillis` (connectMs) and `query_timeout`
+   * (operationMs); starting pg-boss (connect and schema setup), an enqueue and a worker's setup are
+   * bounded too: past connectMs + operationMs for the start a `ConnectionError`, past operationMs
+   * for a call a `DeadlineError`. `close()` returns after closeMs. Statements on your own pool,
+   * instance or transaction are bounded by core only.
+   */
+  readonly timeouts?: Partial<Timeouts>;
 }
 
 const CAPABILITIES: Capabilities = Object.freeze({
@@ -88,6 +102,7 @@ export class PgBossAdapter implements Adapter {
   readonly #schema: string;
   readonly #where: string;
   readonly #secrets: string[];
+  readonly #timeouts: Timeouts;
   #engine: Promise<Engine> | undefined;
   #ownsBoss = false;
   readonly #queues = new Map<string, Promise<void>>();
@@ -103,6 +118,7 @@ export class PgBossAdapter implements Adapter {
     }
     this.#options = options;
     this.#schema = validateSchemaName(options.schema ?? "pgboss");
+    this.#timeouts = resolveTimeouts(options.timeouts, "pg-boss");
     this.#where = options.connectionString
       ? redactUrl(options.connectionString)
       : options.pool
@@ -127,14 +143,29 @@ export class PgBossAdapter implements Adapter {
 
   #start(): Promise<Engine> {
     if (this.#closed) return Promise.reject(new TaskportError("pg-boss", "this adapter was closed; create a new one."));
-    this.#engine ??= this.#open().catch((error: unknown) => {
+    const { connectMs, operationMs } = this.#timeouts;
+    let opening: PgBoss | undefined;
+    // pg's connectionTimeoutMillis ends a connection whose startup does not finish; this bounds
+    // the whole start (pool, schema checks and setup), which a silent server would otherwise hold.
+    this.#engine ??= connectWithin(
+      "pg-boss",
+      "start pg-boss (connect and schema setup)",
+      this.#where,
+      connectMs + operationMs,
+      this.#open((boss) => {
+        opening = boss;
+      }),
+      () => {
+        if (this.#ownsBoss) opening?.stop({ graceful: false, close: true, timeout: 1_000 }).catch(() => {});
+      },
+    ).catch((error: unknown) => {
       this.#engine = undefined;
       throw error instanceof TaskportError ? error : explainConnectError(error, this.#where, this.#schema, this.#secrets);
     });
     return this.#engine;
   }
 
-  async #open(): Promise<Engine> {
+  async #open(created: (boss: PgBoss) => void): Promise<Engine> {
     const o = this.#options;
     let boss = o.boss;
     if (!boss) {
@@ -143,7 +174,13 @@ export class PgBossAdapter implements Adapter {
         schema: this.#schema,
         ...(pool
           ? { db: { executeSql: (text: string, values?: unknown[]) => pool.query(text, values as unknown[]) } }
-          : { connectionString: o.connectionString as string, max: o.max ?? 10, application_name: o.applicationName ?? "taskport" }),
+          : {
+              connectionString: o.connectionString as string,
+              max: o.max ?? 10,
+              application_name: o.applicationName ?? "taskport",
+              connectionTimeoutMillis: this.#timeouts.connectMs,
+              query_timeout: this.#timeouts.operationMs,
+            }),
         supervise: true,
         superviseIntervalSeconds: o.superviseIntervalSeconds ?? 5,
         monitorIntervalSeconds: o.superviseIntervalSeconds ?? 5,
@@ -153,6 +190,7 @@ export class PgBossAdapter implements Adapter {
         useListenNotify: false,
       });
       this.#ownsBoss = true;
+      created(boss);
       boss.on("error", (error: Error) => this.#report(error));
       try {
         await boss.start();
@@ -180,7 +218,12 @@ export class PgBossAdapter implements Adapter {
     const o = this.#options;
     if (o.pool) return versionProblem(this.#schema, await installedSchemaVersion(toExecutor(o.pool), this.#schema));
     if (!o.connectionString) return undefined;
-    const client = new pg.Client({ connectionString: o.connectionString, application_name: o.applicationName ?? "taskport" });
+    const client = new pg.Client({
+      connectionString: o.connectionString,
+      application_name: o.applicationName ?? "taskport",
+      connectionTimeoutMillis: this.#timeouts.connectMs,
+      query_timeout: this.#timeouts.operationMs,
+    });
     await client.connect();
     try {
       return versionProblem(this.#schema, await installedSchemaVersion(toExecutor(client), this.#schema));
@@ -220,6 +263,15 @@ export class PgBossAdapter implements Adapter {
 
   async enqueue(jobs: readonly NewJob[], context: EnqueueContext): Promise<EnqueueReceipt[]> {
     const engine = await this.#start();
+    return this.#bounded(jobs.length === 1 ? "enqueue" : "enqueueMany", this.#enqueue(engine, jobs, context));
+  }
+
+  /** A call over the open pool, bounded by operationMs (pg's query_timeout bounds each statement too). */
+  #bounded<T>(operation: string, work: Promise<T>): Promise<T> {
+    return deadline("pg-boss", operation, this.#where, this.#timeouts.operationMs, work);
+  }
+
+  async #enqueue(engine: Engine, jobs: readonly NewJob[], context: EnqueueContext): Promise<EnqueueReceipt[]> {
     const db = context.transaction !== undefined ? toExecutor(context.transaction) : undefined;
     if (jobs.length === 1) {
       const job = jobs[0] as NewJob;
@@ -335,7 +387,12 @@ export class PgBossAdapter implements Adapter {
 
   async consume(options: ConsumeOptions, handler: DeliveryHandler): Promise<Consumer> {
     const engine = await this.#start();
-    await Promise.all(options.queues.map((queue) => this.#ensureQueue(engine, queue)));
+    await this.#bounded(
+      "start a worker (create its queues)",
+      Promise.all(options.queues.map((queue) => this.#ensureQueue(engine, queue))),
+    ).catch((error: unknown) => {
+      throw this.#wrap(error);
+    });
     const consumer = new PgBossConsumer(engine, options, handler, () => this.#consumers.delete(consumer));
     this.#consumers.add(consumer);
     engine.attach(consumer, (error) => consumer.reportError(error));
@@ -421,12 +478,24 @@ export class PgBossAdapter implements Adapter {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const engine = await this.#engine?.catch(() => undefined);
+    const opening = this.#engine;
     this.#engine = undefined;
-    if (!engine) return;
-    await engine.close();
-    // A given pg-boss instance belongs to the caller, who stops it.
-    if (this.#ownsBoss) await engine.boss.stop({ graceful: false, close: true, timeout: 1_000 }).catch(() => {});
+    let engine: Engine | undefined;
+    // A server that never answers would hold the pool's end forever: past closeMs its connections
+    // are destroyed and close() returns.
+    await closeWithin(
+      this.#timeouts.closeMs,
+      async () => {
+        engine = await opening?.catch(() => undefined);
+        if (!engine) return;
+        await engine.close();
+        // A given pg-boss instance belongs to the caller, who stops it.
+        if (this.#ownsBoss) await engine.boss.stop({ graceful: false, close: true, timeout: 1_000 }).catch(() => {});
+      },
+      () => {
+        if (this.#ownsBoss && engine) destroyPool(engine.boss);
+      },
+    );
   }
 }
 
@@ -455,6 +524,12 @@ function toError(output: Record<string, unknown>): SerializedError {
     message,
     ...(typeof output.stack === "string" ? { stack: output.stack } : {}),
   };
+}
+
+/** Destroy the sockets of the pool pg-boss made (pg keeps them in `_clients`), for a close that cannot wait. */
+function destroyPool(boss: PgBoss): void {
+  const pool = (boss.getDb() as { pool?: { _clients?: { connection?: { stream?: { destroy(): void } } }[] } }).pool;
+  for (const client of pool?._clients ?? []) client.connection?.stream?.destroy();
 }
 
 function safePassword(connectionString: string): string | undefined {

@@ -1,4 +1,4 @@
-import { ConfigurationError, redactUrl } from "@taskport/core";
+import { ConfigurationError, redactUrl, type Timeouts, timeoutsFromUrl, withoutTimeoutParams } from "@taskport/core";
 
 /** What a `postgres://` URL configures, beside the connection itself. */
 export interface UrlOptions {
@@ -7,12 +7,14 @@ export interface UrlOptions {
   readonly schema?: string;
   readonly batchSize?: number;
   readonly max?: number;
+  /** `connectTimeoutMs`, `operationTimeoutMs`, `closeTimeoutMs`, when the URL sets any. */
+  readonly timeouts?: Partial<Timeouts>;
 }
 
 const OWN_OPTIONS = ["schema", "batchSize", "max"] as const;
 
 /**
- * Read `postgres://user:pass@host:5432/db?schema=jobs&batchSize=50&max=10`. Other query options
+ * Read `postgres://user:pass@host:5432/db?schema=jobs&batchSize=50&max=10&connectTimeoutMs=10000&operationTimeoutMs=30000&closeTimeoutMs=10000`. Other query options
  * (`sslmode`, `application_name`, …) are left for `pg`.
  */
 export function parseUrlOptions(url: URL): UrlOptions {
@@ -22,8 +24,10 @@ export function parseUrlOptions(url: URL): UrlOptions {
       `${redactUrl(url)} is not a postgres:// URL. Write it as postgres://user@host:5432/database?schema=pgboss.`,
     );
   }
-  const rest = new URL(url.href);
-  const options: { schema?: string; batchSize?: number; max?: number } = {};
+  const rest = withoutTimeoutParams(url);
+  const options: { schema?: string; batchSize?: number; max?: number; timeouts?: Partial<Timeouts> } = {};
+  const timeouts = timeoutsFromUrl(url, "pg-boss");
+  if (Object.keys(timeouts).length > 0) options.timeouts = timeouts;
   for (const key of OWN_OPTIONS) {
     const value = rest.searchParams.get(key);
     if (value === null) continue;
