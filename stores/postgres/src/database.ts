@@ -56,6 +56,7 @@ export class Database {
   readonly #at: Whereabouts;
   #pool: PgPoolLike | undefined;
   #ownPool: pg.Pool | undefined;
+  #closing: pg.Pool | undefined;
   #closed = false;
 
   constructor(options: DatabaseOptions, at: Whereabouts) {
@@ -170,8 +171,15 @@ export class Database {
   async close(): Promise<void> {
     this.#closed = true;
     const pool = this.#ownPool;
+    this.#closing = pool;
     this.#ownPool = undefined;
     await pool?.end().catch(() => {});
+  }
+
+  /** Destroy the sockets of the pool this store opened, for a close that cannot wait (pg keeps them in `_clients`). */
+  destroy(): void {
+    const pool = (this.#ownPool ?? this.#closing) as { _clients?: { connection?: { stream?: { destroy(): void } } }[] } | undefined;
+    for (const client of pool?._clients ?? []) client.connection?.stream?.destroy();
   }
 }
 

@@ -1,4 +1,4 @@
-import { ConfigurationError, ConnectionError, redactSecrets, TaskportError } from "@taskport/core";
+import { ConfigurationError, ConnectionError, DeadlineError, redactSecrets, TaskportError } from "@taskport/core";
 import { ORIGIN } from "./url-options.ts";
 
 /** Where the store connects and what must never be shown, for messages. */
@@ -34,8 +34,14 @@ function isUnreachable(error: unknown, code: string, message: string): boolean {
   );
 }
 
-function isTimeout(code: string, message: string): boolean {
-  return code === "57014" || /Query read timeout|timeout exceeded when trying to connect|connection timeout/i.test(message);
+/** A statement that ran past its deadline: the server's statement_timeout, or pg's own query_timeout. */
+function isStatementTimeout(code: string, message: string): boolean {
+  return code === "57014" || /Query read timeout/i.test(message);
+}
+
+/** A connection that did not open in time (pg's connectionTimeoutMillis, for a new client or from the pool). */
+function isConnectTimeout(message: string): boolean {
+  return /timeout exceeded when trying to connect|connection timeout/i.test(message);
 }
 
 /**
@@ -61,10 +67,13 @@ export function explain(error: unknown, at: Whereabouts): TaskportError {
       `this user may not use or create the schema "${at.schema}" (${raw}). Grant it CREATE on the database once (GRANT CREATE ON DATABASE … TO …), or create the schema as its owner.`,
     );
   }
-  if (isTimeout(code, raw)) {
+  if (isStatementTimeout(code, raw)) {
+    return new DeadlineError(ORIGIN, "a job store statement", at.where, at.queryTimeoutMs);
+  }
+  if (isConnectTimeout(raw)) {
     return new ConnectionError(
       ORIGIN,
-      `PostgreSQL at ${at.where} did not answer within ${at.queryTimeoutMs} ms (${raw}). Is it overloaded, or the network cut? Raise queryTimeoutMs if its statements are slow.`,
+      `could not connect to PostgreSQL at ${at.where} in time (${raw}). Is the host and port right, and the server up and answering? Raise connectTimeoutMs if it is only slow.`,
     );
   }
   if (isUnreachable(error, code, raw)) {

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import {
   type CancelOutcome,
   type CheckProblem,
+  closeWithin,
   type JobChange,
   type JobInfo,
   type JobOutcome,
@@ -11,8 +12,10 @@ import {
   type RecordReceipt,
   type Retention,
   redactUrl,
+  resolveTimeouts,
   type StartDecision,
   TaskportError,
+  type Timeouts,
 } from "@taskport/core";
 import { inRounds } from "./batch-rounds.ts";
 import { ChangeListener, channelOf } from "./change-listener.ts";
@@ -38,9 +41,16 @@ export interface PostgresStoreOptions {
   readonly schema?: string;
   /** Connections of the pool the store opens. Default 10. */
   readonly max?: number;
-  /** Deadline of every statement, in ms (the server's `statement_timeout` and pg's own). Default 10000. */
+  /**
+   * Bounds on calls to PostgreSQL, `{ connectMs, operationMs, closeMs }`, default 10 s, 30 s, 10 s:
+   * pg's `connectionTimeoutMillis` (connectMs); every statement's deadline, the server's
+   * `statement_timeout` and pg's own `query_timeout` (operationMs); `close()` destroys the
+   * connections still open after closeMs and returns.
+   */
+  readonly timeouts?: Partial<Timeouts>;
+  /** The older name of `timeouts.operationMs`, which wins when both are given. */
   readonly queryTimeoutMs?: number;
-  /** Deadline for opening a connection, in ms. Default 5000. */
+  /** The older name of `timeouts.connectMs`, which wins when both are given. */
   readonly connectTimeoutMs?: number;
   /** `application_name` of the store's connections, to find them in `pg_stat_activity`. Default `taskport-store`. */
   readonly applicationName?: string;
@@ -62,6 +72,7 @@ export class PostgresStore implements JobStore {
   readonly #sql: Statements;
   readonly #channel: string;
   readonly #changes: ChangeListener;
+  readonly #closeMs: number;
   #ready: Promise<void> | undefined;
 
   constructor(options: PostgresStoreOptions) {
@@ -73,7 +84,20 @@ export class PostgresStore implements JobStore {
     }
     const fromUrl = options.url === undefined ? undefined : parseUrlOptions(new URL(String(options.url)));
     this.schema = validateSchemaName(options.schema ?? fromUrl?.schema ?? "taskport");
-    const queryTimeoutMs = options.queryTimeoutMs ?? fromUrl?.queryTimeoutMs ?? 10_000;
+    const given = options.timeouts ?? {};
+    const url = fromUrl?.timeouts ?? {};
+    const timeouts = resolveTimeouts(
+      {
+        ...url,
+        ...(fromUrl?.queryTimeoutMs !== undefined && url.operationMs === undefined ? { operationMs: fromUrl.queryTimeoutMs } : {}),
+        ...(options.connectTimeoutMs !== undefined ? { connectMs: options.connectTimeoutMs } : {}),
+        ...(options.queryTimeoutMs !== undefined ? { operationMs: options.queryTimeoutMs } : {}),
+        ...given,
+      },
+      ORIGIN,
+    );
+    this.#closeMs = timeouts.closeMs;
+    const queryTimeoutMs = timeouts.operationMs;
     const at: Whereabouts = {
       where: options.url === undefined ? "the given pool" : redactUrl(String(options.url)),
       schema: this.schema,
@@ -86,7 +110,7 @@ export class PostgresStore implements JobStore {
         ...(options.pool ? { pool: options.pool } : {}),
         max: options.max ?? fromUrl?.max ?? 10,
         queryTimeoutMs,
-        connectTimeoutMs: options.connectTimeoutMs ?? fromUrl?.connectTimeoutMs ?? 5_000,
+        connectTimeoutMs: timeouts.connectMs,
         applicationName: options.applicationName ?? "taskport-store",
       },
       at,
@@ -231,8 +255,15 @@ export class PostgresStore implements JobStore {
   }
 
   async close(): Promise<void> {
-    await this.#changes.close();
-    await this.#db.close();
+    // A server that never answers would hold the pool's end: past closeMs the connections are destroyed.
+    await closeWithin(
+      this.#closeMs,
+      async () => {
+        await this.#changes.close();
+        await this.#db.close();
+      },
+      () => this.#db.destroy(),
+    );
   }
 }
 

@@ -1,4 +1,4 @@
-import { ConfigurationError, redactUrl } from "@taskport/core";
+import { ConfigurationError, redactUrl, type Timeouts, timeoutsFromUrl, withoutTimeoutParams } from "@taskport/core";
 
 export const ORIGIN = "postgres-store";
 
@@ -8,14 +8,16 @@ export interface UrlOptions {
   readonly connectionString: string;
   readonly schema?: string;
   readonly max?: number;
+  /** The older name of `operationTimeoutMs`, which wins when both are given. */
   readonly queryTimeoutMs?: number;
-  readonly connectTimeoutMs?: number;
+  /** `connectTimeoutMs`, `operationTimeoutMs`, `closeTimeoutMs`, as every taskport URL takes them. */
+  readonly timeouts?: Partial<Timeouts>;
 }
 
-const OWN_OPTIONS = ["schema", "max", "queryTimeoutMs", "connectTimeoutMs"] as const;
+const OWN_OPTIONS = ["schema", "max", "queryTimeoutMs"] as const;
 
 /**
- * Read `postgres://user:pass@host:5432/db?schema=taskport&max=10&queryTimeoutMs=10000&connectTimeoutMs=5000`.
+ * Read `postgres://user:pass@host:5432/db?schema=taskport&max=10&connectTimeoutMs=10000&operationTimeoutMs=30000&closeTimeoutMs=10000`.
  * Other query options are left for `pg`.
  */
 export function parseUrlOptions(url: URL): UrlOptions {
@@ -25,8 +27,10 @@ export function parseUrlOptions(url: URL): UrlOptions {
       `${redactUrl(url)} is not a postgres:// URL. Write it as postgres://user@host:5432/database?schema=taskport.`,
     );
   }
-  const rest = new URL(url.href);
+  const rest = withoutTimeoutParams(url);
   const options: { -readonly [K in keyof UrlOptions]?: UrlOptions[K] } = {};
+  const timeouts = timeoutsFromUrl(url, ORIGIN);
+  if (Object.keys(timeouts).length > 0) options.timeouts = timeouts;
   for (const key of OWN_OPTIONS) {
     const value = rest.searchParams.get(key);
     if (value === null) continue;

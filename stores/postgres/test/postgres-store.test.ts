@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { ConfigurationError, ConnectionError, type JobChange, type NewJob } from "@taskport/core";
+import { ConfigurationError, DeadlineError, type JobChange, type NewJob } from "@taskport/core";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { PostgresStore, SCHEMA_VERSION } from "../src/index.ts";
@@ -108,7 +108,7 @@ describe("postgres-store deduplication", () => {
 });
 
 describe("postgres-store connections", () => {
-  it("every statement has a deadline: one blocked by a lock fails with a ConnectionError after queryTimeoutMs", async () => {
+  it("every statement has a deadline: one blocked by a lock fails with a DeadlineError after queryTimeoutMs", async () => {
     const schema = freshSchema();
     await open(schema).record([job()], 60_000);
     const url = new URL(DATABASE_URL);
@@ -124,8 +124,8 @@ describe("postgres-store connections", () => {
       await locker.query(`LOCK TABLE "${schema}".jobs IN ACCESS EXCLUSIVE MODE`);
       const started = Date.now();
       const error = await impatient.get(randomUUID()).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(ConnectionError);
-      expect((error as Error).message).toMatch(/did not answer within 300 ms/);
+      expect(error).toBeInstanceOf(DeadlineError);
+      expect((error as Error).message).toMatch(/a job store statement at .* got no answer within 300 ms/);
       expect(Date.now() - started).toBeLessThan(3_000);
     } finally {
       await locker.query("ROLLBACK");

@@ -12,7 +12,11 @@ describe("postgres-store URL", () => {
       schema: "jobs_store",
       max: 4,
       queryTimeoutMs: 2500,
-      connectTimeoutMs: 900,
+      timeouts: { connectMs: 900 },
+    });
+    expect(parseUrlOptions(new URL("postgres://db/app?operationTimeoutMs=700&closeTimeoutMs=300"))).toEqual({
+      connectionString: "postgres://db/app",
+      timeouts: { operationMs: 700, closeMs: 300 },
     });
   });
 

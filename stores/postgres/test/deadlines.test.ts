@@ -1,0 +1,13 @@
+import { MemoryAdapter } from "@taskport/core";
+import { asBroker } from "../../../core/test/support/without-features.ts";
+import { DEADLINE_PASSWORD, describeDeadlines } from "../../../scripts/test-support/deadline-suite.ts";
+
+// The store beside an engine that keeps no status (the memory engine as a broker is), so every
+// enqueue and job start goes through the store's PostgreSQL, which never answers.
+describeDeadlines({
+  name: "postgres store",
+  backend: (port, timeouts) => ({
+    adapter: asBroker(new MemoryAdapter()),
+    store: `postgres://app:${DEADLINE_PASSWORD}@127.0.0.1:${port}/test?schema=deadlines&${timeouts}`,
+  }),
+});
