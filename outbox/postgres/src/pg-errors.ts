@@ -1,4 +1,4 @@
-import { ConfigurationError, ConnectionError, redactSecrets, TaskportError } from "@taskport/core";
+import { ConfigurationError, ConnectionError, DeadlineError, redactSecrets, TaskportError } from "@taskport/core";
 import { ORIGIN } from "./url-options.ts";
 
 /** Where the outbox connects and what must never be shown, for messages. */
@@ -8,6 +8,8 @@ export interface Whereabouts {
   readonly schema: string;
   /** Passwords (raw and URL-encoded) removed from every driver message. */
   readonly secrets: readonly string[];
+  /** The statement deadline (`timeouts.operationMs`), for the error that says it passed. */
+  readonly operationMs: number;
 }
 
 function codeOf(error: unknown): string {
@@ -46,6 +48,10 @@ export function explain(error: unknown, at: Whereabouts): TaskportError {
       ORIGIN,
       `this user may not use or create the schema "${at.schema}" (${raw}). Grant it CREATE on the database once (GRANT CREATE ON DATABASE … TO …), or create the schema as its owner.`,
     );
+  }
+  // The server's statement_timeout, or pg's query_timeout for a server that does not answer at all.
+  if (code === "57014" || /Query read timeout/i.test(raw)) {
+    return new DeadlineError(ORIGIN, "an outbox statement", at.where, at.operationMs);
   }
   if (isUnreachable(code, raw)) {
     return new ConnectionError(

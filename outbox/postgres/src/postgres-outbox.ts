@@ -1,12 +1,15 @@
 import {
   type CheckProblem,
   ConnectionError,
+  closeWithin,
   type NewJob,
   type Outbox,
   type OutboxClaim,
   redactSecrets,
   redactUrl,
+  resolveTimeouts,
   TaskportError,
+  type Timeouts,
   toSqlExecutor,
 } from "@taskport/core";
 import pg from "pg";
@@ -25,6 +28,13 @@ export interface PostgresOutboxOptions {
   readonly max?: number;
   /** `application_name` of its connections. Default `taskport-outbox`. */
   readonly applicationName?: string;
+  /**
+   * Bounds on calls to PostgreSQL on the outbox's own connections, `{ connectMs, operationMs,
+   * closeMs }`, default 10 s, 30 s, 10 s: pg's `connectionTimeoutMillis`; each statement's
+   * `statement_timeout` and pg's own `query_timeout` a second later (past it a `DeadlineError`);
+   * `close()` destroys what has not closed after closeMs. The insert runs on your transaction.
+   */
+  readonly timeouts?: Partial<Timeouts>;
 }
 
 /**
@@ -32,8 +42,6 @@ export interface PostgresOutboxOptions {
  * it after this long: the server ends its session and the rows go to another relay.
  */
 const CLAIM_IDLE_LIMIT_MS = 60_000;
-const STATEMENT_TIMEOUT_MS = 30_000;
-const CONNECT_TIMEOUT_MS = 10_000;
 
 /**
  * The outbox on PostgreSQL: one table, `<schema>.outbox`, written inside the application's own
@@ -46,6 +54,7 @@ export class PostgresOutbox implements Outbox {
   readonly #at: Whereabouts;
   readonly #statements: Statements;
   readonly #channel: string;
+  readonly #timeouts: Timeouts;
   #pool: pg.Pool | undefined;
   #ready: Promise<void> | undefined;
   #listener: CommitListener | undefined;
@@ -53,10 +62,16 @@ export class PostgresOutbox implements Outbox {
 
   constructor(options: PostgresOutboxOptions) {
     this.#options = options;
+    this.#timeouts = resolveTimeouts(options.timeouts, ORIGIN);
     this.schema = validateSchemaName(options.schema ?? "taskport");
     this.#statements = statementsFor(quoted(this.schema));
     this.#channel = channelOf(this.schema);
-    this.#at = { where: redactUrl(options.connectionString), schema: this.schema, secrets: secretsOf(options.connectionString) };
+    this.#at = {
+      where: redactUrl(options.connectionString),
+      schema: this.schema,
+      secrets: secretsOf(options.connectionString),
+      operationMs: this.#timeouts.operationMs,
+    };
   }
 
   async insert(jobs: readonly NewJob[], target: string, transaction: unknown): Promise<void> {
@@ -141,8 +156,18 @@ export class PostgresOutbox implements Outbox {
     this.#listener = undefined;
     this.#pool = undefined;
     this.#ready = undefined;
-    await listener?.close();
-    await pool?.end().catch(() => {});
+    // A server that never answers would hold the pool's end: past closeMs its sockets are destroyed.
+    await closeWithin(
+      this.#timeouts.closeMs,
+      async () => {
+        await listener?.close();
+        await pool?.end().catch(() => {});
+      },
+      () => {
+        const clients = (pool as unknown as { _clients?: { connection?: { stream?: { destroy(): void } } }[] } | undefined)?._clients;
+        for (const client of clients ?? []) client.connection?.stream?.destroy();
+      },
+    );
   }
 
   /** Create the tables once per outbox object; a failure is tried again on the next call. */
@@ -160,7 +185,10 @@ export class PostgresOutbox implements Outbox {
     const pool = new pg.Pool({
       ...this.#connectionOptions(),
       max: this.#options.max ?? 4,
-      statement_timeout: STATEMENT_TIMEOUT_MS,
+      statement_timeout: this.#timeouts.operationMs,
+      // pg's own deadline a second after the server's, so the server's clean cancel comes first;
+      // pg's is for a server that does not answer at all.
+      query_timeout: this.#timeouts.operationMs + 1_000,
       idle_in_transaction_session_timeout: CLAIM_IDLE_LIMIT_MS,
     });
     // An idle connection that dies (a server restart) is dropped and replaced by the pool; without
@@ -188,7 +216,7 @@ export class PostgresOutbox implements Outbox {
     return {
       connectionString: this.#options.connectionString,
       application_name: this.#options.applicationName ?? "taskport-outbox",
-      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      connectionTimeoutMillis: this.#timeouts.connectMs,
       keepAlive: true,
     };
   }
@@ -230,8 +258,13 @@ class PostgresClaim implements OutboxClaim {
 
 /** Build the outbox a `postgres://` URL names (`?schema=`, `?max=`). Opens no connection. */
 export function createOutbox(url: URL): PostgresOutbox {
-  const { connectionString, schema, max } = parseUrlOptions(url);
-  return new PostgresOutbox({ connectionString, ...(schema !== undefined ? { schema } : {}), ...(max !== undefined ? { max } : {}) });
+  const { connectionString, schema, max, timeouts } = parseUrlOptions(url);
+  return new PostgresOutbox({
+    connectionString,
+    ...(schema !== undefined ? { schema } : {}),
+    ...(max !== undefined ? { max } : {}),
+    ...(timeouts !== undefined ? { timeouts } : {}),
+  });
 }
 
 function secretsOf(connectionString: string): string[] {

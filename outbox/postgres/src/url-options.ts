@@ -1,4 +1,4 @@
-import { ConfigurationError, redactUrl } from "@taskport/core";
+import { ConfigurationError, redactUrl, type Timeouts, timeoutsFromUrl, withoutTimeoutParams } from "@taskport/core";
 
 export const ORIGIN = "postgres-outbox";
 
@@ -8,11 +8,16 @@ export interface UrlOptions {
   readonly connectionString: string;
   readonly schema?: string;
   readonly max?: number;
+  /** `connectTimeoutMs`, `operationTimeoutMs`, `closeTimeoutMs`, when the URL sets any. */
+  readonly timeouts?: Partial<Timeouts>;
 }
 
 const OWN_OPTIONS = ["schema", "max"] as const;
 
-/** Read `postgres://user:pass@host:5432/db?schema=taskport&max=4`. Other query options are left for `pg`. */
+/**
+ * Read `postgres://user:pass@host:5432/db?schema=taskport&max=4&connectTimeoutMs=10000&operationTimeoutMs=30000&closeTimeoutMs=10000`.
+ * Other query options are left for `pg`.
+ */
 export function parseUrlOptions(url: URL): UrlOptions {
   if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
     throw new ConfigurationError(
@@ -20,7 +25,8 @@ export function parseUrlOptions(url: URL): UrlOptions {
       `${redactUrl(url)} is not a postgres:// URL. Write it as postgres://user@host:5432/database, the database your transactions use.`,
     );
   }
-  const rest = new URL(url.href);
+  const rest = withoutTimeoutParams(url);
+  const timeouts = timeoutsFromUrl(url, ORIGIN);
   let schema: string | undefined;
   let max: number | undefined;
   for (const key of OWN_OPTIONS) {
@@ -30,7 +36,12 @@ export function parseUrlOptions(url: URL): UrlOptions {
     if (key === "schema") schema = validateSchemaName(value);
     else max = wholeNumber(key, value, url);
   }
-  return { connectionString: rest.href, ...(schema !== undefined ? { schema } : {}), ...(max !== undefined ? { max } : {}) };
+  return {
+    connectionString: rest.href,
+    ...(schema !== undefined ? { schema } : {}),
+    ...(max !== undefined ? { max } : {}),
+    ...(Object.keys(timeouts).length > 0 ? { timeouts } : {}),
+  };
 }
 
 /**
