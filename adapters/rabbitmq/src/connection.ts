@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { ConnectionError } from "@taskport/core";
+import { ConnectionError, connectTimedOut } from "@taskport/core";
 import { type Channel, type ChannelModel, type ConfirmChannel, connect, type Options } from "amqplib";
 import { explainConnectError, isConnectionLoss } from "./amqp-errors.ts";
 
@@ -11,6 +11,8 @@ export interface ConnectionSettings {
   readonly socketOptions: Record<string, unknown>;
   /** After a connection that worked is lost, keep retrying an operation this long. */
   readonly reconnectTimeoutMs: number;
+  /** amqplib's socket `timeout` while connecting (TCP, TLS and the AMQP handshake), for the error past it. */
+  readonly connectTimeoutMs: number;
 }
 
 /**
@@ -63,6 +65,10 @@ export class AmqpConnection {
     try {
       model = await connect(this.settings.target, this.settings.socketOptions);
     } catch (error) {
+      // amqplib's socket timeout (no answer to the handshake) fails with a bare "connect ETIMEDOUT".
+      if (error instanceof Error && /^connect ETIMEDOUT$/.test(error.message) && !(error as { code?: unknown }).code) {
+        throw connectTimedOut("rabbitmq", "connect", this.settings.where, this.settings.connectTimeoutMs);
+      }
       throw explainConnectError(error, this.settings.where);
     }
     if (this.#closed) {
@@ -144,6 +150,16 @@ export class AmqpConnection {
         error = caught;
         tried = true;
       }
+    }
+  }
+
+  /**
+   * Destroy every socket of this connection now, for a call or a close that a silent broker holds:
+   * amqplib then fails what waits on them, and the next use opens a new connection.
+   */
+  destroy(): void {
+    for (const model of this.#open) {
+      (model.connection as unknown as { stream?: { destroy(): void } }).stream?.destroy();
     }
   }
 

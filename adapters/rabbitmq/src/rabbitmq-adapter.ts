@@ -6,11 +6,15 @@ import {
   ConfigurationError,
   type ConsumeOptions,
   type Consumer,
+  closeWithin,
   type DeliveryHandler,
+  deadline,
   type EnqueueReceipt,
   type JobInfo,
   type NewJob,
   redactUrl,
+  resolveTimeouts,
+  type Timeouts,
 } from "@taskport/core";
 import type { Options } from "amqplib";
 import { explainConnectError } from "./amqp-errors.ts";
@@ -51,6 +55,15 @@ export interface RabbitMQAdapterOptions {
   readonly queues?: readonly string[];
   /** Shown in the management UI and `rabbitmqctl list_connections`. Default `taskport`. */
   readonly connectionName?: string;
+  /**
+   * Bounds on calls to the broker: `{ connectMs, operationMs, closeMs }`, default 10 s, 30 s, 10 s.
+   * connectMs is amqplib's socket `timeout` while connecting (TCP, TLS, the AMQP handshake): past it
+   * a `ConnectionError`. An enqueue (its publisher confirms, and any reconnect retries within
+   * `reconnectTimeoutMs`), `check()` and a worker's setup past operationMs are a `DeadlineError`,
+   * and the connection is dropped (the next use reconnects). `close()` destroys what has not closed
+   * after closeMs. A worker's wait for messages is not bounded.
+   */
+  readonly timeouts?: Partial<Timeouts>;
 }
 
 const MAX_MESSAGE_SIZE = 128 * 1024 * 1024;
@@ -67,6 +80,7 @@ export class RabbitMQAdapter implements Adapter {
   readonly #topology: Topology;
   readonly #publisher: Publisher;
   readonly #options: RabbitMQAdapterOptions;
+  readonly #timeouts: Timeouts;
   readonly #prefetch: number | undefined;
   /** AMQP priority levels of work queues (0…n); 0 when they have none. */
   readonly #priorityLevels: number;
@@ -81,6 +95,7 @@ export class RabbitMQAdapter implements Adapter {
       );
     }
     const parsed = options.url !== undefined ? parseUrlOptions(parseUrl(options.url)) : undefined;
+    this.#timeouts = resolveTimeouts({ ...parsed?.timeouts, ...options.timeouts }, "rabbitmq");
     const queueType = options.queueType ?? parsed?.queueType ?? "classic";
     const maxPriority = options.maxPriority ?? parsed?.maxPriority ?? 10;
     if (!Number.isInteger(maxPriority) || maxPriority < 0 || maxPriority > 255) {
@@ -141,6 +156,8 @@ export class RabbitMQAdapter implements Adapter {
         // amqplib leaves Nagle's algorithm on: a publish written while the broker had not yet
         // acknowledged (at TCP level) an ack the worker sent waited out its delayed ACK, ~40 ms.
         noDelay: true,
+        // amqplib's own: a socket with no answer while connecting is destroyed (off once open).
+        timeout: this.#timeouts.connectMs,
         ...options.socketOptions,
         clientProperties: {
           connection_name: options.connectionName ?? "taskport",
@@ -148,6 +165,7 @@ export class RabbitMQAdapter implements Adapter {
         },
       },
       reconnectTimeoutMs: options.reconnectTimeoutMs ?? 30_000,
+      connectTimeoutMs: this.#timeouts.connectMs,
     });
     this.#topology = new Topology(this.#connection, queueType, priorityLevels, deliveryLimit);
     this.#publisher = new Publisher(this.#connection, this.#topology, maxBucket);
@@ -163,14 +181,27 @@ export class RabbitMQAdapter implements Adapter {
       outgoing[i] = { queue: job.queue, message: jobToMessage(job, this.#priorityLevels) };
       receipts[i] = { id: job.id };
     }
-    await this.#publisher.send(outgoing);
+    await this.#bounded(jobs.length === 1 ? "enqueue" : "enqueueMany", this.#publisher.send(outgoing));
     return receipts;
+  }
+
+  /**
+   * `work` bounded by operationMs: past it a DeadlineError naming the call, and the connection,
+   * which a silent broker holds, is destroyed (amqplib fails what waits on it; the next use reconnects).
+   */
+  #bounded<T>(operation: string, work: Promise<T>, abandon?: () => void): Promise<T> {
+    return deadline("rabbitmq", operation, this.#connection.settings.where, this.#timeouts.operationMs, work, () => {
+      abandon?.();
+      this.#connection.destroy();
+    });
   }
 
   async consume(options: ConsumeOptions, handler: DeliveryHandler): Promise<Consumer> {
     for (const queue of options.queues) this.#usedQueues.add(queue);
     const consumer = new RabbitConsumer(this.#connection, this.#topology, this.#publisher, options, handler, this.#prefetch);
-    await consumer.start();
+    await this.#bounded("start a worker", consumer.start(), () => {
+      consumer.abandon().catch(() => {});
+    });
     this.#consumers.add(consumer);
     return consumer;
   }
@@ -221,16 +252,27 @@ export class RabbitMQAdapter implements Adapter {
     }
     const problems: CheckProblem[] = [];
     for (const queue of new Set([...(this.#options.queues ?? []), ...this.#usedQueues])) {
-      const conflict = await this.#topology.conflictOf(queue).catch((error: unknown) => String(error));
+      const conflict = await this.#bounded("check()", this.#topology.conflictOf(queue)).catch((error: unknown) =>
+        error instanceof Error ? error.message : String(error),
+      );
       if (conflict) problems.push({ message: conflict });
     }
     return problems;
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([...this.#consumers].map((consumer) => consumer.abandon()));
+    const consumers = [...this.#consumers];
     this.#consumers.clear();
-    await this.#connection.close();
+    // A broker that never answers would hold the channels' and the connection's close: past
+    // closeMs their sockets are destroyed and close() returns.
+    await closeWithin(
+      this.#timeouts.closeMs,
+      async () => {
+        await Promise.allSettled(consumers.map((consumer) => consumer.abandon()));
+        await this.#connection.close();
+      },
+      () => this.#connection.destroy(),
+    );
   }
 }
 

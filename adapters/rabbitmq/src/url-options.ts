@@ -1,4 +1,4 @@
-import { ConfigurationError } from "@taskport/core";
+import { ConfigurationError, isTimeoutParam, type Timeouts, timeoutsFromUrl } from "@taskport/core";
 
 export type QueueType = "classic" | "quorum";
 
@@ -11,6 +11,8 @@ export interface UrlOptions {
   readonly maxPriority?: number;
   readonly maxDelayBucketMs?: number;
   readonly deliveryLimit?: number;
+  /** `connectTimeoutMs`, `operationTimeoutMs`, `closeTimeoutMs`, when the URL sets any. */
+  readonly timeouts?: Partial<Timeouts>;
 }
 
 const ORIGIN = "rabbitmq";
@@ -19,7 +21,7 @@ const AMQPLIB_PARAMS = new Set(["heartbeat", "frameMax", "channelMax", "locale",
 const OWN_PARAMS = ["prefetch", "queueType", "maxPriority", "maxDelayBucketMs", "deliveryLimit"];
 
 /**
- * Read `amqp[s]://user:password@host:port/vhost?heartbeat=30&prefetch=20&queueType=quorum&deliveryLimit=5`.
+ * Read `amqp[s]://user:password@host:port/vhost?heartbeat=30&prefetch=20&queueType=quorum&deliveryLimit=5&connectTimeoutMs=10000&operationTimeoutMs=30000&closeTimeoutMs=10000`.
  * The vhost is the URL's path (`%2F` for `/`), as amqplib reads it.
  */
 export function parseUrlOptions(url: URL): UrlOptions {
@@ -29,7 +31,9 @@ export function parseUrlOptions(url: URL): UrlOptions {
   const connect = new URL(url.toString());
   const out: { -readonly [K in keyof UrlOptions]: UrlOptions[K] } = { connectUrl: "" };
   for (const [key, value] of url.searchParams) {
-    if (OWN_PARAMS.includes(key)) {
+    if (isTimeoutParam(key)) {
+      connect.searchParams.delete(key);
+    } else if (OWN_PARAMS.includes(key)) {
       connect.searchParams.delete(key);
       if (key === "queueType") {
         if (value !== "classic" && value !== "quorum") {
@@ -42,9 +46,14 @@ export function parseUrlOptions(url: URL): UrlOptions {
     } else if (key === "heartbeat") {
       integerParam(key, value, 0);
     } else if (!AMQPLIB_PARAMS.has(key)) {
-      throw new ConfigurationError(ORIGIN, `unknown URL parameter "${key}". Known: ${[...AMQPLIB_PARAMS, ...OWN_PARAMS].join(", ")}.`);
+      throw new ConfigurationError(
+        ORIGIN,
+        `unknown URL parameter "${key}". Known: ${[...AMQPLIB_PARAMS, ...OWN_PARAMS].join(", ")}, connectTimeoutMs, operationTimeoutMs, closeTimeoutMs.`,
+      );
     }
   }
+  const timeouts = timeoutsFromUrl(url, ORIGIN);
+  if (Object.keys(timeouts).length > 0) out.timeouts = timeouts;
   out.connectUrl = connect.toString();
   return out;
 }

@@ -1,0 +1,6 @@
+import { DEADLINE_PASSWORD, describeDeadlines } from "../../../scripts/test-support/deadline-suite.ts";
+
+describeDeadlines({
+  name: "rabbitmq",
+  backend: (port, timeouts) => ({ url: `amqp://guest:${DEADLINE_PASSWORD}@127.0.0.1:${port}/?${timeouts}` }),
+});
