@@ -7,11 +7,15 @@ import {
   ConfigurationError,
   type ConsumeOptions,
   type Consumer,
+  closeWithin,
   type DeliveryHandler,
+  deadline,
   type EnqueueReceipt,
   type JobInfo,
   type NewJob,
   PayloadTooLargeError,
+  resolveTimeouts,
+  type Timeouts,
 } from "@taskport/core";
 import { AckBatcher } from "./ack-batcher.ts";
 import { SqsConsumer } from "./consumer.ts";
@@ -54,6 +58,14 @@ export interface SqsAdapterOptions {
   readonly visibilityTimeout?: number;
   /** Extend the visibility of running jobs (default true). Without it a job must finish within `visibilityTimeout`. */
   readonly heartbeat?: boolean;
+  /**
+   * Bounds on calls to SQS: `{ connectMs, operationMs, closeMs }`, default 10 s, 30 s, 10 s. The
+   * client this adapter builds gets the SDK's `connectionTimeout` (connectMs) and `requestTimeout`
+   * (operationMs, or longer than a long poll's wait). An enqueue, `check()` or a worker's setup past
+   * operationMs is a `DeadlineError`; `close()` destroys the client's sockets after closeMs. A
+   * worker's long poll is not bounded by it.
+   */
+  readonly timeouts?: Partial<Timeouts>;
   /** Long-poll wait of ReceiveMessage, 0–20 s. Default 20. */
   readonly waitTimeSeconds?: number;
   /** ReceiveMessage loops per queue per worker. Default ⌈concurrency / 10⌉, at most 10. */
@@ -72,6 +84,8 @@ export interface SqsAdapterOptions {
 const FIFO_MAX_HOLD_MS = (MAX_VISIBILITY_SECONDS - VISIBILITY_MARGIN_SECONDS) * 1000;
 /** Sockets of the client this adapter builds (the SDK's default is 50). */
 const MAX_SOCKETS = 500;
+/** A long poll's socket is silent for its whole wait: the SDK's requestTimeout must outlast it by this much. */
+const LONG_POLL_MARGIN_MS = 5_000;
 
 /**
  * taskport over Amazon SQS (AWS SDK v3). SQS keeps messages, not jobs: delays are `DelaySeconds`
@@ -101,6 +115,7 @@ export class SqsAdapter implements Adapter {
   readonly #maxMessageBytes: number;
   #client: SQSClient | undefined;
   #longestTimeoutMs = 0;
+  readonly #timeouts: Timeouts;
 
   constructor(options: SqsAdapterOptions = {}) {
     if (options.client && (options.url || options.region || options.endpoint || options.credentials)) {
@@ -111,6 +126,7 @@ export class SqsAdapter implements Adapter {
     }
     const parsed = options.url !== undefined ? parseUrlOptions(typeof options.url === "string" ? parseUrl(options.url) : options.url) : {};
     this.#options = options;
+    this.#timeouts = resolveTimeouts({ ...parsed.timeouts, ...options.timeouts }, ORIGIN);
     this.#checkedQueues = options.queues ?? parsed.queues ?? [];
     this.#fifo = options.fifo ?? parsed.fifo ?? false;
     this.#deadLetter = options.deadLetter ?? parsed.deadLetter ?? true;
@@ -136,7 +152,14 @@ export class SqsAdapter implements Adapter {
       this.#config = {
         // Each poller holds a socket for its long poll (up to 20 s); the SDK's default of 50 sockets
         // would leave heartbeats and deletes queued behind them on a worker with many queues.
-        requestHandler: { httpAgent: { maxSockets: MAX_SOCKETS }, httpsAgent: { maxSockets: MAX_SOCKETS } },
+        requestHandler: {
+          httpAgent: { maxSockets: MAX_SOCKETS },
+          httpsAgent: { maxSockets: MAX_SOCKETS },
+          // The SDK's own bounds: a socket that does not connect, and a request whose socket stays
+          // silent, fail and are retried by the SDK. A long poll is silent for its whole wait.
+          connectionTimeout: this.#timeouts.connectMs,
+          requestTimeout: Math.max(this.#timeouts.operationMs, this.#waitTimeSeconds * 1_000 + LONG_POLL_MARGIN_MS),
+        },
         ...(region !== undefined ? { region } : endpoint !== undefined ? { region: "us-east-1" } : {}),
         ...(endpoint !== undefined ? { endpoint } : {}),
         ...(credentials !== undefined ? { credentials } : {}),
@@ -229,8 +252,10 @@ export class SqsAdapter implements Adapter {
       sizes[i] = size;
     }
     try {
-      if (outgoing.length === 1) await this.#sender.sendOne(outgoing[0] as Outgoing, sizes[0] as number);
-      else await this.#sender.send(outgoing, sizes);
+      await this.#bounded(
+        outgoing.length === 1 ? "enqueue" : "enqueueMany",
+        outgoing.length === 1 ? this.#sender.sendOne(outgoing[0] as Outgoing, sizes[0] as number) : this.#sender.send(outgoing, sizes),
+      );
     } catch (error) {
       throw explainSqsError(error, this.#where, "enqueue");
     }
@@ -256,7 +281,7 @@ export class SqsAdapter implements Adapter {
       handler,
     );
     try {
-      await consumer.start();
+      await this.#bounded("start a worker", consumer.start());
     } catch (error) {
       await consumer.abandon();
       throw explainSqsError(error, this.#where, `consume from ${options.queues.join(", ")}`);
@@ -278,7 +303,7 @@ export class SqsAdapter implements Adapter {
   async check(): Promise<CheckProblem[]> {
     try {
       // Any authenticated call proves the endpoint, the region and the credentials.
-      await this.#sqs().send(new ListQueuesCommand({ MaxResults: 1 }));
+      await this.#bounded("check()", this.#sqs().send(new ListQueuesCommand({ MaxResults: 1 })));
     } catch (error) {
       return [{ message: explainSqsError(error, this.#where, "listing queues").message }];
     }
@@ -298,7 +323,7 @@ export class SqsAdapter implements Adapter {
       const names = [sqsQueueName(queue, this.#fifo), ...(this.#deadLetter ? [deadLetterQueueName(queue, this.#fifo)] : [])];
       for (const name of names) {
         try {
-          if ((await this.#queues.existing(name)) === undefined) {
+          if ((await this.#bounded("check()", this.#queues.existing(name))) === undefined) {
             problems.push({
               message: `[taskport] [sqs] queue "${name}" does not exist at ${this.#where}. Create it, or pass createQueues: true (URL: ?createQueues=true).`,
             });
@@ -311,9 +336,17 @@ export class SqsAdapter implements Adapter {
     return problems;
   }
 
+  /** A call bounded by operationMs: past it a DeadlineError naming the call and the endpoint. */
+  #bounded<T>(operation: string, work: Promise<T>): Promise<T> {
+    return deadline(ORIGIN, operation, this.#where, this.#timeouts.operationMs, work);
+  }
+
   async close(): Promise<void> {
-    await Promise.allSettled([...this.#consumers].map((consumer) => consumer.abandon()));
+    const consumers = [...this.#consumers];
     this.#consumers.clear();
+    // An endpoint that never answers would hold the consumers' last deletes: past closeMs the
+    // client is destroyed anyway, which ends its sockets.
+    await closeWithin(this.#timeouts.closeMs, () => Promise.allSettled(consumers.map((consumer) => consumer.abandon())));
     // A client the caller gave us is theirs to destroy.
     if (!this.#options.client) {
       this.#client?.destroy();

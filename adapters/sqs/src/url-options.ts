@@ -1,4 +1,4 @@
-import { ConfigurationError } from "@taskport/core";
+import { ConfigurationError, isTimeoutParam, type Timeouts, timeoutsFromUrl } from "@taskport/core";
 import { ORIGIN } from "./sqs-limits.ts";
 
 /** What an `sqs://` URL says: where the service is, in which region, with which options. */
@@ -15,6 +15,8 @@ export interface UrlOptions {
   readonly waitTimeSeconds?: number;
   readonly pollers?: number;
   readonly queues?: readonly string[];
+  /** `connectTimeoutMs`, `operationTimeoutMs`, `closeTimeoutMs`, when the URL sets any. */
+  readonly timeouts?: Partial<Timeouts>;
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
@@ -47,6 +49,8 @@ export function parseUrlOptions(url: URL): UrlOptions {
     if (key === "region") {
       if (!/^[a-z0-9-]+$/.test(value)) throw new ConfigurationError(ORIGIN, `region=${value} is not a region name such as eu-west-1.`);
       out.region = value;
+    } else if (isTimeoutParam(key)) {
+      // read below, all three at once
     } else if (key === "queues") {
       out.queues = value.split(",").filter((q) => q !== "");
     } else if ((BOOLEANS as readonly string[]).includes(key)) {
@@ -56,9 +60,14 @@ export function parseUrlOptions(url: URL): UrlOptions {
     } else if ((INTEGERS as readonly string[]).includes(key)) {
       out[key as (typeof INTEGERS)[number]] = integerParam(key, value);
     } else {
-      throw new ConfigurationError(ORIGIN, `unknown URL parameter "${key}". Known: ${KNOWN.join(", ")}.`);
+      throw new ConfigurationError(
+        ORIGIN,
+        `unknown URL parameter "${key}". Known: ${KNOWN.join(", ")}, connectTimeoutMs, operationTimeoutMs, closeTimeoutMs.`,
+      );
     }
   }
+  const timeouts = timeoutsFromUrl(url, ORIGIN);
+  if (Object.keys(timeouts).length > 0) out.timeouts = timeouts;
   if (url.hostname !== "") {
     const secure = tls ?? !LOOPBACK.has(url.hostname);
     out.endpoint = `${secure ? "https" : "http"}://${url.host}`;
