@@ -15,7 +15,7 @@ export {
   withoutTimeoutParams,
   withTimeoutParams,
 } from "./backends/deadlines.ts";
-export { redactSecrets, redactUrl } from "./backends/redact.ts";
+export { redactedError, redactSecrets, redactUrl } from "./backends/redact.ts";
 export {
   closeBackends,
   configure,

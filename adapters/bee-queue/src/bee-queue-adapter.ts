@@ -312,7 +312,7 @@ export class BeeQueueAdapter implements Adapter {
     if (error instanceof TaskportError) return error;
     const wrapped = explainRedisError(error, this.#where, this.#secrets);
     return extra
-      ? new TaskportError("bee-queue", `${wrapped.message.replace(/^\[taskport\] \[bee-queue\] /, "")}${extra}`, { cause: error })
+      ? new TaskportError("bee-queue", `${wrapped.message.replace(/^\[taskport\] \[bee-queue\] /, "")}${extra}`, { cause: wrapped.cause })
       : wrapped;
   }
 

@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import { ConnectionError, type TaskportError } from "@taskport/core";
+import { ConnectionError, redactedError, type TaskportError } from "@taskport/core";
 
 /**
  * The subset of node-redis 3's client that taskport uses (bee-queue 2 depends on node-redis 3,
@@ -169,19 +169,21 @@ export function isTransient(error: unknown): boolean {
 export function explainRedisError(error: unknown, where: string, secrets: readonly string[]): TaskportError {
   const code = (error as { code?: string } | undefined)?.code ?? "";
   const raw = redact(String((error as Error | undefined)?.message ?? error), secrets);
+  // node-redis keeps what it sent on its errors (`args`: the AUTH user and password): only a redacted copy is kept.
+  const cause = redactedError(error, secrets);
   if (/WRONGPASS|NOAUTH|invalid password|invalid username-password/i.test(raw)) {
     return new ConnectionError(
       "bee-queue",
       `Redis at ${where} refused the login (${raw}). Check the user and password in the URL or the redis options.`,
-      { cause: error },
+      { cause },
     );
   }
   if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH/.test(`${code} ${raw}`)) {
     return new ConnectionError("bee-queue", `cannot reach Redis at ${where} (${raw}). Is the server running and the host and port right?`, {
-      cause: error,
+      cause,
     });
   }
-  return new ConnectionError("bee-queue", `Redis at ${where} failed: ${raw}`, { cause: error });
+  return new ConnectionError("bee-queue", `Redis at ${where} failed: ${raw}`, { cause });
 }
 
 export function redact(message: string, secrets: readonly string[]): string {

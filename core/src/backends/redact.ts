@@ -19,3 +19,20 @@ export function redactSecrets(message: string, secrets: readonly string[]): stri
   for (const secret of secrets) if (secret) out = out.split(secret).join("***");
   return out;
 }
+
+/**
+ * A copy of a driver's error that is safe to keep as a `cause`: its name, `code` and message with
+ * every secret removed, and the same for its own cause, and nothing else. Drivers hang what they
+ * sent on their errors (node-redis: `args` of an AUTH; ioredis: `command`), which
+ * `console.log(error)` and `util.inspect` print, so the original must not be kept.
+ */
+export function redactedError(error: unknown, secrets: readonly string[], depth = 0): Error {
+  const original = error as { name?: unknown; code?: unknown; message?: unknown; cause?: unknown } | undefined;
+  const message = redactSecrets(String(original?.message ?? error), secrets);
+  const copy = new Error(message);
+  copy.name = typeof original?.name === "string" ? original.name : "Error";
+  copy.stack = `${copy.name}: ${message}`;
+  if (typeof original?.code === "string" || typeof original?.code === "number") Object.assign(copy, { code: original.code });
+  if (original?.cause !== undefined && depth < 5) copy.cause = redactedError(original.cause, secrets, depth + 1);
+  return copy;
+}
