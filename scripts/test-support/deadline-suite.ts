@@ -4,6 +4,7 @@
  * DeadlineError that names what was being done and the host, never the password, and close()
  * returns. Timings are never asserted, only that each call settles before a far-off limit.
  */
+import { TcpRelay } from "@taskport/conformance";
 import { Backend, type BackendOptions, defineTask, startWorker } from "@taskport/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BLACK_HOLE_MODES, type BlackHole, type BlackHoleMode, startBlackHole } from "./black-hole.ts";
@@ -109,3 +110,55 @@ export function describeDeadlines(suite: DeadlineSuite): void {
     );
   });
 }
+
+export interface StallSuite {
+  readonly name: string;
+  /** The real server's port on 127.0.0.1, which the relay forwards to (a function: read when the tests start). */
+  readonly serverPort: number | (() => number);
+  /** The backend through the relay at `address` (`127.0.0.1:<port>`), with `timeouts` as URL parameters. */
+  backend(address: string, timeouts: string): BackendOptions;
+}
+
+/**
+ * A server that worked and then goes silent (a relay in front of the real server black-holes every
+ * connection): an enqueue fails with a bound error naming the host, and once the network is back
+ * the same backend enqueues again by itself, on a new connection, without being recreated.
+ */
+export function describeStall(suite: StallSuite): void {
+  describe(`${suite.name}: a server that answered, then goes silent`, () => {
+    let relay: TcpRelay;
+    let backend: Backend | undefined;
+    beforeAll(async () => {
+      relay = await TcpRelay.start(typeof suite.serverPort === "number" ? suite.serverPort : suite.serverPort());
+    });
+    afterAll(async () => {
+      if (backend) await settleWithin(backend.close());
+      await relay.close();
+    });
+
+    it("an enqueue fails within its bound, naming the host; after the network is back, enqueues work again; close() returns", async () => {
+      backend = new Backend(`stall-${suite.name}`, suite.backend(relay.address, STALL_TIMEOUTS));
+      const task = defineTask(`stall-${suite.name}`, async (_payload: { n: number }) => {}, {
+        queue: `stall-${suite.name.replace(/\W/g, "-")}-${Date.now()}`,
+      }).using({ backend });
+      await task.enqueue({ n: 0 });
+      relay.blackHole();
+      expectBoundError(await settleWithin(task.enqueue({ n: 1 })), relay.address, /enqueue|connect|statement|job store/i);
+      await relay.restore();
+      // The black-holed connections stay silent: the backend must notice and replace them.
+      const until = Date.now() + HUNG_AFTER_MS;
+      let last: unknown;
+      for (;;) {
+        const outcome = await settleWithin(task.enqueue({ n: 2 }));
+        if (outcome.settled && !outcome.error) break;
+        last = outcome.settled ? outcome.error : "still pending";
+        if (Date.now() > until) throw new Error(`enqueues did not resume after the network came back: ${String(last)}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect((await settleWithin(backend.close())).settled, "close() did not return").toBe(true);
+      backend = undefined;
+    }, 90_000);
+  });
+}
+
+const STALL_TIMEOUTS = "connectTimeoutMs=1000&operationTimeoutMs=1000&closeTimeoutMs=1000";

@@ -1,6 +1,6 @@
 import { MemoryAdapter } from "@taskport/core";
 import { asBroker } from "../../../core/test/support/without-features.ts";
-import { DEADLINE_PASSWORD, describeDeadlines } from "../../../scripts/test-support/deadline-suite.ts";
+import { DEADLINE_PASSWORD, describeDeadlines, describeStall } from "../../../scripts/test-support/deadline-suite.ts";
 
 // The store beside an engine that keeps no status (the memory engine as a broker is), so every
 // enqueue and job start goes through the store's PostgreSQL, which never answers.
@@ -9,5 +9,14 @@ describeDeadlines({
   backend: (port, timeouts) => ({
     adapter: asBroker(new MemoryAdapter()),
     store: `postgres://app:${DEADLINE_PASSWORD}@127.0.0.1:${port}/test?schema=deadlines&${timeouts}`,
+  }),
+});
+
+describeStall({
+  name: "postgres store",
+  serverPort: 5432,
+  backend: (address, timeouts) => ({
+    adapter: asBroker(new MemoryAdapter()),
+    store: `postgres://postgres@${address}/test?schema=taskport_stall&${timeouts}`,
   }),
 });
