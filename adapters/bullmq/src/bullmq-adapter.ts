@@ -139,7 +139,9 @@ export class BullMQAdapter implements Adapter {
       // without a reply rejects; the ones below bound the whole handshake and name the call.
       const client = new Redis({
         connectTimeout: connectMs,
-        commandTimeout: operationMs,
+        // A second after the adapter's own bound, whose DeadlineError names the call and which
+        // replaces the connection a silent server holds.
+        commandTimeout: operationMs + 1_000,
         ...this.#redis,
         lazyConnect: true,
         connectionName: this.#clientName,
@@ -229,7 +231,11 @@ export class BullMQAdapter implements Adapter {
 
   /** A call over the open connection, bounded by `operationMs`: a DeadlineError names it and the server. */
   #bounded<T>(operation: string, work: Promise<T>): Promise<T> {
-    return deadline("bullmq", operation, this.#where, this.#timeouts.operationMs, work);
+    return deadline("bullmq", operation, this.#where, this.#timeouts.operationMs, work, () => {
+      // A connection that went silent stays silent (a partition that outlived its TCP state):
+      // drop it and let ioredis reconnect, so the next call does not wait on it too.
+      if (this.#ownClient) this.#client?.disconnect(true);
+    });
   }
 
   #wrap(error: unknown, extra = ""): TaskportError {
