@@ -159,7 +159,11 @@ export class AmqpConnection {
    */
   destroy(): void {
     for (const model of this.#open) {
-      (model.connection as unknown as { stream?: { destroy(): void } }).stream?.destroy();
+      // With an error: amqplib notices a socket that errors (not one destroyed quietly), and
+      // closes the connection, so the next use opens a new one.
+      (model.connection as unknown as { stream?: { destroy(error?: Error): void } }).stream?.destroy(
+        new Error("abandoned: the broker did not answer in time"),
+      );
     }
   }
 
