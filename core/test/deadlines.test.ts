@@ -6,8 +6,10 @@ import {
   DEFAULT_TIMEOUTS,
   DeadlineError,
   deadline,
+  defineTask,
   registerScheme,
   resolveTimeouts,
+  startWorker,
   TaskportError,
   TimeoutError,
   timeoutsFromUrl,
@@ -69,5 +71,18 @@ describe("deadlines", () => {
     const backend = new Backend("stuck", { adapter, timeouts: { closeMs: 10 } });
     await backend.adapter();
     await expect(backend.close()).resolves.toBeUndefined();
+  });
+});
+
+describe("core's last-resort bound on a worker's start", () => {
+  it("an adapter whose consume() never settles: startWorker rejects with a DeadlineError", async () => {
+    const adapter = createMemoryAdapter();
+    adapter.consume = () => new Promise(() => {});
+    const backend = new Backend("stuck-consume", { adapter, timeouts: { connectMs: 10, operationMs: 10 } });
+    const task = defineTask("stuck-consume", async () => {});
+    const error = await startWorker({ tasks: [task], backend }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeadlineError);
+    expect((error as Error).message).toMatch(/start a worker at memory adapter got no answer/);
+    await backend.close();
   });
 });

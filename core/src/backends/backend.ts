@@ -192,6 +192,14 @@ export class Backend extends Emitter<BackendEvents> {
   }
 
   /**
+   * `work`, a call to this backend's adapter, under core's last-resort bound (connect + operation
+   * timeouts, and a second): for core's own callers (a worker's start). A `DeadlineError` past it.
+   */
+  bounded<T>(operation: string, work: Promise<T>): Promise<T> {
+    return this.#bound(operation, work);
+  }
+
+  /**
    * Core's last-resort bound on a call to the adapter: adapters bound their own calls (connect and
    * operation separately, abandoning what is late); this one catches an adapter that does not.
    */

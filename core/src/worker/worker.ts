@@ -2,7 +2,7 @@ import type { Backend } from "../backends/backend.ts";
 import { getBackend } from "../backends/registry.ts";
 import type { Adapter, Consumer, Delivery } from "../contract.ts";
 import { validateQueueName } from "../enqueue-options.ts";
-import { ValidationError } from "../errors.ts";
+import { DeadlineError, ValidationError } from "../errors.ts";
 import { Emitter, type JobRef, type TaskportEvents } from "../events.ts";
 import { instrumentations, runInstrumented } from "../instrumentation.ts";
 import { logger } from "../logger.ts";
@@ -102,7 +102,13 @@ export class Worker extends Emitter<TaskportEvents> {
         ? runDelivery(delivery, env)
         : runInstrumented({ engine: adapter.name, delivery }, () => runDelivery(delivery, env));
     try {
-      this.#consumer = await adapter.consume(options, (delivery) => (open ? run(delivery) : opening.then(() => run(delivery))));
+      const consuming = adapter.consume(options, (delivery) => (open ? run(delivery) : opening.then(() => run(delivery))));
+      // Adapters bound their own setup; core's bound catches one that does not, and stops a
+      // consumer that starts after the caller was told it did not.
+      this.#consumer = await this.backend.bounded("start a worker", consuming).catch((error: unknown) => {
+        if (error instanceof DeadlineError) consuming.then((late) => late.stop()).catch(() => {});
+        throw error;
+      });
     } catch (error) {
       this.#scheduler?.stop();
       throw error;
