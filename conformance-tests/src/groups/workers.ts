@@ -162,6 +162,40 @@ export function registerWorkers(s: SuiteContext): void {
       expect([...started.items].sort()).toEqual([1, 2, 3]);
     });
 
+    // It needs two jobs of one queue running at once, on two workers: an engine that opted out of
+    // the concurrency group (it runs a queue's jobs one at a time) cannot show it.
+    if (s.options.optOut?.concurrency === undefined)
+      s.test(
+        "gracefulShutdown",
+        "close() gives back at once the jobs the worker received but will not run: another worker starts them while it still finishes its own",
+        async (f) => {
+          const started = new Recorder<{ i: number; by: string }>();
+          const hold = gate();
+          const handler = (by: string) => async (p: { i: number }) => {
+            started.push({ i: p.i, by });
+            if (by === "closing") await hold.promise;
+          };
+          const job = await f.task("job", handler("closing"));
+          const closingWorker = await f.worker({ tasks: [job], concurrency: 1 });
+          await job.enqueueMany([{ i: 1 }, { i: 2 }, { i: 3 }]);
+          await started.until(1, s.late(10_000), "the first job");
+          await sleep(300); // what the engine hands a worker ahead of its free slots, it has by now
+          const closing = closingWorker.close({ graceMs: 60_000 });
+          const other = await f.otherBackend();
+          const taken = await f.task("job", handler("other"), {}, other);
+          await f.worker({ tasks: [taken], backend: other, concurrency: 5 });
+          try {
+            // Well before any lease or visibility timeout a crashed worker's jobs wait out.
+            await started.until(3, s.late(2_500), "the jobs the closing worker did not start, on the other worker");
+          } finally {
+            hold.open();
+            await closing;
+          }
+          expect(started.items.filter((run) => run.by === "closing")).toHaveLength(1);
+        },
+        60_000,
+      );
+
     s.test(
       "gracefulShutdown",
       "past the grace period, jobs are aborted and delivered again",
