@@ -119,8 +119,11 @@ export class SqsConsumer implements Consumer {
 
   async #stop(): Promise<void> {
     this.#stopping = true;
-    for (const poll of this.#polls) poll.abort();
     this.#notify();
+    // Long polls in flight are let finish, not aborted: SQS hides what a poll takes even when its
+    // connection is gone, so a message taken by an aborted poll would wait out its visibility
+    // timeout. A poll returns at once when a message arrives, otherwise after waitTimeSeconds, so an
+    // idle worker's graceful stop takes up to that long; past the grace period, abandon() aborts.
     await Promise.allSettled(this.#loops);
     await this.#releaseBuffered();
     while (this.#running.size > 0) await Promise.allSettled([...this.#running]);

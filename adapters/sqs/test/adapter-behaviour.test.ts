@@ -235,6 +235,40 @@ describe("sqs adapter: leases", () => {
   });
 });
 
+describe("sqs adapter: a worker that stops mid-poll", () => {
+  // Visibility 30 s: a message the stopping worker's long poll took, and dropped, would wait that
+  // long. The poll is asked for the message just as the worker stops, five times over.
+  it.each(Array.from({ length: 10 }, (_, i) => i))(
+    "gives back at once a message its long poll receives while it stops (%i)",
+    async () => {
+      const queue = newQueue();
+      const started = new Recorder<{ at: number; by: string }>();
+      const handler =
+        (by: string) =>
+        async (_d: Delivery): Promise<Settlement> => {
+          started.push({ at: Date.now(), by });
+          return { status: "succeeded", result: null, resultJson: "null" };
+        };
+      const first = await adapter({ visibilityTimeout: 30, waitTimeSeconds: 20 }).consume(
+        { queues: [queue], concurrency: 1 },
+        handler("first"),
+      );
+      await sleep(300); // its long poll now waits on the empty queue
+      await adapter().enqueue([newJob(queue, "late")]);
+      const stopAt = Date.now();
+      await first.stop();
+      const second = await adapter({ visibilityTimeout: 30, waitTimeSeconds: 1 }).consume(
+        { queues: [queue], concurrency: 1 },
+        handler("second"),
+      );
+      scope.consumer(second);
+      const [run] = await started.until(1, 10_000, "the message, on one of the workers");
+      expect(run?.at ?? 0).toBeLessThan(stopAt + 10_000);
+    },
+    30_000,
+  );
+});
+
 describe("sqs adapter: delays and attempts", () => {
   it("counts neither delay hops nor the first receive after a hop as extra attempts", async () => {
     const queue = newQueue();
