@@ -35,10 +35,6 @@ await runConformance({
     deadLetter: true,
     crashCountsAsAttempt: true,
   },
-  optOut: {
-    blackHole:
-      "pg-boss's pool has no deadline on the worker's fetch queries: a connection that goes silent is never noticed nor replaced (issue #15: worker deadlines)",
-  },
   harness: {
     transaction: inTransaction,
     restartServer: restartPostgres,
