@@ -76,6 +76,20 @@ describe("TcpRelay", () => {
     for (const { socket } of [a, b, c]) socket.destroy();
   });
 
+  it("blackHole({ direction: 'toServer', afterBytes }) passes that many bytes, then drops only what clients send", async () => {
+    const r = await relay();
+    r.blackHole({ direction: "toServer", afterBytes: 5 });
+    const a = await client(r.port);
+    a.socket.write("first");
+    await r.held();
+    await until(() => a.received() === "first");
+    a.socket.write("dropped");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(a.received()).toBe("first");
+    await r.serverQuietFor(50);
+    a.socket.destroy();
+  });
+
   it("throttle() delays every chunk and keeps their order", async () => {
     const r = await relay();
     r.throttle({ delayMs: 150 });

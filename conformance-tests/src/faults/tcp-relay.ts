@@ -14,14 +14,24 @@ export interface Throttle {
   readonly bytesPerSecond?: number;
 }
 
+/** What a black hole swallows: everything, or only what clients send (the server's answers still pass). */
+export type BlackHoleDirection = "both" | "toServer";
+
+export interface BlackHoleOptions {
+  /** Default `"both"`. */
+  readonly direction?: BlackHoleDirection;
+  /** Forward this many more bytes to the server first, then fall silent: a fault at a chosen point of a stream. */
+  readonly afterBytes?: number;
+}
+
 /** What the relay does with traffic now. */
 export type RelayMode = "pass" | "blackHole" | "throttle" | "refuse";
 
 interface Pair {
   readonly client: Socket;
   readonly server: Socket;
-  /** Black-holed once: stays silent after `restore()`, until it is closed. */
-  silenced: boolean;
+  /** Black-holed once (both ways, or only what goes to the server): stays so after `restore()`, until closed. */
+  silenced: false | BlackHoleDirection;
 }
 
 /**
@@ -52,6 +62,11 @@ export class TcpRelay {
   #mode: RelayMode = "pass";
   #throttle: Throttle = {};
   #accepted = 0;
+  #direction: BlackHoleDirection = "both";
+  /** A black hole waiting for its byte count (`blackHole({ afterBytes })`). */
+  #armed: { remaining: number; direction: BlackHoleDirection } | undefined;
+  #onBlackHole: (() => void)[] = [];
+  #lastFromServer = Date.now();
 
   private constructor(target: RelayTarget) {
     this.#target = { host: target.host ?? "127.0.0.1", port: target.port };
@@ -101,6 +116,7 @@ export class TcpRelay {
   pass(): void {
     this.#mode = "pass";
     this.#throttle = {};
+    this.#armed = undefined;
   }
 
   /** Destroy both sides of every open connection; the mode stays as it is. */
@@ -108,10 +124,32 @@ export class TcpRelay {
     for (const pair of this.#pairs) this.#destroy(pair);
   }
 
-  /** Keep connections open, accept new ones, forward nothing in either direction. */
-  blackHole(): void {
+  /**
+   * Keep connections open, accept new ones, forward nothing in either direction (or, with
+   * `direction: "toServer"`, only drop what clients send). With `afterBytes`, first forward that
+   * many more bytes to the server: `held()` resolves when the black hole begins.
+   */
+  blackHole(options: BlackHoleOptions = {}): void {
+    const direction = options.direction ?? "both";
+    if (options.afterBytes !== undefined && options.afterBytes > 0) {
+      this.#armed = { remaining: options.afterBytes, direction };
+      return;
+    }
+    this.#armed = undefined;
     this.#mode = "blackHole";
-    for (const pair of this.#pairs) pair.silenced = true;
+    this.#direction = direction;
+    for (const pair of this.#pairs) pair.silenced = direction;
+    for (const resolve of this.#onBlackHole.splice(0)) resolve();
+  }
+
+  /** Resolves once a black hole has begun (at once if one has). */
+  held(): Promise<void> {
+    return this.#mode === "blackHole" ? Promise.resolve() : new Promise((resolve) => this.#onBlackHole.push(resolve));
+  }
+
+  /** Resolves once the server has sent nothing for `ms`: every answer it owed has come back. */
+  async serverQuietFor(ms: number): Promise<void> {
+    while (Date.now() - this.#lastFromServer < ms) await new Promise((resolve) => setTimeout(resolve, ms / 4));
   }
 
   /** Forward everything, `delayMs` late and at most `bytesPerSecond` per direction of a connection. */
@@ -149,24 +187,37 @@ export class TcpRelay {
     return createServer((client) => {
       this.#accepted++;
       const server = connect(this.#target.port, this.#target.host);
-      const pair: Pair = { client, server, silenced: this.#mode === "blackHole" };
+      const pair: Pair = { client, server, silenced: this.#mode === "blackHole" ? this.#direction : false };
       this.#pairs.add(pair);
       for (const socket of [client, server]) {
         socket.setNoDelay(true);
         socket.on("error", () => {});
         socket.on("close", () => this.#destroy(pair));
       }
-      this.#forward(pair, client, server);
-      this.#forward(pair, server, client);
+      this.#forward(pair, client, server, "toServer");
+      this.#forward(pair, server, client, "toClient");
     });
   }
 
   /** Forward `from` to `to` as the mode says, in order: a throttled chunk never overtakes an earlier one. */
-  #forward(pair: Pair, from: Socket, to: Socket): void {
+  #forward(pair: Pair, from: Socket, to: Socket, direction: "toServer" | "toClient"): void {
     let last = Promise.resolve();
     from.on("data", (chunk: Buffer) => {
-      if (this.#mode === "blackHole" || this.#mode === "refuse" || pair.silenced) return;
-      if (this.#mode === "pass") {
+      if (direction === "toClient") this.#lastFromServer = Date.now();
+      if (this.#mode === "refuse" || (pair.silenced && (pair.silenced === "both" || direction === "toServer"))) return;
+      if (direction === "toServer" && this.#armed) {
+        this.#armed.remaining -= chunk.length;
+        if (this.#armed.remaining <= 0) {
+          // This chunk still passes; the black hole begins with the next one.
+          const { direction: swallowed } = this.#armed;
+          this.blackHole({ direction: swallowed });
+          last = last.then(() => {
+            if (this.#pairs.has(pair)) to.write(chunk);
+          });
+          return;
+        }
+      }
+      if (this.#mode === "pass" || this.#mode === "blackHole") {
         last = last.then(() => {
           if (this.#pairs.has(pair)) to.write(chunk);
         });
