@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { closeModel } from "../src/connection.ts";
 import { HEADER, RabbitMQAdapter } from "../src/index.ts";
 import { readMessage } from "../src/message-format.ts";
-import { AMQP_URL, closeConnectionsNamed, deleteQueues, HoldingRelay, restartRabbit } from "./support.ts";
+import { AMQP_URL, amqpRelay, closeConnectionsNamed, deleteQueues, restartRabbit } from "./support.ts";
 
 const opened: { adapters: RabbitMQAdapter[]; workers: Worker[]; queues: string[] } = { adapters: [], workers: [], queues: [] };
 
@@ -301,17 +301,19 @@ describe("rabbitmq adapter", () => {
     it("a batch cut off mid-publish is finished after reconnecting, and messages already confirmed are not sent again", async () => {
       // The relay passes the first 300 kB of the batch, drops the rest, lets every confirm for what
       // passed come back, then cuts the connection: the broker holds some of the batch, all confirmed.
-      const relay = await HoldingRelay.start(300_000);
+      const relay = await amqpRelay();
+      relay.blackHole({ direction: "toServer", afterBytes: 300_000 });
       try {
-        const { queue, backend } = setup({ url: relay.url });
+        const { queue, backend } = setup({ url: relay.urlOf(AMQP_URL) });
         const job = defineTask("job", async (_: { n: number; pad: string }) => {}, { queue }).using({ backend });
         const count = 5_000;
         const sending = job.enqueueMany(Array.from({ length: count }, (_, n) => ({ n, pad: "x".repeat(100) })));
         await relay.held();
-        await relay.brokerQuietFor(300);
+        await relay.serverQuietFor(300);
         const before = await queueNumbers(queue);
         expect(before.length).toBeGreaterThan(0);
         expect(before.length).toBeLessThan(count);
+        relay.pass(); // the reconnection passes in full
         relay.cut();
         await sending;
         const after = await queueNumbers(queue);
@@ -323,9 +325,9 @@ describe("rabbitmq adapter", () => {
     }, 60_000);
 
     it("close() returns when the connection dies during it", async () => {
-      const relay = await HoldingRelay.start(Number.POSITIVE_INFINITY);
+      const relay = await amqpRelay();
       try {
-        const { adapter } = setup({ url: relay.url });
+        const { adapter } = setup({ url: relay.urlOf(AMQP_URL) });
         expect(await adapter.check()).toEqual([]);
         // Cut in the same turn as close(): the socket dies while amqplib awaits the broker's close-ok.
         relay.cut();
@@ -336,9 +338,9 @@ describe("rabbitmq adapter", () => {
     });
 
     it("a worker's close and a consumer's abandon return when the connection dies during them", async () => {
-      const relay = await HoldingRelay.start(Number.POSITIVE_INFINITY);
+      const relay = await amqpRelay();
       try {
-        const { queue, backend } = setup({ url: relay.url });
+        const { queue, backend } = setup({ url: relay.urlOf(AMQP_URL) });
         const job = defineTask("job", async () => {}, { queue }).using({ backend });
         const closing = await worker({ tasks: [job], backend });
         const abandoning = await worker({ tasks: [job], backend });

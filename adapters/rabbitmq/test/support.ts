@@ -1,8 +1,8 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { type AddressInfo, createServer, connect as netConnect, type Server, type Socket } from "node:net";
 import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
+import { TcpRelay } from "@taskport/conformance";
 import { connect } from "amqplib";
 import { closeModel } from "../src/connection.ts";
 
@@ -77,85 +77,8 @@ export async function closeConnectionsNamed(name: string): Promise<number> {
   return pids.length;
 }
 
-/**
- * A TCP relay in front of the broker, for cutting a connection at a chosen point of a publish.
- * Once `holdAfterBytes` bytes have come from clients, it stops passing their data on (dropping it)
- * while still passing the broker's answers back; `cut()` then destroys every open connection.
- * Connections made after the cut are relayed in full.
- */
-export class HoldingRelay {
-  readonly #server: Server;
-  readonly #sockets = new Set<Socket>();
-  #fromClients = 0;
-  #holding = false;
-  #cutDone = false;
-  #lastFromBroker = Date.now();
-  readonly #onHold: (() => void)[] = [];
-
-  private constructor(server: Server) {
-    this.#server = server;
-  }
-
-  static async start(holdAfterBytes: number): Promise<HoldingRelay> {
-    const target = new URL(AMQP_URL);
-    const relay: HoldingRelay = new HoldingRelay(
-      createServer((client) => {
-        const broker = netConnect(Number(target.port || 5672), target.hostname);
-        const holds = !relay.#cutDone;
-        for (const socket of [client, broker]) {
-          relay.#sockets.add(socket);
-          socket.on("error", () => {});
-          socket.on("close", () => {
-            relay.#sockets.delete(socket);
-            client.destroy();
-            broker.destroy();
-          });
-        }
-        client.on("data", (chunk: Buffer) => {
-          if (holds && relay.#holding) return;
-          broker.write(chunk);
-          if (!holds) return;
-          relay.#fromClients += chunk.length;
-          if (relay.#fromClients >= holdAfterBytes) {
-            relay.#holding = true;
-            for (const resolve of relay.#onHold.splice(0)) resolve();
-          }
-        });
-        broker.on("data", (chunk: Buffer) => {
-          relay.#lastFromBroker = Date.now();
-          client.write(chunk);
-        });
-      }),
-    );
-    await new Promise<void>((resolve) => relay.#server.listen(0, "127.0.0.1", resolve));
-    return relay;
-  }
-
-  /** The broker's URL through this relay. */
-  get url(): string {
-    const url = new URL(AMQP_URL);
-    url.host = `127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
-    return url.toString();
-  }
-
-  /** Resolves once client data is being held back. */
-  held(): Promise<void> {
-    return this.#holding ? Promise.resolve() : new Promise((resolve) => this.#onHold.push(resolve));
-  }
-
-  /** Resolves once the broker has sent nothing for `ms`: every confirm it owes has arrived. */
-  async brokerQuietFor(ms: number): Promise<void> {
-    while (Date.now() - this.#lastFromBroker < ms) await new Promise((resolve) => setTimeout(resolve, ms / 4));
-  }
-
-  cut(): void {
-    this.#cutDone = true;
-    this.#holding = false;
-    for (const socket of this.#sockets) socket.destroy();
-  }
-
-  close(): Promise<void> {
-    this.cut();
-    return new Promise((resolve) => this.#server.close(() => resolve()));
-  }
+/** A relay in front of the broker (`@taskport/conformance`'s fault relay), for cutting or silencing a connection. */
+export function amqpRelay(): Promise<TcpRelay> {
+  const target = new URL(AMQP_URL);
+  return TcpRelay.start({ host: target.hostname, port: Number(target.port || 5672) });
 }
