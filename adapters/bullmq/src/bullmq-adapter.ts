@@ -58,6 +58,8 @@ export interface BullMQAdapterOptions {
    */
   readonly timeouts?: Partial<Timeouts>;
 }
+/** The longest a BullMQ worker's blocking pop waits for Redis's answer (BullMQ caps its block at 10 s). */
+const LONGEST_BLOCK_MS = 10_000;
 /** BullMQ's `maxStalledCount` that no job reaches: the stall check compares it in Lua, whose numbers are doubles. */
 const UNLIMITED_STALLS = Number.MAX_SAFE_INTEGER;
 /** BullMQ's priorities run from 1 (first) up; taskport's 201 levels map onto 1…201. */
@@ -252,7 +254,16 @@ export class BullMQAdapter implements Adapter {
     const consumer = new BullMQConsumer(
       {
         // BullMQ names only the blocking connection (`<prefix>:<base64 queue>:w:<name>`); this names the other.
-        connection: { ...this.#redis, maxRetriesPerRequest: null, connectionName: `${this.#clientName}-worker` },
+        connection: {
+          connectTimeout: this.#timeouts.connectMs,
+          // A worker's connections wait on blocking pops, which Redis answers within BullMQ's
+          // longest block (10 s): one silent for longer than that and operationMs is dead (a
+          // partition that outlived its TCP state), and ioredis replaces it.
+          socketTimeout: this.#timeouts.operationMs + LONGEST_BLOCK_MS,
+          ...this.#redis,
+          maxRetriesPerRequest: null,
+          connectionName: `${this.#clientName}-worker`,
+        },
         workerName: `${this.#clientName}-worker`,
         workerOptions: {
           prefix: this.#prefix,
