@@ -336,6 +336,7 @@ export class BeeQueueAdapter implements Adapter {
         }),
       clientName: `${this.#clientName}-worker`,
       stallIntervalMs: this.#stallIntervalMs,
+      operationMs: this.#timeouts.operationMs,
       keepSucceeded: this.#keepSucceeded,
       toKey: (queue, key) => this.toKey(queue, key),
     };

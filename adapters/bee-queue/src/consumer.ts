@@ -22,6 +22,8 @@ export interface ConsumerEnvironment {
   /** Name given to this consumer's connections (CLIENT SETNAME). */
   readonly clientName: string;
   readonly stallIntervalMs: number;
+  /** How long the stalled-job check may wait for Redis before the worker's connections count as dead. */
+  readonly operationMs: number;
   readonly keepSucceeded: boolean;
   readonly toKey: (queue: string, key: string) => string;
 }
@@ -130,10 +132,35 @@ export class BeeQueueConsumer implements Consumer {
         ),
       ).catch(this.#report),
     );
+    // The check doubles as the worker's heartbeat: node-redis has no socket timeout, and the blocking
+    // connection waits without one, so a connection that went silent (a partition that outlived its
+    // TCP state) would hold the worker forever. Unanswered within operationMs: every connection of
+    // this worker is replaced (node-redis reconnects them, and bee-queue waits for jobs again).
+    const silent = setTimeout(() => this.#replaceConnections(), this.#env.operationMs);
     void Promise.all(checks).then(() => {
+      clearTimeout(silent);
       if (this.#abandoned || this.#stopping) return;
       this.#stallTimer = setTimeout(() => this.#checkStalled(), interval);
     });
+  }
+
+  #replaceConnections(): void {
+    if (this.#abandoned || this.#stopping) return;
+    this.#report(
+      new ConnectionError(
+        "bee-queue",
+        `Redis did not answer a worker's stalled-job check within ${this.#env.operationMs} ms; replacing the worker's connections.`,
+      ),
+    );
+    const silent = new Error("Redis did not answer in time");
+    const clients = [
+      this.#client,
+      ...[...this.#queues.values()].flatMap((queue) => {
+        const internal = queue as unknown as { bclient?: RedisClientLike; eclient?: RedisClientLike };
+        return [internal.bclient, internal.eclient];
+      }),
+    ];
+    for (const client of clients) (client as unknown as { stream?: { destroy(error?: Error): void } } | undefined)?.stream?.destroy(silent);
   }
 
   /**
