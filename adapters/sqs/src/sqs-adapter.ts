@@ -159,6 +159,8 @@ export class SqsAdapter implements Adapter {
           // silent, fail and are retried by the SDK. A long poll is silent for its whole wait.
           connectionTimeout: this.#timeouts.connectMs,
           requestTimeout: Math.max(this.#timeouts.operationMs, this.#waitTimeSeconds * 1_000 + LONG_POLL_MARGIN_MS),
+          // Without it the SDK only logs a warning past requestTimeout and keeps waiting.
+          throwOnRequestTimeout: true,
         },
         ...(region !== undefined ? { region } : endpoint !== undefined ? { region: "us-east-1" } : {}),
         ...(endpoint !== undefined ? { endpoint } : {}),

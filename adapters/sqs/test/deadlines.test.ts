@@ -15,5 +15,8 @@ afterAll(() => emulator.stop());
 describeStall({
   name: "sqs",
   serverPort: () => Number(new URL(emulator.endpoint).port),
-  backend: (address, timeouts) => ({ url: `sqs://test:test@${address}?region=us-east-1&createQueues=true&${timeouts}` }),
+  // Short long polls and visibility: a job handed to a poll that went silent comes back within seconds.
+  backend: (address, timeouts) => ({
+    url: `sqs://test:test@${address}?region=us-east-1&createQueues=true&waitTimeSeconds=1&visibilityTimeout=5&${timeouts}`,
+  }),
 });
