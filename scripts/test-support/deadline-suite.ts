@@ -113,6 +113,8 @@ export function describeDeadlines(suite: DeadlineSuite): void {
 
 export interface StallSuite {
   readonly name: string;
+  /** What the suite cannot do with this engine, with the reason; the rest runs. */
+  readonly skip?: { readonly worker?: string };
   /** The real server's port on 127.0.0.1, which the relay forwards to (a function: read when the tests start). */
   readonly serverPort: number | (() => number);
   /** The backend through the relay at `address` (`127.0.0.1:<port>`), with `timeouts` as URL parameters. */
@@ -158,7 +160,48 @@ export function describeStall(suite: StallSuite): void {
       expect((await settleWithin(backend.close())).settled, "close() did not return").toBe(true);
       backend = undefined;
     }, 90_000);
+
+    it.skipIf(suite.skip?.worker !== undefined)(
+      "a worker whose server goes silent reports errors and, once the network is back, runs new jobs by itself",
+      async () => {
+        const port = typeof suite.serverPort === "number" ? suite.serverPort : suite.serverPort();
+        const consuming = new Backend(`stall-worker-${suite.name}`, suite.backend(relay.address, STALL_TIMEOUTS));
+        const producing = new Backend(`stall-producer-${suite.name}`, suite.backend(`127.0.0.1:${port}`, STALL_TIMEOUTS));
+        const queue = `stall-worker-${suite.name.replace(/\W/g, "-")}-${Date.now()}`;
+        const seen = new Set<number>();
+        const errors: Error[] = [];
+        const task = defineTask(`stall-worker-${suite.name}`, async (payload: { n: number }) => void seen.add(payload.n), { queue });
+        const worker = await startWorker({ tasks: [task], backend: consuming });
+        worker.on("error", ({ error }) => void errors.push(error));
+        try {
+          const enqueue = (n: number) => task.using({ backend: producing }).enqueue({ n });
+          await enqueue(1);
+          await waitFor(() => seen.has(1), "the first job to run");
+          relay.blackHole();
+          await new Promise((resolve) => setTimeout(resolve, 4_000));
+          await relay.restore();
+          await enqueue(2);
+          await waitFor(() => seen.has(2), "a job enqueued after the network came back to run on the same worker", 45_000);
+          expect(String(errors.map((error) => error.message))).not.toContain(DEADLINE_PASSWORD);
+        } finally {
+          await settleWithin(worker.close());
+          await settleWithin(consuming.close());
+          await settleWithin(producing.close());
+        }
+        // Reported, not required: some engines notice the silence only once they next talk to the server.
+        console.info(`[${suite.name}] worker errors while silent: ${errors.length}${errors[0] ? ` (first: ${errors[0].message})` : ""}`);
+      },
+      90_000,
+    );
   });
+}
+
+async function waitFor(condition: () => boolean, what: string, limitMs = 15_000): Promise<void> {
+  const until = Date.now() + limitMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 const STALL_TIMEOUTS = "connectTimeoutMs=1000&operationTimeoutMs=1000&closeTimeoutMs=1000";
