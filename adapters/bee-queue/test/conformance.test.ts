@@ -30,10 +30,6 @@ await runConformance({
     deadLetter: true,
     crashCountsAsAttempt: true,
   },
-  optOut: {
-    blackHole:
-      "node-redis 3 (bee-queue's client) has no command deadline: a worker connection that goes silent is never noticed nor replaced (issue #15: worker deadlines)",
-  },
   harness: {
     // The Redis server is shared by the whole test run, so this cuts every connection of the running
     // test instead (CLIENT KILL ID, found by name), which the harness allows. node-redis reconnects.

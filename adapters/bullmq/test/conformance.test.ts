@@ -26,10 +26,6 @@ await runConformance({
     deadLetter: true,
     crashCountsAsAttempt: true,
   },
-  optOut: {
-    blackHole:
-      "the worker's blocking Redis connection has no deadline: ioredis neither times out nor replaces a connection that goes silent, so the worker waits on it forever (issue #15: worker deadlines)",
-  },
   harness: {
     // The Redis server is shared by the whole test run, so this cuts every connection of the running
     // test (found by its name, killed by ID) rather than restarting the server: ioredis reconnects.

@@ -38,10 +38,6 @@ await runConformance({
     crashCountsAsAttempt: false,
     maxPayloadBytes: 262_144 - 1024,
   },
-  optOut: {
-    blackHole:
-      "a long poll on a connection that goes silent is never given up: the SDK's HTTP handler waits on it with no deadline, so the worker never receives again (issue #15: worker deadlines)",
-  },
   harness: {
     restartServer: () => emulator.restart(),
     connectVia: {
