@@ -40,6 +40,8 @@ await runConformance({
     // on fauxqs a FIFO queue runs one job at a time. The sqs run covers this group; fifo-groups.test.ts
     // runs several jobs at once on a FIFO queue with several groups.
     concurrency: "fauxqs returns one message per FIFO message group per receive; covered by the sqs run and fifo-groups.test.ts",
+    networkFaults: "the same client and connections as the sqs run, which faults them",
+    blackHole: "the same client and connections as the sqs run, which faults them",
   },
   harness: {
     restartServer: () => emulator.restart(),

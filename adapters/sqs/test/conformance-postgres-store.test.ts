@@ -26,6 +26,9 @@ const STORE_CAPABILITIES = {
 const RESTART =
   "the emulator's restart is covered by the sqs and sqs-fifo runs; the store beside it is not restarted, so a restart here would test nothing more";
 
+const REASON = "the engine's connections are faulted by its own run; a silent store by stores/postgres/test";
+const NETWORK = { networkFaults: REASON, blackHole: REASON };
+
 for (const fifo of [false, true]) {
   await runConformance({
     name: fifo ? "sqs-fifo+postgres" : "sqs+postgres",
@@ -47,9 +50,10 @@ for (const fifo of [false, true]) {
     optOut: fifo
       ? {
           serviceRestart: RESTART,
+          ...NETWORK,
           concurrency: "fauxqs returns one message per FIFO message group per receive; covered by the sqs run and fifo-groups.test.ts",
         }
-      : { serviceRestart: RESTART },
+      : { serviceRestart: RESTART, ...NETWORK },
     harness: {
       // A working store beside an unreachable SQS: the enqueue is recorded, refused, and forgotten.
       unreachableAdapter: () =>

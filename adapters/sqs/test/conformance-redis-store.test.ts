@@ -54,6 +54,8 @@ for (const fifo of [false, true]) {
     },
     optOut: {
       serviceRestart: SERVICE_RESTART,
+      networkFaults: "the engine's connections are faulted by its own run; a silent store by stores/redis/test",
+      blackHole: "the engine's connections are faulted by its own run; a silent store by stores/redis/test",
       ...(fifo
         ? {
             concurrency: "fauxqs returns one message per FIFO message group per receive; covered by the sqs run and fifo-groups.test.ts",

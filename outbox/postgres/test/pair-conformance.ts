@@ -37,6 +37,10 @@ export async function runPairConformance(run: PairRun): Promise<void> {
     },
     optOut: {
       serviceRestart: "covered by the engine's own run; the relay's restarts by outbox/postgres/test/relay-restarts.test.ts",
+      networkFaults:
+        "the engine's connections are faulted by its own run; the relay's cut connections by outbox/postgres/test/relay-restarts.test.ts",
+      blackHole:
+        "the engine's connections are faulted by its own run; the relay's cut connections by outbox/postgres/test/relay-restarts.test.ts",
     },
   });
 }
