@@ -13,8 +13,11 @@ import {
   type EnqueueReceipt,
   indexesByQueue,
   type JobInfo,
+  type JobListOptions,
+  type JobPage,
   mapPriority,
   type NewJob,
+  type QueueStats,
   type Retention,
   resolveTimeouts,
   TaskportError,
@@ -23,6 +26,7 @@ import {
 import { Job, type JobsOptions, Queue } from "bullmq";
 import { Redis, type RedisOptions } from "ioredis";
 import { BullMQConsumer, taskportBackoff } from "./consumer.ts";
+import { type InspectionContext, jobPage, listQueues, queueStats, redriveJobs } from "./inspection.ts";
 import { type JobData, toJobInfo, toStatus } from "./job-data.ts";
 import { explainRedisError, withAdvice } from "./redis-errors.ts";
 import { parseUrlOptions, validatePrefix, validateQueueName } from "./url-options.ts";
@@ -125,6 +129,12 @@ export class BullMQAdapter implements Adapter {
       crashCountsAsAttempt: true,
       // Finished jobs go once past the backend's retention (removeOnComplete / removeOnFail ages).
       retention: true,
+      // Inspection reads BullMQ's own lists and sets; redrive is `job.retry()` of failed jobs, and
+      // pause is BullMQ's global `Queue.pause()`, which every worker of the queue obeys.
+      stats: true,
+      listJobs: true,
+      redrive: true,
+      pause: true,
     });
   }
 
@@ -333,6 +343,61 @@ export class BullMQAdapter implements Adapter {
       throw this.#wrap(error);
     });
     return jobs.filter((job) => job !== undefined).map((job) => toJobInfo(job, queue, "failed"));
+  }
+
+  get #inspection(): InspectionContext {
+    return {
+      prefix: this.#prefix,
+      queue: (name) => this.#queue(name),
+      client: () => this.#connect(),
+      cancelledKey: (queue) => this.#key(queue, CANCELLED_KEY),
+    };
+  }
+
+  async stats(queues?: readonly string[]): Promise<QueueStats[]> {
+    try {
+      const names = queues
+        ? [...new Set(queues)]
+        : await this.#bounded(
+            "stats",
+            this.#connect().then((client) => listQueues(client, this.#prefix)),
+          );
+      const now = Date.now();
+      const stats = await this.#bounded("stats", Promise.all(names.sort().map((name) => queueStats(this.#inspection, name, now))));
+      return stats;
+    } catch (error) {
+      throw this.#wrap(error);
+    }
+  }
+
+  async listJobs(queue: string, options: JobListOptions): Promise<JobPage> {
+    try {
+      return await this.#bounded("listJobs", jobPage(this.#inspection, queue, options));
+    } catch (error) {
+      throw this.#wrap(error);
+    }
+  }
+
+  async redrive(queue: string, ids?: readonly string[]): Promise<number> {
+    try {
+      return await redriveJobs(this.#inspection, queue, ids);
+    } catch (error) {
+      throw this.#wrap(error);
+    }
+  }
+
+  async pause(queue: string): Promise<void> {
+    const q = await this.#queue(queue);
+    await this.#bounded("pause", q.pause()).catch((error: unknown) => {
+      throw this.#wrap(error);
+    });
+  }
+
+  async resume(queue: string): Promise<void> {
+    const q = await this.#queue(queue);
+    await this.#bounded("resume", q.resume()).catch((error: unknown) => {
+      throw this.#wrap(error);
+    });
   }
 
   /** Delete everything stored for `queue` (BullMQ's `obliterate`). For tests and operators; stop its workers first. */

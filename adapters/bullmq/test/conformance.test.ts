@@ -25,6 +25,10 @@ await runConformance({
     progress: true,
     deadLetter: true,
     crashCountsAsAttempt: true,
+    stats: true,
+    listJobs: true,
+    redrive: true,
+    pause: true,
   },
   harness: {
     // The Redis server is shared by the whole test run, so this cuts every connection of the running
