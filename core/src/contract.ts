@@ -112,6 +112,11 @@ export interface ConsumeOptions {
    * worker must never stop silently.
    */
   readonly onError?: (error: Error) => void;
+  /**
+   * The backend's retention, for adapters that delete finished jobs from the worker's side (a
+   * sweep, a job store's settle). Core always passes the backend's.
+   */
+  readonly retention?: Retention;
 }
 
 /** A running consumption started by `consume`. */

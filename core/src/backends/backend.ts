@@ -128,6 +128,11 @@ export class Backend extends Emitter<BackendEvents> {
     return `${engine}${store}${outbox}`;
   }
 
+  /** How long finished jobs are kept: the given `retention` completed with the defaults. */
+  get retention(): Retention {
+    return this.#retention;
+  }
+
   /** The adapter object this backend was given, if it was given one rather than a URL. */
   get adapterObject(): Adapter | undefined {
     const spec = this.#spec;

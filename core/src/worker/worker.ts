@@ -87,7 +87,12 @@ export class Worker extends Emitter<TaskportEvents> {
       bodies: this.#bodies,
       reportError: (error, job) => this.#reportError(error, job),
     };
-    const options = { queues: this.queues, concurrency: this.concurrency, onError: (error: Error) => this.#reportError(error) };
+    const options = {
+      queues: this.queues,
+      concurrency: this.concurrency,
+      onError: (error: Error) => this.#reportError(error),
+      retention: this.backend.retention,
+    };
     await this.#scheduler?.start();
     // An engine may hand over waiting jobs while consume() is still being awaited (the memory engine
     // in a microtask, RabbitMQ in the socket read that confirms the consumer): hold them until a
