@@ -5,6 +5,9 @@ import { conformanceStore, dropConformanceStore } from "../../../stores/postgres
 import { RabbitMQAdapter } from "../src/index.ts";
 import { AMQP_URL, deleteQueues } from "./support.ts";
 
+// Sweep often, so the retention group sees records go within seconds (default: once a minute).
+const SWEEP = { sweepIntervalMs: 500 };
+
 // RabbitMQ with a PostgreSQL job store beside it: results, status, cancel, until-finished
 // deduplication and progress come from the store, everything else from the broker.
 
@@ -24,6 +27,7 @@ await runConformance({
         maxPayloadBytes: 1024 * 1024,
       }),
       conformanceStore(testId),
+      SWEEP,
     ),
   capabilities: {
     results: true,
@@ -31,6 +35,7 @@ await runConformance({
     cancelRunning: true,
     deduplication: "until-finished",
     progress: true,
+    retention: true,
   },
   optOut: {
     serviceRestart:

@@ -31,6 +31,7 @@ await runConformance({
     transactions: false,
     ordering: "none",
     progress: true,
+    retention: true,
     deadLetter: true,
     crashCountsAsAttempt: false,
     maxPayloadBytes: 1024 * 1024,

@@ -5,6 +5,9 @@ import { conformanceStore, dropConformanceStore } from "../../../stores/postgres
 import { SqsAdapter } from "../src/index.ts";
 import { CREDENTIALS, Emulator, REGION } from "./support.ts";
 
+// Sweep often, so the retention group sees records go within seconds (default: once a minute).
+const SWEEP = { sweepIntervalMs: 500 };
+
 // Standard and FIFO SQS, each with a PostgreSQL job store beside it: results, status, cancel,
 // until-finished deduplication and progress come from the store, everything else from SQS.
 const emulator = new Emulator();
@@ -21,6 +24,7 @@ const STORE_CAPABILITIES = {
   cancelRunning: true,
   deduplication: "until-finished",
   progress: true,
+  retention: true,
 } as const;
 
 const RESTART =
@@ -45,6 +49,7 @@ for (const fifo of [false, true]) {
           ...(nativeDelayLimitMs !== undefined ? { maxNativeDelayMs: nativeDelayLimitMs } : {}),
         }),
         conformanceStore(testId),
+        SWEEP,
       ),
     capabilities: STORE_CAPABILITIES,
     optOut: fifo

@@ -20,6 +20,7 @@ const STORE_CAPABILITIES = {
   cancelRunning: true,
   deduplication: "until-finished",
   progress: true,
+  retention: true,
 } as const;
 
 const SERVICE_RESTART =

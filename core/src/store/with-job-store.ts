@@ -20,7 +20,10 @@ import type { JobOutcome, JobStart, JobStore, RecordReceipt, Retention, StartDec
 import { TickBatcher } from "./tick-batcher.ts";
 
 export interface JobStoreOptions {
-  /** How long finished jobs are kept in the store. Default: succeeded 1 day, failed 7 days. */
+  /**
+   * How long finished jobs are kept in the store. Default: the retention of the backend the adapter
+   * is used through (as it passes it at enqueue and to workers), else succeeded 1 day, failed 7 days.
+   */
   readonly retention?: Partial<Retention>;
   /**
    * How long a job recorded at enqueue may wait for the engine to confirm it before its
@@ -78,7 +81,9 @@ class StoreBackedAdapter implements Adapter {
   readonly #coverage: StoreCoverage;
   /** Records at enqueue, begins and settles: needed for results, cancel or deduplication. */
   readonly #tracking: boolean;
-  readonly #retention: Retention;
+  /** The store's retention: the one given, else the backend's as it passes it, else the default. */
+  #retention: Retention;
+  readonly #retentionGiven: boolean;
   readonly #claimMs: number;
   readonly #sweepIntervalMs: number;
   /** Concurrent enqueues of one event-loop turn are recorded, and confirmed, in one write. */
@@ -99,6 +104,7 @@ class StoreBackedAdapter implements Adapter {
     this.#coverage = coverage;
     this.#tracking = coverage.results || coverage.cancel || coverage.deduplication;
     this.#retention = { ...DEFAULT_RETENTION, ...options.retention };
+    this.#retentionGiven = options.retention !== undefined;
     this.#claimMs = options.claimMs ?? 60_000;
     this.#sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
     this.#records = new TickBatcher((jobs) => store.record(jobs, this.#claimMs), RECORD_BATCH);
@@ -120,14 +126,20 @@ class StoreBackedAdapter implements Adapter {
       cancelRunning: coverage.cancel ? true : (caps.cancelRunning ?? false),
       deduplication: "until-finished",
       progress: true,
-      // With results from the store, finished jobs go by the store's retention (its sweep or TTLs),
-      // set where the store is configured: the engine's own retention no longer says how long.
-      retention: coverage.results ? false : (caps.retention ?? false),
+      // With results from the store, finished jobs go by the store's retention (its TTLs or sweep),
+      // which is the backend's unless the store was given its own.
+      retention: coverage.results ? true : (caps.retention ?? false),
       ...(_window !== undefined && !coverage.deduplication ? { deduplicationWindowMs: _window } : {}),
     } satisfies Capabilities);
   }
 
+  /** Adopt the backend's retention, unless the store was given one. */
+  #adopt(retention: Retention | undefined): void {
+    if (retention !== undefined && !this.#retentionGiven) this.#retention = retention;
+  }
+
   async enqueue(jobs: readonly NewJob[], context: EnqueueContext): Promise<EnqueueReceipt[]> {
+    this.#adopt(context.retention);
     if (!this.#tracking) return this.engine.enqueue(jobs, context);
     const receipts: EnqueueReceipt[] = await Promise.all(jobs.map((job) => this.#records.add(job)));
     const fresh: NewJob[] = [];
@@ -165,6 +177,7 @@ class StoreBackedAdapter implements Adapter {
   }
 
   async consume(options: ConsumeOptions, handler: DeliveryHandler): Promise<Consumer> {
+    this.#adopt(options.retention);
     if (this.#tracking) await this.#watch();
     this.#startSweeping(options.onError);
     if (!this.#tracking) return this.engine.consume(options, (delivery) => this.#runWithProgress(delivery, handler, options.onError));
