@@ -46,6 +46,16 @@ export class Engine {
     this.#channel = `pgboss_${createHash("sha224").update(schema).digest("hex").slice(0, 24)}`;
   }
 
+  /** pg-boss's executor, for the statements taskport runs beside its API (inspection.ts). */
+  get db(): Executor {
+    return this.#db;
+  }
+
+  /** pg-boss's NOTIFY channel, which wakes taskport's workers. */
+  get channel(): string {
+    return this.#channel;
+  }
+
   /** How long an idle loop sleeps at most: NOTIFY wakes it sooner; without a listener, poll faster. */
   get backstopMs(): number {
     return this.#listening ? this.#pollingIntervalMs : Math.min(this.#pollingIntervalMs, 500);

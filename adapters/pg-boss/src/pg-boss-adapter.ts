@@ -12,8 +12,11 @@ import {
   type EnqueueReceipt,
   indexesByQueue,
   type JobInfo,
+  type JobListOptions,
+  type JobPage,
   type JobStatus,
   type NewJob,
+  type QueueStats,
   redactUrl,
   resolveTimeouts,
   type SerializedError,
@@ -24,6 +27,7 @@ import pg from "pg";
 import { type JobInsert, PgBoss } from "pg-boss";
 import { PgBossConsumer } from "./consumer.ts";
 import { Engine } from "./engine.ts";
+import { jobPage, queueNames, queueStats, redrive } from "./inspection.ts";
 import {
   CRASH_REDELIVERIES,
   expireSecondsFor,
@@ -89,6 +93,13 @@ const CAPABILITIES: Capabilities = Object.freeze({
   // pg-boss puts a dead worker's job back with its retry count raised; a stopping worker's unstarted
   // jobs go back with it lowered again (Engine.release).
   crashCountsAsAttempt: true,
+  // SQL over pg-boss's job table (its own counts lag by a monitor interval); redrive resets the
+  // attempts, which pg-boss's `retry()` does not. pg-boss has no pause: a fetch takes any queue's
+  // ready jobs, and a paused state kept beside it would not stop plain pg-boss workers.
+  stats: true,
+  listJobs: true,
+  redrive: true,
+  pause: false,
 });
 
 /**
@@ -464,6 +475,34 @@ export class PgBossAdapter implements Adapter {
         },
       ];
     });
+  }
+
+  async stats(queues?: readonly string[]): Promise<QueueStats[]> {
+    const engine = await this.#start();
+    return this.#call(() =>
+      this.#bounded(
+        "stats",
+        (async () => {
+          const names = queues ? [...new Set(queues)].sort() : await queueNames(engine.db, this.#schema);
+          return names.length === 0 ? [] : queueStats(engine.db, this.#schema, names);
+        })(),
+      ),
+    );
+  }
+
+  async listJobs(queue: string, options: JobListOptions): Promise<JobPage> {
+    const engine = await this.#start();
+    return this.#call(() => this.#bounded("listJobs", jobPage(engine.db, this.#schema, queue, options)));
+  }
+
+  async redrive(queue: string, ids?: readonly string[]): Promise<number> {
+    // pg-boss ids are UUIDs: any other id names no job (and would be a SQL error).
+    const valid = ids?.filter((id) => UUID.test(id));
+    if (valid && valid.length === 0) return 0;
+    const engine = await this.#start();
+    const count = await this.#call(() => this.#bounded("redrive", redrive(engine.db, this.#schema, engine.channel, queue, valid)));
+    if (count > 0) engine.wake(queue);
+    return count;
   }
 
   async check(): Promise<CheckProblem[]> {

@@ -34,6 +34,10 @@ await runConformance({
     progress: false,
     deadLetter: true,
     crashCountsAsAttempt: true,
+    stats: true,
+    listJobs: true,
+    redrive: true,
+    pause: false,
   },
   harness: {
     transaction: inTransaction,
