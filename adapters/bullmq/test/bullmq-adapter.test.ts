@@ -296,3 +296,50 @@ describe("bullmq adapter: graceful shutdown over several queues", () => {
     expect(["waiting", "prioritized"]).toContain(state);
   });
 });
+
+describe("bullmq adapter: inspection", () => {
+  it("stats() without names finds the queue by its meta key; cancelled jobs are counted and listed; a foreign cursor is refused", async () => {
+    const { id, queue } = names();
+    const a = adapter(id);
+    const job = defineTask("job", async (_p: { n: number }) => {}, { queue }).using({ backend: new Backend(id, a) });
+    const kept = await job.enqueue({ n: 1 });
+    const dropped = await job.enqueue({ n: 2 });
+    expect(await a.cancel(dropped.id, queue)).toBe(true);
+    const all = await a.stats();
+    expect(all.find((s) => s.queue === queue)).toMatchObject({ counts: { queued: 1, cancelled: 1 }, paused: false });
+    const page = await a.listJobs(queue, { limit: 10 });
+    expect(page.jobs.map((j) => [j.id, j.status])).toEqual([
+      [dropped.id, "cancelled"],
+      [kept.id, "queued"],
+    ]);
+    expect((await a.listJobs(queue, { status: "cancelled", limit: 10 })).jobs.map((j) => j.id)).toEqual([dropped.id]);
+    await expect(a.listJobs(queue, { limit: 1, cursor: "elsewhere" })).rejects.toThrow(/cursor "elsewhere" was not returned/);
+  });
+
+  it("redrive counts only failed jobs and clears the stall count, so the attempts start over", async () => {
+    const { id, queue } = names();
+    const a = adapter(id);
+    const backend = new Backend(id, a);
+    let healed = false;
+    const attempts: number[] = [];
+    const job = defineTask(
+      "flaky",
+      async (_p: unknown, ctx) => {
+        attempts.push(ctx.attempt);
+        if (!healed) throw new Error("broken");
+      },
+      { queue },
+    ).using({ backend });
+    const doomed = await job.enqueue(undefined);
+    await worker({ tasks: [job], backend, concurrency: 1 });
+    await until(async () => (await a.listDeadLetters(queue, 10)).length === 1, 10_000, "the job to fail");
+    // As if a worker had died holding it twice before it failed.
+    await redisCommand("hset", `${TEST_PREFIX}:${queue}:${doomed.id}`, "stc", "2");
+    const waiting = await job.enqueue(undefined, { delayMs: 60_000 });
+    healed = true;
+    expect(await a.redrive(queue, [doomed.id, waiting.id, "no-such-job"])).toBe(1);
+    await until(() => attempts.length === 2, 10_000, "the redriven job to run");
+    expect(attempts).toEqual([1, 1]);
+    expect(await a.redrive(queue)).toBe(0);
+  });
+});
