@@ -335,3 +335,50 @@ describe("pg-boss adapter: reading and cancelling by id", () => {
     expect((await handle.refresh()).status).toBe("cancelled");
   });
 });
+
+describe("pg-boss adapter: inspection", () => {
+  it("stats() without names lists pg-boss's queues; a foreign cursor is refused; pause is not offered", async () => {
+    const { queue, app } = names();
+    const a = adapter(app);
+    const backend = new Backend(app, a);
+    const job = defineTask("job", async (_p: { n: number }) => {}, { queue }).using({ backend });
+    const kept = await job.enqueue({ n: 1 });
+    const dropped = await job.enqueue({ n: 2 });
+    expect(await a.cancel(dropped.id, queue)).toBe(true);
+    expect((await a.stats()).find((s) => s.queue === queue)).toMatchObject({ counts: { queued: 1, cancelled: 1 } });
+    expect((await a.listJobs(queue, { limit: 10 })).jobs.map((j) => [j.id, j.status])).toEqual([
+      [dropped.id, "cancelled"],
+      [kept.id, "queued"],
+    ]);
+    await expect(a.listJobs(queue, { limit: 1, cursor: "elsewhere" })).rejects.toThrow(/cursor "elsewhere" was not returned/);
+    await expect(backend.pause(queue)).rejects.toThrow(/pg-boss/);
+  });
+
+  it("redrive leaves failed a job whose deduplication key an unfinished job holds, and ignores ids that are not pg-boss's", async () => {
+    const { queue, app } = names();
+    const a = adapter(app);
+    const backend = new Backend(app, a);
+    const failed: string[] = [];
+    const job = defineTask(
+      "doomed",
+      async () => {
+        throw new Error("no");
+      },
+      { queue },
+    ).using({ backend });
+    const w = await worker({ tasks: [job], backend, concurrency: 1 });
+    w.on("failed", (e) => failed.push(e.job.id));
+    const first = await job.enqueue(undefined, { deduplicationKey: "k" });
+    await until(() => failed.length === 1, 10_000, "the job to fail");
+    await w.close({ graceMs: 0 });
+    const holder = await job.enqueue(undefined, { deduplicationKey: "k", delayMs: 60_000 });
+    expect(holder.id).not.toBe(first.id);
+    expect(await a.redrive(queue, ["not-a-uuid"])).toBe(0);
+    expect(await a.redrive(queue, [first.id])).toBe(0);
+    expect((await a.listDeadLetters(queue, 10)).map((j) => j.id)).toEqual([first.id]);
+    expect(await a.cancel(holder.id, queue)).toBe(true);
+    expect(await a.redrive(queue)).toBe(1);
+    expect((await a.getJob(first.id, queue))?.status).toBe("queued");
+    expect((await a.getJob(first.id, queue))?.attempt).toBe(0);
+  });
+});
