@@ -1,5 +1,6 @@
 import {
   ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
   type Message,
   type MessageAttributeValue,
   ReceiveMessageCommand,
@@ -97,4 +98,101 @@ export async function peekDeadLetters(client: SQSClient, url: string, queue: str
     .map((message) => toJobInfo(message, queue))
     .sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0))
     .slice(0, limit);
+}
+
+/** How long a redrive holds the dead letters it receives, in seconds: long enough to send and delete them. */
+const REDRIVE_HOLD_SECONDS = 60;
+
+/** What a redrive sends: the dead letter as a fresh job of the source queue. */
+export interface RedriveMessage {
+  readonly id: string;
+  readonly body: string;
+  readonly attributes: Record<string, MessageAttributeValue>;
+  /** The dead letter's SQS message id: one redrive of one letter, for a FIFO deduplication id. */
+  readonly letterId: string;
+}
+
+/**
+ * Send dead letters of `url` back (those with `ids`, or all), each through `send`, and delete each
+ * from the dead letters only once `send` resolved: a crash between the two leaves the job both
+ * queued and dead (it runs, and a second redrive would run it again), never lost. Letters not
+ * asked for are made visible again at the end. Resolves to how many were sent.
+ */
+export async function redriveDeadLetters(
+  client: SQSClient,
+  url: string,
+  ids: readonly string[] | undefined,
+  send: (messages: RedriveMessage[]) => Promise<void>,
+): Promise<number> {
+  const wanted = ids ? new Set(ids) : undefined;
+  // Letters that arrive during the redrive (a redriven job that failed again) are not redriven by it.
+  const startedAt = Date.now();
+  const skipped: Message[] = [];
+  let sent = 0;
+  try {
+    while (wanted === undefined || wanted.size > 0) {
+      const out = await client.send(
+        new ReceiveMessageCommand({
+          QueueUrl: url,
+          MaxNumberOfMessages: 10,
+          VisibilityTimeout: REDRIVE_HOLD_SECONDS,
+          WaitTimeSeconds: sent === 0 && skipped.length === 0 ? 1 : 0,
+          MessageAttributeNames: ["All"],
+          MessageSystemAttributeNames: ["SentTimestamp"],
+        }),
+      );
+      const messages = out.Messages ?? [];
+      if (messages.length === 0) break;
+      const chosen: Message[] = [];
+      for (const message of messages) {
+        const id = readFacts(message.MessageAttributes, message.MessageId ?? "").id;
+        const late = Number(message.Attributes?.SentTimestamp) > startedAt;
+        if (!late && (wanted === undefined || wanted.has(id))) {
+          wanted?.delete(id);
+          chosen.push(message);
+        } else {
+          skipped.push(message);
+        }
+      }
+      if (chosen.length === 0) continue;
+      await send(
+        chosen.map((message) => ({
+          id: readFacts(message.MessageAttributes, message.MessageId ?? "").id,
+          body: message.Body ?? "null",
+          attributes: freshAttributes(message.MessageAttributes),
+          letterId: message.MessageId ?? "",
+        })),
+      );
+      await client.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: url,
+          Entries: chosen.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle })),
+        }),
+      );
+      sent += chosen.length;
+    }
+  } finally {
+    for (let i = 0; i < skipped.length; i += 10) {
+      const chunk = skipped.slice(i, i + 10);
+      await client
+        .send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: url,
+            Entries: chunk.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 })),
+          }),
+        )
+        // Left hidden, a letter shows again after REDRIVE_HOLD_SECONDS anyway.
+        .catch(() => undefined);
+    }
+  }
+  return sent;
+}
+
+/** A dead letter's attributes as a fresh job's: no error, attempt or failure time; attempts start over. */
+function freshAttributes(attributes: Record<string, MessageAttributeValue> | undefined): Record<string, MessageAttributeValue> {
+  const out = resendAttributes(attributes, 0, undefined);
+  delete out[ATTRIBUTE.error];
+  delete out[ATTRIBUTE.attempt];
+  delete out[ATTRIBUTE.failedAt];
+  return out;
 }

@@ -19,7 +19,7 @@ import {
 } from "@taskport/core";
 import { AckBatcher } from "./ack-batcher.ts";
 import { SqsConsumer } from "./consumer.ts";
-import { peekDeadLetters } from "./dead-letters.ts";
+import { peekDeadLetters, redriveDeadLetters } from "./dead-letters.ts";
 import { ATTRIBUTE, ATTRIBUTE_RESERVE_BYTES, jobToMessage, messageBytes } from "./message-format.ts";
 import { deadLetterQueueName, QueueRegistry, sqsQueueName } from "./queue-registry.ts";
 import { deduplicationId, type Outgoing, Sender } from "./sender.ts";
@@ -192,6 +192,8 @@ export class SqsAdapter implements Adapter {
       // Attempts come from ApproximateReceiveCount, which also counts receives no worker saw (a
       // dead or stopping worker's long poll): not a count of crashes, so it stops at maxAttempts.
       crashCountsAsAttempt: false,
+      // Receive from the dead-letter queue, send to the queue, then delete the letter.
+      redrive: this.#deadLetter,
       maxPayloadBytes: this.#maxMessageBytes - ATTRIBUTE_RESERVE_BYTES,
     } satisfies Capabilities);
 
@@ -299,6 +301,37 @@ export class SqsAdapter implements Adapter {
       return await peekDeadLetters(this.#sqs(), await this.#queues.deadLetterUrl(queue), queue, limit);
     } catch (error) {
       throw explainSqsError(error, this.#where, `list the dead letters of "${queue}"`);
+    }
+  }
+
+  /**
+   * Send dead letters back to their queue as fresh messages (attempts come from the receive count,
+   * which starts over), each deleted from the dead letters only after SQS took its copy: a crash
+   * in between duplicates a job, never loses one.
+   */
+  async redrive(queue: string, ids?: readonly string[]): Promise<number> {
+    if (!this.#deadLetter) return 0;
+    this.#usedQueues.add(queue);
+    try {
+      return await redriveDeadLetters(this.#sqs(), await this.#queues.deadLetterUrl(queue), ids, async (letters) => {
+        const outgoing = letters.map(
+          (letter): Outgoing => ({
+            queue,
+            id: letter.id,
+            body: letter.body,
+            attributes: letter.attributes,
+            // FIFO: the queue's default group (the group a job was given is not kept on its letter), and
+            // one deduplication id per letter, so a redrive retried after a crash sends it once.
+            ...(this.#fifo ? { groupId: queue, deduplicationId: deduplicationId(`${letter.id}-redrive-${letter.letterId}`) } : {}),
+          }),
+        );
+        await this.#sender.send(
+          outgoing,
+          outgoing.map((m) => messageBytes(m.body, m.attributes)),
+        );
+      });
+    } catch (error) {
+      throw explainSqsError(error, this.#where, `redrive the dead letters of "${queue}"`);
     }
   }
 

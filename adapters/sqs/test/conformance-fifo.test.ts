@@ -32,6 +32,7 @@ await runConformance({
     progress: false,
     deadLetter: true,
     crashCountsAsAttempt: false,
+    redrive: true,
     maxPayloadBytes: 262_144 - 1024,
   },
   optOut: {

@@ -25,6 +25,7 @@ const STORE_CAPABILITIES = {
   deduplication: "until-finished",
   progress: true,
   retention: true,
+  redrive: true,
 } as const;
 
 const RESTART =

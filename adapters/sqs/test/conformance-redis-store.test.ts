@@ -52,6 +52,7 @@ for (const fifo of [false, true]) {
       ordering: fifo ? "fifo" : "none",
       deadLetter: true,
       crashCountsAsAttempt: false,
+      redrive: true,
     },
     optOut: {
       serviceRestart: SERVICE_RESTART,

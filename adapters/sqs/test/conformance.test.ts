@@ -36,6 +36,7 @@ await runConformance({
     progress: false,
     deadLetter: true,
     crashCountsAsAttempt: false,
+    redrive: true,
     maxPayloadBytes: 262_144 - 1024,
   },
   harness: {
