@@ -16,12 +16,12 @@ import {
   resolveTimeouts,
   type Timeouts,
 } from "@taskport/core";
-import type { Options } from "amqplib";
+import type { GetMessage, Options } from "amqplib";
 import { explainConnectError } from "./amqp-errors.ts";
 import { AmqpConnection } from "./connection.ts";
 import { RabbitConsumer } from "./consumer.ts";
 import { DEFAULT_MAX_BUCKET_MS } from "./delay-buckets.ts";
-import { jobToMessage, readError, readMessage } from "./message-format.ts";
+import { type JobMessage, jobToMessage, readError, readMessage } from "./message-format.ts";
 import { type Outgoing, Publisher } from "./publisher.ts";
 import { deadLetterQueueName, Topology } from "./topology.ts";
 import { parseUrlOptions, type QueueType } from "./url-options.ts";
@@ -145,6 +145,8 @@ export class RabbitMQAdapter implements Adapter {
       // Quorum queues count the times a message went back unsettled (x-delivery-count); classic
       // queues count nothing, so a message a dead channel gave back has the attempt it was published with.
       crashCountsAsAttempt: queueType === "quorum",
+      // Dead letters are fetched from `<queue>.dead`, published back with confirms, then acked.
+      redrive: true,
       maxPayloadBytes: options.maxPayloadBytes ?? MAX_MESSAGE_SIZE,
     } satisfies Capabilities);
     const where =
@@ -244,6 +246,40 @@ export class RabbitMQAdapter implements Adapter {
     return letters.reverse().slice(0, limit);
   }
 
+  /**
+   * Send dead letters back to their work queue as fresh jobs (attempt 1, due now). Each goes back
+   * through the confirming publisher, and only once the broker confirmed every copy are the letters
+   * acked: a crash or lost connection in between leaves them dead as well as queued (the job runs,
+   * a second redrive would run it again), never lost. Letters not asked for go back unacked when the
+   * channel closes. Only the letters there when the redrive began are looked at, so a redriven job
+   * that fails again at once is not redriven again by the same call.
+   */
+  async redrive(queue: string, ids?: readonly string[]): Promise<number> {
+    await this.#topology.ensureQueues([queue]);
+    const wanted = ids ? new Set(ids) : undefined;
+    return this.#connection.withChannel(async (channel) => {
+      const chosen: { msg: GetMessage; message: JobMessage }[] = [];
+      let remaining = Number.POSITIVE_INFINITY;
+      while (remaining > 0 && (wanted === undefined || wanted.size > 0)) {
+        const msg = await channel.get(deadLetterQueueName(queue), { noAck: false });
+        if (msg === false) break;
+        // The first get tells how many letters are behind it: later arrivals are not this redrive's.
+        remaining = Math.min(remaining, msg.fields.messageCount + 1) - 1;
+        const message = readMessage(msg);
+        if (wanted !== undefined && !wanted.has(message.id)) continue;
+        wanted?.delete(message.id);
+        chosen.push({ msg, message: { ...message, attempt: 1 } });
+      }
+      if (chosen.length === 0) return 0;
+      await this.#bounded("redrive", this.#publisher.send(chosen.map(({ message }) => ({ queue, message: withoutRunAt(message) }))));
+      for (const { msg } of chosen) channel.ack(msg);
+      // The acks must reach the broker before the channel closes (a close does not drop sent frames,
+      // but a round trip makes sure of it before the count is reported).
+      await channel.checkQueue(deadLetterQueueName(queue));
+      return chosen.length;
+    });
+  }
+
   async check(): Promise<CheckProblem[]> {
     try {
       await this.#connection.model();
@@ -274,6 +310,12 @@ export class RabbitMQAdapter implements Adapter {
       () => this.#connection.destroy(),
     );
   }
+}
+
+/** A redriven job is due now: a delay it once had is long past. */
+function withoutRunAt(message: JobMessage): JobMessage {
+  const { runAt: _runAt, ...rest } = message;
+  return rest;
 }
 
 function parseUrl(text: string): URL {

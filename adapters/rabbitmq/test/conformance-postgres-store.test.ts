@@ -36,6 +36,7 @@ await runConformance({
     deduplication: "until-finished",
     progress: true,
     retention: true,
+    redrive: true,
   },
   optOut: {
     serviceRestart:

@@ -34,6 +34,7 @@ await runConformance({
     retention: true,
     deadLetter: true,
     crashCountsAsAttempt: false,
+    redrive: true,
     maxPayloadBytes: 1024 * 1024,
   },
   optOut: {

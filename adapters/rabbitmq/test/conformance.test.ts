@@ -40,6 +40,7 @@ await runConformance({
     progress: false,
     deadLetter: true,
     crashCountsAsAttempt: false,
+    redrive: true,
     maxPayloadBytes: 1024 * 1024,
   },
   harness: {
