@@ -308,6 +308,32 @@ describe("sqs adapter: delays and attempts", () => {
   });
 });
 
+describe("sqs adapter: redrive", () => {
+  it("sends back only the letters there when it began, so jobs that fail again at once are not redriven in a loop; ids it does not hold send nothing and hide nothing", async () => {
+    const queue = newQueue();
+    const sqs = adapter();
+    const backend = new Backend("redrive", sqs);
+    const job = defineTask(
+      "doomed",
+      async () => {
+        throw new Error("no");
+      },
+      { queue },
+    ).using({ backend });
+    const running = await worker({ tasks: [job], backend });
+    const failed = new Recorder<string>();
+    running.on("failed", (e) => failed.push(e.job.id));
+    await job.enqueueMany([undefined, undefined, undefined]);
+    await failed.until(3, 10_000, "3 failures");
+    await waitFor(async () => (await sqs.listDeadLetters(queue, 10)).length === 3, 10_000, "3 dead letters");
+    expect(await sqs.redrive(queue, ["not-a-letter"])).toBe(0);
+    expect(await sqs.listDeadLetters(queue, 10)).toHaveLength(3);
+    expect(await sqs.redrive(queue)).toBe(3);
+    await failed.until(6, 10_000, "the redriven jobs to fail again");
+    await waitFor(async () => (await sqs.listDeadLetters(queue, 10)).length === 3, 10_000, "3 dead letters again");
+  });
+});
+
 describe("sqs adapter: clients and URLs", () => {
   it("uses the caller's own SQSClient and leaves it open on close()", async () => {
     const queue = newQueue();
