@@ -47,6 +47,9 @@ export class PgBossConsumer implements Consumer {
   #rotation = 0;
 
   readonly #onClose: () => void;
+  /** The backend's retention in whole seconds, as pg-boss keeps it: set on each job as it finishes. */
+  readonly #keepSucceeded: number | undefined;
+  readonly #keepFailed: number | undefined;
 
   constructor(engine: Engine, options: ConsumeOptions, handler: DeliveryHandler, onClose: () => void) {
     this.#engine = engine;
@@ -54,6 +57,8 @@ export class PgBossConsumer implements Consumer {
     this.#queues = [...options.queues];
     this.#concurrency = options.concurrency;
     this.#handler = handler;
+    this.#keepSucceeded = options.retention && Math.ceil(options.retention.succeededMs / 1_000);
+    this.#keepFailed = options.retention && Math.ceil(options.retention.failedMs / 1_000);
     this.#onError = (error) => {
       try {
         options.onError?.(error);
@@ -219,9 +224,9 @@ export class PgBossConsumer implements Consumer {
       }
       return;
     }
-    void this.#persist(() => this.#engine.failJob(held.queue, held.id, held.retryCount, settlement.error, settlement.retryInMs)).then(() =>
-      this.#release(held),
-    );
+    void this.#persist(() =>
+      this.#engine.failJob(held.queue, held.id, held.retryCount, settlement.error, settlement.retryInMs, this.#keepFailed),
+    ).then(() => this.#release(held));
   }
 
   /** Complete every settled success in one statement per queue; more arrive meanwhile and go next. */
@@ -243,6 +248,7 @@ export class PgBossConsumer implements Consumer {
               this.#engine.completeJobs(
                 queue,
                 list.map((c) => ({ id: c.held.id, retryCount: c.held.retryCount, outputJson: c.outputJson })),
+                this.#keepSucceeded,
               ),
             ),
           ),

@@ -124,30 +124,41 @@ export class Engine {
     return this.boss.touch(queue, ids);
   }
 
-  async completeJobs(queue: string, rows: readonly CompletionRow[]): Promise<void> {
+  /** `keepSeconds`: how long pg-boss keeps them now they have finished (its `deletion_seconds`). */
+  async completeJobs(queue: string, rows: readonly CompletionRow[], keepSeconds?: number): Promise<void> {
     const input = `[${rows.map((r) => `{"id":"${r.id}","retry_count":${r.retryCount},"output":${r.outputJson}}`).join(",")}]`;
     await this.#db.executeSql(
       `WITH input AS (SELECT * FROM json_to_recordset($2::text::json) AS x (id uuid, retry_count int, output jsonb))
        UPDATE ${this.schema}.job j
-       SET completed_on = ${this.schema}.job_now(), state = 'completed', output = i.output
+       SET completed_on = ${this.schema}.job_now(), state = 'completed', output = i.output,
+         deletion_seconds = COALESCE($3::int, j.deletion_seconds)
        FROM input i
        WHERE j.name = $1 AND j.id = i.id AND j.state = 'active' AND j.retry_count = i.retry_count`,
-      [queue, input],
+      [queue, input, keepSeconds ?? null],
     );
   }
 
   /**
    * Fail one attempt. With `retryInMs` the job goes back to `retry`, due after that delay (core's
    * backoff, not pg-boss's); the retry limit is raised if crashes used it up, since core decided.
-   * Without it the job fails for good and stays in the queue as a dead letter.
+   * Without it the job fails for good and stays in the queue as a dead letter, for `keepSeconds`
+   * when given (pg-boss's `deletion_seconds`).
    */
-  async failJob(queue: string, id: string, retryCount: number, error: SerializedError, retryInMs: number | undefined): Promise<void> {
+  async failJob(
+    queue: string,
+    id: string,
+    retryCount: number,
+    error: SerializedError,
+    retryInMs: number | undefined,
+    keepSeconds?: number,
+  ): Promise<void> {
     const output = errorOutputJson(error);
     if (retryInMs === undefined) {
       await this.#db.executeSql(
-        `UPDATE ${this.schema}.job SET state = 'failed', completed_on = ${this.schema}.job_now(), output = $4::jsonb
+        `UPDATE ${this.schema}.job SET state = 'failed', completed_on = ${this.schema}.job_now(), output = $4::jsonb,
+           deletion_seconds = COALESCE($5::int, deletion_seconds)
          WHERE name = $1 AND id = $2 AND state = 'active' AND retry_count = $3`,
-        [queue, id, retryCount, output],
+        [queue, id, retryCount, output, keepSeconds ?? null],
       );
       return;
     }
@@ -218,7 +229,9 @@ export class Engine {
   async deadLetters(queue: string, limit: number): Promise<Record<string, unknown>[]> {
     const { rows } = await this.#db.executeSql(
       `SELECT id, data, output, retry_count, started_on, created_on, completed_on, start_after FROM ${this.schema}.job
-       WHERE name = $1 AND state = 'failed' ORDER BY completed_on DESC LIMIT $2`,
+       WHERE name = $1 AND state = 'failed'
+         AND (deletion_seconds = 0 OR completed_on + deletion_seconds * interval '1s' > ${this.schema}.job_now())
+       ORDER BY completed_on DESC LIMIT $2`,
       [queue, limit],
     );
     return rows as Record<string, unknown>[];

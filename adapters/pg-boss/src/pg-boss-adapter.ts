@@ -17,6 +17,7 @@ import {
   type JobStatus,
   type NewJob,
   type QueueStats,
+  type Retention,
   redactUrl,
   resolveTimeouts,
   type SerializedError,
@@ -60,6 +61,11 @@ export interface PgBossAdapterOptions {
   readonly heartbeatSeconds?: number;
   /** How often pg-boss's supervisor looks for dead workers' jobs. Default 5. */
   readonly superviseIntervalSeconds?: number;
+  /**
+   * How often each queue's finished jobs past the backend's `retention` are deleted (pg-boss's
+   * `maintenanceIntervalSeconds`; its own default is a day). Default 300.
+   */
+  readonly maintenanceIntervalSeconds?: number;
   /** Active job expiry when a task has no timeout, in seconds. Default 900 (pg-boss's). */
   readonly expireInSeconds?: number;
   /** Connections in the pool pg-boss creates. Default 10. */
@@ -76,6 +82,9 @@ export interface PgBossAdapterOptions {
    */
   readonly timeouts?: Partial<Timeouts>;
 }
+
+/** pg-boss's own `deleteAfterSeconds` of a queue (7 days, core's default failed retention too). */
+const PG_BOSS_DELETE_AFTER_SECONDS = 604_800;
 
 const CAPABILITIES: Capabilities = Object.freeze({
   delay: true,
@@ -100,6 +109,9 @@ const CAPABILITIES: Capabilities = Object.freeze({
   listJobs: true,
   redrive: true,
   pause: false,
+  // Each finished job gets the backend's retention as its deletion_seconds; pg-boss's maintenance
+  // deletes it past that (every maintenanceIntervalSeconds).
+  retention: true,
 });
 
 /**
@@ -195,6 +207,7 @@ export class PgBossAdapter implements Adapter {
         supervise: true,
         superviseIntervalSeconds: o.superviseIntervalSeconds ?? 5,
         monitorIntervalSeconds: o.superviseIntervalSeconds ?? 5,
+        maintenanceIntervalSeconds: o.maintenanceIntervalSeconds ?? 300,
         schedule: false,
         registerInstance: false,
         // taskport holds its own LISTEN (through pg-boss's Db.listen) for its own fetch loop.
@@ -287,14 +300,14 @@ export class PgBossAdapter implements Adapter {
     if (jobs.length === 1) {
       const job = jobs[0] as NewJob;
       await this.#ensureQueue(engine, job.queue);
-      return this.#store(engine, job.queue, jobs, db);
+      return this.#store(engine, job.queue, jobs, db, context.retention);
     }
     const receipts: EnqueueReceipt[] = new Array(jobs.length);
     await Promise.all(
       [...indexesByQueue(jobs)].map(async ([queue, indexes]) => {
         await this.#ensureQueue(engine, queue);
         const group = indexes.map((i) => jobs[i] as NewJob);
-        const stored = await this.#store(engine, queue, group, db);
+        const stored = await this.#store(engine, queue, group, db, context.retention);
         indexes.forEach((index, k) => {
           receipts[index] = stored[k] as EnqueueReceipt;
         });
@@ -303,11 +316,21 @@ export class PgBossAdapter implements Adapter {
     return receipts;
   }
 
-  async #store(engine: Engine, queue: string, jobs: readonly NewJob[], db: Executor | undefined): Promise<EnqueueReceipt[]> {
+  async #store(
+    engine: Engine,
+    queue: string,
+    jobs: readonly NewJob[],
+    db: Executor | undefined,
+    retention: Retention | undefined,
+  ): Promise<EnqueueReceipt[]> {
+    // A job that pg-boss itself fails (its expiry) keeps the failed retention; the consumer sets the
+    // one of how it finished (succeeded or failed) when it settles the job.
+    const keep = retention && Math.ceil(retention.failedMs / 1_000);
     // Only what differs from the queue's defaults (see #ensureQueue) travels with each row: pg-boss
     // fills the rest in SQL, and a bulk insert's JSON stays small.
     const rows: JobInsert<JobData>[] = jobs.map((job) => {
       const row: JobInsert<JobData> = { id: job.id, data: toJobData(job) };
+      if (keep !== undefined && keep !== PG_BOSS_DELETE_AFTER_SECONDS) row.deleteAfterSeconds = keep;
       if (job.priority !== 0) row.priority = job.priority;
       if (job.maxAttempts !== 1) row.retryLimit = job.maxAttempts - 1 + CRASH_REDELIVERIES;
       if (job.timeoutMs !== undefined) row.expireInSeconds = expireSecondsFor(job.timeoutMs, this.#expireSeconds);
@@ -418,7 +441,7 @@ export class PgBossAdapter implements Adapter {
     const job = await this.#call(async () =>
       (await this.#queueExists(engine, queue)) ? engine.boss.getJobById<JobData>(queue, id) : null,
     );
-    if (!job || !isJobData(job.data)) return null;
+    if (!job || !isJobData(job.data) || pastRetention(job)) return null;
     const output = job.output as Record<string, unknown> | null | undefined;
     const status = statusOf(job.state, new Date(job.startAfter).getTime());
     const attempt = job.startedOn ? job.retryCount + 1 : 0;
@@ -583,4 +606,13 @@ function safePassword(connectionString: string): string | undefined {
 export function createAdapter(url: URL): PgBossAdapter {
   const options = parseUrlOptions(url);
   return new PgBossAdapter(options);
+}
+
+/**
+ * A finished job past its retention reads as gone at once, as on every engine; pg-boss's maintenance
+ * deletes it at its next pass (every maintenanceIntervalSeconds).
+ */
+function pastRetention(job: { completedOn: Date | null; deleteAfterSeconds: number }): boolean {
+  if (!job.completedOn || !(job.deleteAfterSeconds > 0)) return false;
+  return new Date(job.completedOn).getTime() + job.deleteAfterSeconds * 1_000 <= Date.now();
 }

@@ -8,8 +8,14 @@ import { CONFORMANCE_SCHEMA, DATABASE_URL, inTransaction } from "./support.ts";
 // pg-boss with a PostgreSQL job store beside it: pg-boss keeps results, status, cancel and
 // deduplication itself, so the store gives it progress alone. Queue names come from the suite's
 // testId, so every test shares pg-boss's conformance schema; each test's store has its own.
+// Maintenance every second, so the retention group sees finished jobs deleted within seconds.
 const engine = (testId: string) =>
-  new PgBossAdapter({ connectionString: DATABASE_URL, schema: CONFORMANCE_SCHEMA, applicationName: `tp-${testId}` });
+  new PgBossAdapter({
+    connectionString: DATABASE_URL,
+    schema: CONFORMANCE_SCHEMA,
+    applicationName: `tp-${testId}`,
+    maintenanceIntervalSeconds: 1,
+  });
 
 let janitor: PgBossAdapter | undefined;
 const spareStore = `unreachable${process.pid}`;
@@ -27,6 +33,7 @@ await runConformance({
     deduplication: "until-finished",
     transactions: true,
     progress: true,
+    retention: true,
   },
   optOut: {
     serviceRestart:

@@ -4,8 +4,9 @@ import { PgBossAdapter } from "../src/index.ts";
 import { CONFORMANCE_SCHEMA, DATABASE_URL, inTransaction, restartPostgres } from "./support.ts";
 
 // Queue names come from the suite's testId, so every test shares one schema without meeting another.
+// Maintenance every second, so the retention group sees finished jobs deleted within seconds.
 const create = (testId: string, connectionString = DATABASE_URL) =>
-  new PgBossAdapter({ connectionString, schema: CONFORMANCE_SCHEMA, applicationName: `tp-${testId}` });
+  new PgBossAdapter({ connectionString, schema: CONFORMANCE_SCHEMA, applicationName: `tp-${testId}`, maintenanceIntervalSeconds: 1 });
 
 /** `url` with its host and port replaced by `address`. */
 function viaAddress(url: string, address: string): string {
@@ -28,6 +29,7 @@ await runConformance({
     results: true,
     cancel: true,
     deduplication: "until-finished",
+    retention: true,
     nativeBulkEnqueue: true,
     transactions: true,
     ordering: "fifo",

@@ -382,3 +382,33 @@ describe("pg-boss adapter: inspection", () => {
     expect((await a.getJob(first.id, queue))?.attempt).toBe(0);
   });
 });
+
+describe("pg-boss adapter: retention", () => {
+  it("finished jobs past the backend's retention are deleted from pg-boss's table by its maintenance, succeeded and failed each by its own", async () => {
+    const { queue, app } = names();
+    const a = adapter(app, { maintenanceIntervalSeconds: 1, superviseIntervalSeconds: 1 });
+    const backend = new Backend(app, { adapter: a, retention: { succeededMs: 1_000, failedMs: 60_000 } });
+    const task = defineTask(
+      "kept",
+      async (p: { fail: boolean }) => {
+        if (p.fail) throw new Error("fails for good");
+      },
+      { queue },
+    ).using({ backend });
+    await worker({ tasks: [task], backend });
+    const ok = await task.enqueue({ fail: false });
+    const bad = await task.enqueue({ fail: true });
+    await ok.wait({ timeoutMs: 10_000 });
+    await expect(bad.wait({ timeoutMs: 10_000 })).rejects.toThrow("fails for good");
+    const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
+    opened.push({ close: () => pool.end() });
+    const stored = async (id: string) =>
+      (await pool.query(`SELECT deletion_seconds FROM ${CONFORMANCE_SCHEMA}.job WHERE name = $1 AND id = $2`, [queue, id])).rows[0] as
+        | { deletion_seconds: number }
+        | undefined;
+    expect((await stored(bad.id))?.deletion_seconds).toBe(60);
+    await expect.poll(() => stored(ok.id), { timeout: 10_000, interval: 200 }).toBeUndefined();
+    expect(await stored(bad.id)).toBeDefined();
+    expect((await backend.getJob(bad.id, queue))?.status).toBe("failed");
+  }, 30_000);
+});
