@@ -51,6 +51,12 @@ export interface BeeQueueAdapterOptions {
    */
   readonly stallIntervalMs?: number;
   /**
+   * How often workers delete finished jobs past the backend's `retention` (the first worker of a
+   * queue to ask in an interval does it, at most 10,000 records looked at per finished set and run).
+   * Past their retention, jobs read as gone at once. Default 60000.
+   */
+  readonly sweepIntervalMs?: number;
+  /**
    * Keep succeeded jobs and their results in Redis, so `handle.wait()` and `refresh()` can read
    * them. Default true. Set false when nobody reads results: bee-queue then deletes a job as it
    * succeeds (one HDEL instead of rewriting the record and adding it to the `succeeded` set, and
@@ -91,6 +97,7 @@ export class BeeQueueAdapter implements Adapter {
   readonly #redis: RedisOptions;
   readonly #prefix: string;
   readonly #stallIntervalMs: number;
+  readonly #sweepIntervalMs: number;
   readonly #keepSucceeded: boolean;
   readonly #delayedDebounceMs: number;
   readonly #clientName: string;
@@ -111,6 +118,7 @@ export class BeeQueueAdapter implements Adapter {
     this.#timeouts = resolveTimeouts(options.timeouts, "bee-queue");
     this.#prefix = validatePrefix(options.prefix ?? "bq");
     this.#stallIntervalMs = positive("stallIntervalMs", options.stallIntervalMs ?? 5_000);
+    this.#sweepIntervalMs = positive("sweepIntervalMs", options.sweepIntervalMs ?? 60_000);
     this.#keepSucceeded = options.keepSucceeded ?? true;
     this.#delayedDebounceMs = positive("delayedDebounceMs", options.delayedDebounceMs ?? 10);
     this.#clientName = options.clientName ?? "taskport";
@@ -137,6 +145,9 @@ export class BeeQueueAdapter implements Adapter {
       deadLetter: true,
       // The consumer's own stalled-job check (CHECK_STALLED) counts each stall in the job's record.
       crashCountsAsAttempt: true,
+      // bee-queue keeps finished jobs until removed: each gets an expiry from the backend's retention
+      // as it finishes, reads as gone past it, and workers' sweep (SWEEP) deletes it.
+      retention: true,
     });
   }
 
@@ -336,6 +347,7 @@ export class BeeQueueAdapter implements Adapter {
         }),
       clientName: `${this.#clientName}-worker`,
       stallIntervalMs: this.#stallIntervalMs,
+      sweepIntervalMs: this.#sweepIntervalMs,
       operationMs: this.#timeouts.operationMs,
       keepSucceeded: this.#keepSucceeded,
       toKey: (queue, key) => this.toKey(queue, key),
@@ -494,6 +506,14 @@ function toInfo(id: string, queue: string, text: string, state: string): JobInfo
   const record = JSON.parse(text) as { data: unknown; status: string; progress?: unknown };
   const data = record.data;
   if (!isJobData(data)) return null;
+  // Finished and past its retention: gone, though a worker's sweep may not have deleted it yet.
+  if (
+    (record.status === "succeeded" || record.status === "failed") &&
+    state === "stored" &&
+    data.expiresAt !== undefined &&
+    data.expiresAt <= Date.now()
+  )
+    return null;
   let status: JobStatus;
   let runAt: number | undefined;
   if (state === "cancelled") status = "cancelled";

@@ -13,7 +13,7 @@ import {
 import type BeeQueue from "bee-queue";
 import { attemptsUsed, isJobData, type JobData } from "./job-data.ts";
 import { call, nameClient, type RedisClientLike, reloadScriptsOnReconnect, writeOncePerTick } from "./redis-client.ts";
-import { CHECK_STALLED } from "./scripts.ts";
+import { CHECK_STALLED, SWEEP } from "./scripts.ts";
 
 /** What a consumer needs from its adapter. */
 export interface ConsumerEnvironment {
@@ -22,11 +22,16 @@ export interface ConsumerEnvironment {
   /** Name given to this consumer's connections (CLIENT SETNAME). */
   readonly clientName: string;
   readonly stallIntervalMs: number;
+  readonly sweepIntervalMs: number;
   /** How long the stalled-job check may wait for Redis before the worker's connections count as dead. */
   readonly operationMs: number;
   readonly keepSucceeded: boolean;
   readonly toKey: (queue: string, key: string) => string;
 }
+
+/** Members of a finished set looked at per SWEEP step, and steps per set and run: the run is bounded. */
+const SWEEP_COUNT = 500;
+const SWEEP_STEPS = 20;
 
 /** bee-queue's close() needs a timeout; graceful stop waits as long as the worker's grace period, which core enforces. */
 const NO_TIMEOUT = 2 ** 31 - 1;
@@ -56,6 +61,7 @@ export class BeeQueueConsumer implements Consumer {
   #abandoned = false;
   #stopping: Promise<void> | undefined;
   #stallTimer: NodeJS.Timeout | undefined;
+  #sweepTimer: NodeJS.Timeout | undefined;
   /** Handler slots shared by the queues; none with a single queue, whose own concurrency is the limit. */
   readonly #slots: SharedSlots | undefined;
   readonly #abandonWaiters = new Set<(error: Error) => void>();
@@ -105,6 +111,36 @@ export class BeeQueueConsumer implements Consumer {
       queue.process(this.#options.concurrency, (job: BeeQueue.Job<unknown>) => this.#run(job as BeeJob));
     }
     this.#checkStalled();
+    this.#sweepTimer = setInterval(() => void this.#sweep(), this.#env.sweepIntervalMs);
+    this.#sweepTimer.unref();
+  }
+
+  /**
+   * Delete finished jobs past their retention. Per queue, the first worker to ask in an interval
+   * (the sweepBlock key) does it, in bounded SWEEP steps that go on from the cursor kept in Redis.
+   */
+  async #sweep(): Promise<void> {
+    const client = this.#client;
+    if (!client || this.#abandoned || this.#stopping) return;
+    const key = (queue: string, name: string) => this.#env.toKey(queue, name);
+    for (const queue of this.#queues.keys()) {
+      try {
+        const blocked = await call<string | null>((done) =>
+          client.set(key(queue, "sweepBlock"), "1", "PX", String(this.#env.sweepIntervalMs), "NX", done),
+        );
+        if (blocked === null) continue;
+        for (const set of ["succeeded", "failed"]) {
+          for (let step = 0; step < SWEEP_STEPS && !this.#abandoned && !this.#stopping; step++) {
+            const [, wrapped] = await call<[number, number]>((done) =>
+              client.eval(SWEEP, 3, key(queue, "jobs"), key(queue, set), key(queue, `sweepCursor:${set}`), Date.now(), SWEEP_COUNT, done),
+            );
+            if (wrapped === 1) break;
+          }
+        }
+      } catch (error) {
+        this.#report(error as Error);
+      }
+    }
   }
 
   /**
@@ -225,10 +261,12 @@ export class BeeQueueConsumer implements Consumer {
       throw toThrown(settlement.status === "failed" ? settlement.error : { name: "Error", message: "not a taskport job" });
     }
     data.attempts = (data.attempts ?? 0) + 1;
+    const retention = this.#options.retention;
     if (settlement.status === "succeeded") {
       if (this.#env.keepSucceeded) {
         data.result = settlement.result;
         data.finishedAt = Date.now();
+        if (retention) data.expiresAt = data.finishedAt + retention.succeededMs;
       }
       return null;
     }
@@ -241,6 +279,7 @@ export class BeeQueueConsumer implements Consumer {
     } else {
       job.options.retries = 0;
       data.finishedAt = Date.now();
+      if (retention) data.expiresAt = data.finishedAt + retention.failedMs;
     }
     throw toThrown(settlement.error);
   }
@@ -259,6 +298,7 @@ export class BeeQueueConsumer implements Consumer {
 
   async #stop(): Promise<void> {
     clearTimeout(this.#stallTimer);
+    clearInterval(this.#sweepTimer);
     this.#slots?.close();
     // close() stops fetching at once (it drops the blocking connection) and waits for the jobs
     // it handed out, including the writes that settle them.
@@ -270,6 +310,7 @@ export class BeeQueueConsumer implements Consumer {
     if (this.#abandoned) return;
     this.#abandoned = true;
     clearTimeout(this.#stallTimer);
+    clearInterval(this.#sweepTimer);
     this.#slots?.close();
     const dead = new TaskportError("bee-queue", "consumer abandoned");
     for (const queue of this.#queues.values()) {

@@ -26,6 +26,12 @@ export interface JobData {
   /** The last attempt's error. */
   error?: SerializedError;
   finishedAt?: number;
+  /**
+   * Epoch ms past which the finished job reads as gone and a worker's sweep deletes it: `finishedAt`
+   * plus the backend's retention for how it finished. Absent (a job finished by an older version, or
+   * without a retention) means kept until deleted by other means.
+   */
+  expiresAt?: number;
 }
 
 /** Attempts used so far: settled, or lost with their worker. */

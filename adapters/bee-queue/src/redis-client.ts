@@ -15,6 +15,7 @@ export interface RedisClientLike {
   evalsha(...args: unknown[]): boolean;
   del(...args: unknown[]): boolean;
   hset(...args: unknown[]): boolean;
+  set(...args: unknown[]): boolean;
   hmget(...args: unknown[]): boolean;
   smembers(...args: unknown[]): boolean;
   ping(callback: (error: Error | null, reply: string) => void): boolean;

@@ -86,3 +86,38 @@ while added < #actives do
 end
 return #stalled
 `;
+
+/**
+ * One bounded step of the retention sweep over one of a queue's finished sets (`succeeded` or
+ * `failed`): SSCAN `count` members from the cursor kept in Redis (so successive runs, by any worker,
+ * go on where the last stopped), and delete each whose record is finished and past its `expiresAt`
+ * (the record and its set membership; a deduplicated job's id goes with it, freeing the key). A member
+ * whose record is gone is dropped from the set. Safe to run from several workers at once: each step
+ * is atomic, and deleting twice deletes nothing more. Returns `{deleted, wrapped}` (wrapped: 1 when
+ * the scan came back to the start).
+ *
+ * KEYS: jobs, the finished set, the cursor key. ARGV: now (epoch ms), count.
+ */
+export const SWEEP = `
+local cursor = redis.call("get", KEYS[3]) or "0"
+local scan = redis.call("sscan", KEYS[2], cursor, "COUNT", tonumber(ARGV[2]))
+local now, deleted = tonumber(ARGV[1]), 0
+for _, id in ipairs(scan[2]) do
+  local record = redis.call("hget", KEYS[1], id)
+  if not record then
+    redis.call("srem", KEYS[2], id)
+  else
+    local ok, job = pcall(cjson.decode, record)
+    if ok and type(job) == "table" and type(job.data) == "table" and (job.status == "succeeded" or job.status == "failed") then
+      local expires = tonumber(job.data.expiresAt)
+      if expires and expires <= now then
+        redis.call("hdel", KEYS[1], id)
+        redis.call("srem", KEYS[2], id)
+        deleted = deleted + 1
+      end
+    end
+  end
+end
+if scan[1] == "0" then redis.call("del", KEYS[3]) else redis.call("set", KEYS[3], scan[1]) end
+return {deleted, scan[1] == "0" and 1 or 0}
+`;

@@ -224,3 +224,37 @@ describe("bee-queue adapter: several queues share one concurrency", () => {
     await next.close();
   });
 });
+
+describe("bee-queue adapter: retention", () => {
+  it("workers delete finished jobs past the backend's retention from Redis, succeeded and failed each by its own", async () => {
+    const { id, queue } = names();
+    const a = adapter(id, { sweepIntervalMs: 200 });
+    const backend = new Backend(id, { adapter: a, retention: { succeededMs: 300, failedMs: 60_000 } });
+    const task = defineTask(
+      "kept",
+      async (p: { fail: boolean }) => {
+        if (p.fail) throw new Error("fails for good");
+      },
+      { queue },
+    ).using({ backend });
+    // Two workers over one adapter each: the sweep is shared, whoever asks first in an interval.
+    await worker({ tasks: [task], backend });
+    await worker({
+      tasks: [task],
+      backend: new Backend(`${id}-2`, {
+        adapter: adapter(`${id}-2`, { sweepIntervalMs: 200 }),
+        retention: { succeededMs: 300, failedMs: 60_000 },
+      }),
+    });
+    const ok = await Promise.all(Array.from({ length: 30 }, () => task.enqueue({ fail: false })));
+    const bad = await task.enqueue({ fail: true });
+    await Promise.all(ok.map((h) => h.wait({ timeoutMs: 10_000 })));
+    await expect(bad.wait({ timeoutMs: 10_000 })).rejects.toThrow("fails for good");
+    const record = async (jobId: string) => redisCommand<string | null>("hget", `${TEST_PREFIX}:${queue}:jobs`, jobId);
+    expect(JSON.parse((await record(bad.id)) as string).data.expiresAt).toBeGreaterThan(Date.now() + 50_000);
+    await expect.poll(() => redisCommand<number>("scard", `${TEST_PREFIX}:${queue}:succeeded`), { timeout: 5_000, interval: 100 }).toBe(0);
+    for (const h of ok) expect(await record(h.id)).toBeNull();
+    expect(await redisCommand<number>("sismember", `${TEST_PREFIX}:${queue}:failed`, bad.id)).toBe(1);
+    expect((await backend.getJob(bad.id, queue))?.status).toBe("failed");
+  });
+});

@@ -29,6 +29,7 @@ await runConformance({
     progress: true,
     deadLetter: true,
     crashCountsAsAttempt: true,
+    retention: true,
   },
   harness: {
     // The Redis server is shared by the whole test run, so this cuts every connection of the running
