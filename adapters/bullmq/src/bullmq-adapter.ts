@@ -135,6 +135,8 @@ export class BullMQAdapter implements Adapter {
       listJobs: true,
       redrive: true,
       pause: true,
+      // In the job's data envelope (`data.headers`).
+      headers: true,
     });
   }
 
@@ -456,7 +458,12 @@ export function evictionProblem(info: string, where: string): CheckProblem | und
 }
 
 function data(job: NewJob): JobData {
-  return job.timeoutMs === undefined ? { tp: 1, payload: job.payload } : { tp: 1, payload: job.payload, timeoutMs: job.timeoutMs };
+  return {
+    tp: 1,
+    payload: job.payload,
+    ...(job.timeoutMs === undefined ? {} : { timeoutMs: job.timeoutMs }),
+    ...(job.headers === undefined ? {} : { headers: job.headers }),
+  };
 }
 
 function options(job: NewJob, now: number, priorities: boolean, retention: Retention | undefined): JobsOptions {

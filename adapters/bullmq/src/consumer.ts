@@ -141,6 +141,7 @@ export class BullMQConsumer implements Consumer {
         attempt: attemptsUsed(job) + 1,
         maxAttempts: maxAttemptsOf(job),
         ...(own && data.timeoutMs !== undefined ? { timeoutMs: data.timeoutMs } : {}),
+        ...(own && data.headers !== undefined ? { headers: data.headers } : {}),
         ...(signal ? { signal } : {}),
         progress: (value: JsonValue) => job.updateProgress(value as never),
       };

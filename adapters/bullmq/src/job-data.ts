@@ -3,7 +3,8 @@ import type { Job } from "bullmq";
 
 /**
  * `job.data` of a job taskport enqueued: `{ "tp": 1, "payload": <the task's JSON payload> }`, plus
- * `"timeoutMs"` when the call set one. Everything else lives in BullMQ's own fields (`name` is the
+ * `"timeoutMs"` when the call set one and `"headers"` when the job has any (absent in jobs of older
+ * versions: no headers). Everything else lives in BullMQ's own fields (`name` is the
  * task name, `opts.attempts` the attempts in all, `timestamp` when it was enqueued). A job whose
  * data lacks `tp: 1` was added by other code: its whole `data` is the payload.
  */
@@ -11,6 +12,7 @@ export interface JobData {
   readonly tp: 1;
   readonly payload: unknown;
   readonly timeoutMs?: number;
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export function isJobData(data: unknown): data is JobData {
