@@ -66,10 +66,11 @@ export function addJobs(client: RedisClientLike, keys: AddJobKeys, jobs: readonl
  */
 export function recordJson(job: NewJob, timestamp: number, delay: number | undefined): string {
   const timeout = job.timeoutMs !== undefined ? `,"timeoutMs":${job.timeoutMs}` : "";
+  const headers = job.headers !== undefined ? `,"headers":${JSON.stringify(job.headers)}` : "";
   const retries = job.maxAttempts > 1 ? `,"retries":${job.maxAttempts - 1}` : "";
   const due = delay !== undefined ? `,"delay":${delay}` : "";
   return (
-    `{"data":{"tp":1,"task":${JSON.stringify(job.name)},"payload":${job.payloadJson},"maxAttempts":${job.maxAttempts}${timeout},` +
+    `{"data":{"tp":1,"task":${JSON.stringify(job.name)},"payload":${job.payloadJson},"maxAttempts":${job.maxAttempts}${timeout}${headers},` +
     `"enqueuedAt":${job.enqueuedAt}},"options":{"timestamp":${timestamp},"stacktraces":[]${retries}${due}},"status":"created","progress":0}`
   );
 }

@@ -148,6 +148,8 @@ export class BeeQueueAdapter implements Adapter {
       // bee-queue keeps finished jobs until removed: each gets an expiry from the backend's retention
       // as it finishes, reads as gone past it, and workers' sweep (SWEEP) deletes it.
       retention: true,
+      // `headers` in the job's data, written at enqueue.
+      headers: true,
     });
   }
 

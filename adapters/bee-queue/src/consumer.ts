@@ -245,6 +245,7 @@ export class BeeQueueConsumer implements Consumer {
       attempt,
       maxAttempts: data.maxAttempts,
       ...(data.timeoutMs !== undefined ? { timeoutMs: data.timeoutMs } : {}),
+      ...(data.headers !== undefined ? { headers: data.headers } : {}),
       progress: (value: JsonValue) => this.#progress(job, queue, value),
     };
     let onAbandon: ((error: Error) => void) | undefined;

@@ -13,6 +13,8 @@ export interface JobData {
   readonly payload: unknown;
   readonly maxAttempts: number;
   readonly timeoutMs?: number;
+  /** The job's headers; absent when it has none (and in jobs of older versions). */
+  readonly headers?: Readonly<Record<string, string>>;
   readonly enqueuedAt: number;
   /** Attempts settled so far (failed or succeeded); absent means none. */
   attempts?: number;
