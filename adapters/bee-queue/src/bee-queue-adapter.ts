@@ -7,6 +7,7 @@ import {
   type Consumer,
   closeWithin,
   connectTimedOut,
+  DEFAULT_RETENTION,
   type DeliveryHandler,
   deadline,
   type EnqueueContext,
@@ -15,6 +16,7 @@ import {
   type JobInfo,
   type JobStatus,
   type NewJob,
+  type Retention,
   resolveTimeouts,
   TaskportError,
   type Timeouts,
@@ -98,6 +100,8 @@ export class BeeQueueAdapter implements Adapter {
   readonly #prefix: string;
   readonly #stallIntervalMs: number;
   readonly #sweepIntervalMs: number;
+  /** The backend's retention as its enqueues pass it; a cancel (which is given none) keeps a job for its `failedMs`. */
+  #retention: Retention = DEFAULT_RETENTION;
   readonly #keepSucceeded: boolean;
   readonly #delayedDebounceMs: number;
   readonly #clientName: string;
@@ -233,7 +237,8 @@ export class BeeQueueAdapter implements Adapter {
     return queue;
   }
 
-  enqueue(jobs: readonly NewJob[], _context: EnqueueContext): Promise<EnqueueReceipt[]> {
+  enqueue(jobs: readonly NewJob[], context: EnqueueContext): Promise<EnqueueReceipt[]> {
+    if (context.retention) this.#retention = context.retention;
     const first = jobs[0];
     if (jobs.length === 1 && first)
       return this.#bounded(
@@ -376,12 +381,14 @@ export class BeeQueueAdapter implements Adapter {
     const reply = await call<[string, string] | null>((done) =>
       client.eval(
         STATUS,
-        4,
+        5,
         this.toKey(queue, "jobs"),
         this.toKey(queue, "active"),
         this.toKey(queue, "delayed"),
         this.toKey(queue, "cancelled"),
+        this.toKey(queue, "cancelledExpiry"),
         id,
+        Date.now(),
         done,
       ),
     ).catch((error: unknown) => {
@@ -418,12 +425,15 @@ export class BeeQueueAdapter implements Adapter {
     const cancelled = await call<number>((done) =>
       client.eval(
         CANCEL,
-        4,
+        5,
         this.toKey(queue, "jobs"),
         this.toKey(queue, "waiting"),
         this.toKey(queue, "delayed"),
         this.toKey(queue, "cancelled"),
+        this.toKey(queue, "cancelledExpiry"),
         id,
+        // A cancelled job is kept as a failed one is (the retention of the last enqueue through this adapter).
+        Date.now() + this.#retention.failedMs,
         done,
       ),
     ).catch((error: unknown) => {
@@ -438,9 +448,19 @@ export class BeeQueueAdapter implements Adapter {
    */
   async destroyQueue(queue: string): Promise<void> {
     const client = await this.#connect();
-    const keys = ["id", "jobs", "stallBlock", "stalling", "waiting", "active", "succeeded", "failed", "delayed", "cancelled"].map((k) =>
-      this.toKey(queue, k),
-    );
+    const keys = [
+      "id",
+      "jobs",
+      "stallBlock",
+      "stalling",
+      "waiting",
+      "active",
+      "succeeded",
+      "failed",
+      "delayed",
+      "cancelled",
+      "cancelledExpiry",
+    ].map((k) => this.toKey(queue, k));
     await call((done) => client.del(...keys, done));
   }
 

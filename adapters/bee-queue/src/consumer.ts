@@ -13,7 +13,7 @@ import {
 import type BeeQueue from "bee-queue";
 import { attemptsUsed, isJobData, type JobData } from "./job-data.ts";
 import { call, nameClient, type RedisClientLike, reloadScriptsOnReconnect, writeOncePerTick } from "./redis-client.ts";
-import { CHECK_STALLED, SWEEP } from "./scripts.ts";
+import { CHECK_STALLED, SWEEP, SWEEP_CANCELLED } from "./scripts.ts";
 
 /** What a consumer needs from its adapter. */
 export interface ConsumerEnvironment {
@@ -136,6 +136,21 @@ export class BeeQueueConsumer implements Consumer {
             );
             if (wrapped === 1) break;
           }
+        }
+        for (let step = 0; step < SWEEP_STEPS && !this.#abandoned && !this.#stopping; step++) {
+          const deleted = await call<number>((done) =>
+            client.eval(
+              SWEEP_CANCELLED,
+              3,
+              key(queue, "jobs"),
+              key(queue, "cancelled"),
+              key(queue, "cancelledExpiry"),
+              Date.now(),
+              SWEEP_COUNT,
+              done,
+            ),
+          );
+          if (deleted < SWEEP_COUNT) break;
         }
       } catch (error) {
         this.#report(error as Error);

@@ -7,25 +7,31 @@
 /**
  * Cancel a job only if no worker holds it: it must still sit in `waiting` or `delayed` (a worker's
  * BRPOPLPUSH moves it to `active` atomically, so the two cannot both win). The record stays, marked
- * cancelled, so its status can be read back. Returns 1 when cancelled.
+ * cancelled, so its status can be read back, until its expiry (ARGV[2], epoch ms, kept in the
+ * `cancelledExpiry` sorted set, KEYS[5]): past it the job reads as gone and the sweep deletes it.
+ * Returns 1 when cancelled.
  */
 export const CANCEL = `
 if redis.call("hexists", KEYS[1], ARGV[1]) == 0 then return 0 end
 local removed = redis.call("lrem", KEYS[2], 0, ARGV[1]) + redis.call("zrem", KEYS[3], ARGV[1])
 if removed == 0 then return 0 end
 redis.call("sadd", KEYS[4], ARGV[1])
+redis.call("zadd", KEYS[5], tonumber(ARGV[2]), ARGV[1])
 return 1
 `;
 
 /**
  * Read a job's record and where it is, in one step: `{data, state}` where state is `cancelled`,
  * `delayed:<epoch ms>`, `active` or `stored` (waiting or finished: the record's status says which).
+ * A cancelled job past its expiry (KEYS[5], against ARGV[2], now) reads as gone.
  */
 export const STATUS = `
 local data = redis.call("hget", KEYS[1], ARGV[1])
 if not data then return nil end
 local state = "stored"
 if redis.call("sismember", KEYS[4], ARGV[1]) == 1 then
+  local expires = redis.call("zscore", KEYS[5], ARGV[1])
+  if expires and tonumber(expires) <= tonumber(ARGV[2]) then return nil end
   state = "cancelled"
 else
   local score = redis.call("zscore", KEYS[3], ARGV[1])
@@ -120,4 +126,21 @@ for _, id in ipairs(scan[2]) do
 end
 if scan[1] == "0" then redis.call("del", KEYS[3]) else redis.call("set", KEYS[3], scan[1]) end
 return {deleted, scan[1] == "0" and 1 or 0}
+`;
+
+/**
+ * One bounded step of the retention sweep over a queue's cancelled jobs: delete up to `count` whose
+ * expiry (the `cancelledExpiry` sorted set) has passed — record, `cancelled` membership and expiry.
+ * Returns how many it deleted.
+ *
+ * KEYS: jobs, cancelled, cancelledExpiry. ARGV: now (epoch ms), count.
+ */
+export const SWEEP_CANCELLED = `
+local ids = redis.call("zrangebyscore", KEYS[3], "-inf", tonumber(ARGV[1]), "LIMIT", 0, tonumber(ARGV[2]))
+for _, id in ipairs(ids) do
+  redis.call("hdel", KEYS[1], id)
+  redis.call("srem", KEYS[2], id)
+  redis.call("zrem", KEYS[3], id)
+end
+return #ids
 `;

@@ -257,4 +257,21 @@ describe("bee-queue adapter: retention", () => {
     expect(await redisCommand<number>("sismember", `${TEST_PREFIX}:${queue}:failed`, bad.id)).toBe(1);
     expect((await backend.getJob(bad.id, queue))?.status).toBe("failed");
   });
+
+  it("a cancelled job is kept for the retention of failed jobs, then reads as gone and is deleted", async () => {
+    const { id, queue } = names();
+    const a = adapter(id, { sweepIntervalMs: 200 });
+    const backend = new Backend(id, { adapter: a, retention: { succeededMs: 60_000, failedMs: 500 } });
+    const task = defineTask("later", async () => {}, { queue }).using({ backend });
+    await worker({ tasks: [task], backend });
+    const handle = await task.enqueue(undefined, { delayMs: 60_000 });
+    expect(await handle.cancel()).toBe(true);
+    expect((await backend.getJob(handle.id, queue))?.status).toBe("cancelled");
+    await expect
+      .poll(() => redisCommand<string | null>("hget", `${TEST_PREFIX}:${queue}:jobs`, handle.id), { timeout: 5_000, interval: 100 })
+      .toBeNull();
+    expect(await backend.getJob(handle.id, queue)).toBeNull();
+    expect(await redisCommand<number>("scard", `${TEST_PREFIX}:${queue}:cancelled`)).toBe(0);
+    expect(await redisCommand<number>("zcard", `${TEST_PREFIX}:${queue}:cancelledExpiry`)).toBe(0);
+  });
 });
