@@ -1,7 +1,7 @@
 import type { ConsumeOptions, Consumer, Delivery, DeliveryHandler, Settlement } from "@taskport/core";
 import type { Job } from "pg-boss";
 import type { Engine } from "./engine.ts";
-import { isJobData, type JobData, outputJsonOf, payloadOf } from "./job-data.ts";
+import { headersOf, isJobData, type JobData, outputJsonOf, payloadOf } from "./job-data.ts";
 
 /** Fetch loops at most per consumer, as pg-boss's best settings run four (`localConcurrency: 4`). */
 const MAX_LOOPS = 4;
@@ -194,6 +194,7 @@ export class PgBossConsumer implements Consumer {
       // Not written by taskport, or its payload is not JSON: fail it visibly rather than guess what it means.
       delivery = { id: job.id, name: "(not a taskport job)", queue, payload: data, attempt: job.retryCount + 1, maxAttempts: 1 };
     } else {
+      const headers = headersOf(data);
       delivery = {
         id: job.id,
         name: data.task,
@@ -202,6 +203,7 @@ export class PgBossConsumer implements Consumer {
         attempt: job.retryCount + 1,
         maxAttempts: data.maxAttempts,
         ...(data.timeoutMs !== undefined ? { timeoutMs: data.timeoutMs } : {}),
+        ...(headers !== undefined ? { headers } : {}),
       };
     }
     this.#handler(delivery).then(

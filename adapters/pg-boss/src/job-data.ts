@@ -17,6 +17,12 @@ export interface JobData {
   /** Attempts in all; pg-boss's own retry limit also counts redeliveries after crashes. */
   readonly maxAttempts: number;
   readonly timeoutMs?: number;
+  /**
+   * The job's headers as JSON text (an object of strings), for the same reason as `payloadJson`:
+   * jsonb refuses `\u0000` and lone surrogates, which a header's string may hold. Absent when the
+   * job has none, and in jobs of earlier versions: those run with `{}`.
+   */
+  readonly headersJson?: string;
   /** Epoch ms when taskport accepted the job. */
   readonly enqueuedAt: number;
 }
@@ -27,6 +33,7 @@ export function toJobData(job: NewJob): JobData {
     payloadJson: job.payloadJson,
     maxAttempts: job.maxAttempts,
     ...(job.timeoutMs !== undefined ? { timeoutMs: job.timeoutMs } : {}),
+    ...(job.headers !== undefined ? { headersJson: JSON.stringify(job.headers) } : {}),
     enqueuedAt: job.enqueuedAt,
   };
 }
@@ -104,4 +111,17 @@ export const CRASH_REDELIVERIES = 5;
 export function expireSecondsFor(timeoutMs: number | undefined, fallback: number): number {
   if (timeoutMs === undefined) return fallback;
   return Math.max(fallback, Math.ceil(timeoutMs / 1000) + 60);
+}
+
+/** The headers of a job's data; none when absent, or when another producer's `headersJson` is not an object of strings. */
+export function headersOf(data: JobData): Readonly<Record<string, string>> | undefined {
+  if (typeof data.headersJson !== "string") return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(data.headersJson);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  return Object.values(value).every((v) => typeof v === "string") ? (value as Record<string, string>) : undefined;
 }

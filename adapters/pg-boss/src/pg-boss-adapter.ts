@@ -112,6 +112,8 @@ const CAPABILITIES: Capabilities = Object.freeze({
   // Each finished job gets the backend's retention as its deletion_seconds; pg-boss's maintenance
   // deletes it past that (every maintenanceIntervalSeconds).
   retention: true,
+  // In the job's data, as JSON text (`headersJson`) like the payload.
+  headers: true,
 });
 
 /**
