@@ -229,6 +229,7 @@ export class RabbitConsumer implements Consumer {
       attempt: message.attempt,
       maxAttempts: message.maxAttempts,
       ...(message.timeoutMs !== undefined ? { timeoutMs: message.timeoutMs } : {}),
+      ...(message.headers !== undefined ? { headers: message.headers } : {}),
     };
     const settlement = await this.#handler(delivery);
     await this.#settle(received, message, settlement);

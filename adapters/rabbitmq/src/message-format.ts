@@ -11,6 +11,11 @@ export const HEADER = {
   maxAttempts: "taskport-max-attempts",
   runAt: "taskport-run-at",
   timeoutMs: "taskport-timeout-ms",
+  /**
+   * The job's headers (`ctx.headers`), as one JSON object of strings: under their own names they
+   * could collide with taskport's and the broker's headers. Absent when the job has none.
+   */
+  headers: "taskport-headers",
   /** Written by earlier versions (epoch ms); read still. Now the `timestamp` property carries it. */
   enqueuedAt: "taskport-enqueued-at",
   /** Which delay bucket a message is headed for; matched by the delay exchange's bindings. */
@@ -31,6 +36,8 @@ export interface JobMessage {
   readonly timeoutMs?: number;
   readonly enqueuedAt?: number;
   readonly priority?: number;
+  /** The job's headers; absent when it has none (and in messages of earlier versions). */
+  readonly headers?: Readonly<Record<string, string>>;
   /** Headers that are not taskport's (an interop producer's), kept across retries. */
   readonly otherHeaders: Record<string, unknown>;
 }
@@ -48,6 +55,7 @@ export function jobToMessage(job: NewJob, priorityLevels: number): JobMessage {
   };
   if (job.runAt !== undefined) message.runAt = job.runAt;
   if (job.timeoutMs !== undefined) message.timeoutMs = job.timeoutMs;
+  if (job.headers !== undefined) message.headers = job.headers;
   if (priorityLevels > 0) message.priority = mapPriority(job.priority, 0, priorityLevels);
   return message;
 }
@@ -66,6 +74,7 @@ export function publishOptions(message: JobMessage, extraHeaders?: Record<string
   if (message.maxAttempts !== 1) headers[HEADER.maxAttempts] = message.maxAttempts;
   if (message.runAt !== undefined) headers[HEADER.runAt] = message.runAt;
   if (message.timeoutMs !== undefined) headers[HEADER.timeoutMs] = message.timeoutMs;
+  if (message.headers !== undefined) headers[HEADER.headers] = JSON.stringify(message.headers);
   const options: Options.Publish = {
     persistent: true,
     contentType: "application/json",
@@ -100,6 +109,7 @@ export function readMessage(msg: Pick<ConsumeMessage, "content" | "properties">)
   const enqueuedAt =
     num(headers[HEADER.enqueuedAt]) ?? (typeof properties.timestamp === "number" ? properties.timestamp * 1000 : undefined);
   const priority = typeof properties.priority === "number" ? properties.priority : undefined;
+  const jobHeaders = stringMap(headers[HEADER.headers]);
   return {
     id: typeof properties.messageId === "string" && properties.messageId ? properties.messageId : "",
     name: typeof properties.type === "string" ? properties.type : "",
@@ -112,6 +122,7 @@ export function readMessage(msg: Pick<ConsumeMessage, "content" | "properties">)
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     ...(enqueuedAt !== undefined ? { enqueuedAt } : {}),
     ...(priority !== undefined ? { priority } : {}),
+    ...(jobHeaders !== undefined ? { headers: jobHeaders } : {}),
     otherHeaders,
   };
 }
@@ -140,6 +151,20 @@ export function readError(headers: Record<string, unknown> | undefined): Seriali
 function brokerDeathReason(headers: Record<string, unknown> | undefined): string | undefined {
   const reason = headers?.["x-first-death-reason"];
   return Buffer.isBuffer(reason) ? reason.toString() : typeof reason === "string" ? reason : undefined;
+}
+
+/** The `taskport-headers` header: JSON text of an object of strings; anything else reads as none. */
+function stringMap(raw: unknown): Record<string, string> | undefined {
+  const text = Buffer.isBuffer(raw) ? raw.toString() : typeof raw === "string" ? raw : undefined;
+  if (text === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  return Object.values(value).every((v) => typeof v === "string") ? (value as Record<string, string>) : undefined;
 }
 
 function num(value: unknown): number | undefined {

@@ -147,6 +147,8 @@ export class RabbitMQAdapter implements Adapter {
       crashCountsAsAttempt: queueType === "quorum",
       // Dead letters are fetched from `<queue>.dead`, published back with confirms, then acked.
       redrive: true,
+      // One AMQP header, `taskport-headers` (JSON), kept across retries, dead-lettering and redrive.
+      headers: true,
       maxPayloadBytes: options.maxPayloadBytes ?? MAX_MESSAGE_SIZE,
     } satisfies Capabilities);
     const where =
