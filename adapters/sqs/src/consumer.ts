@@ -257,6 +257,7 @@ export class SqsConsumer implements Consumer {
         attempt,
         maxAttempts: facts.maxAttempts,
         ...(facts.timeoutMs !== undefined ? { timeoutMs: facts.timeoutMs } : {}),
+        ...(facts.headers !== undefined ? { headers: facts.headers } : {}),
         signal: held.lost.signal,
       };
       const settlement = await this.#handler(delivery);

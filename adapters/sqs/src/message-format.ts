@@ -15,6 +15,11 @@ export const ATTRIBUTE = {
   /** FIFO delays only: the message group the job joins once due (its timer waits in a group of its own). */
   group: "tp.group",
   timeoutMs: "tp.timeoutMs",
+  /**
+   * The job's headers (`ctx.headers`) as one JSON object of strings: one attribute, not one per
+   * header, within SQS's 10 per message (at most 9 with it). Absent when the job has none.
+   */
+  headers: "tp.headers",
   enqueuedAt: "tp.enqueuedAt",
   /** Dead letters only: the last error, its attempt, and when it failed. */
   error: "tp.error",
@@ -65,6 +70,7 @@ export function jobToMessage(job: NewJob, attemptsBefore = 0): JobMessage {
   if (attemptsBefore > 0) attributes[ATTRIBUTE.attemptsBefore] = number(attemptsBefore);
   if (job.runAt !== undefined) attributes[ATTRIBUTE.runAt] = number(job.runAt);
   if (job.timeoutMs !== undefined) attributes[ATTRIBUTE.timeoutMs] = number(job.timeoutMs);
+  if (job.headers !== undefined) attributes[ATTRIBUTE.headers] = text(toBody(JSON.stringify(job.headers)));
   return {
     id: job.id,
     name: job.name,
@@ -103,6 +109,8 @@ export interface MessageFacts {
   readonly timeoutMs?: number;
   readonly enqueuedAt?: number;
   readonly group?: string;
+  /** The job's headers; absent when it has none (and in messages of earlier versions). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export function readFacts(attributes: Record<string, MessageAttributeValue> | undefined, messageId: string): MessageFacts {
@@ -116,6 +124,7 @@ export function readFacts(attributes: Record<string, MessageAttributeValue> | un
   const timeoutMs = num(ATTRIBUTE.timeoutMs);
   const enqueuedAt = num(ATTRIBUTE.enqueuedAt);
   const group = get(ATTRIBUTE.group);
+  const headers = stringMap(get(ATTRIBUTE.headers));
   return {
     // A message sent by other code than taskport still gets an id and a name, so it fails visibly.
     id: get(ATTRIBUTE.id) ?? messageId,
@@ -126,7 +135,21 @@ export function readFacts(attributes: Record<string, MessageAttributeValue> | un
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     ...(enqueuedAt !== undefined ? { enqueuedAt } : {}),
     ...(group !== undefined ? { group } : {}),
+    ...(headers !== undefined ? { headers } : {}),
   };
+}
+
+/** The `tp.headers` attribute: JSON text of an object of strings; anything else reads as none. */
+function stringMap(text: string | undefined): Record<string, string> | undefined {
+  if (text === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  return Object.values(value).every((v) => typeof v === "string") ? (value as Record<string, string>) : undefined;
 }
 
 /** The attributes of a received message, to send it again (a delay hop, a long retry) with a new attempt count. */

@@ -194,6 +194,8 @@ export class SqsAdapter implements Adapter {
       crashCountsAsAttempt: false,
       // Receive from the dead-letter queue, send to the queue, then delete the letter.
       redrive: this.#deadLetter,
+      // One message attribute, `tp.headers` (JSON); kept on delay hops, retries, dead letters and redrive.
+      headers: true,
       maxPayloadBytes: this.#maxMessageBytes - ATTRIBUTE_RESERVE_BYTES,
     } satisfies Capabilities);
 
