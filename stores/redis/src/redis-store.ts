@@ -3,6 +3,7 @@ import {
   type CancelOutcome,
   type CheckProblem,
   ConfigurationError,
+  ConnectionError,
   closeWithin,
   connectWithin,
   DEFAULT_TIMEOUTS,
@@ -190,10 +191,20 @@ export class RedisStore implements JobStore {
       return await deadline(STORE_NAME, `job store ${operation}`, this.#where, ms, () => work(client));
     } catch (error) {
       // ioredis's own commandTimeout, on the store's own connections, says the same.
-      if (error instanceof Error && /Command timed out/i.test(error.message)) {
-        throw new DeadlineError(STORE_NAME, `job store ${operation}`, this.#where, ms, { cause: error });
+      const late = error instanceof DeadlineError || (error instanceof Error && /Command timed out/i.test(error.message));
+      if (!late) throw explainRedisError(error, this.#where, this.#secrets);
+      // Late with no open connection (the server went away and ioredis is reconnecting): the call
+      // waited in ioredis's offline queue and never reached Redis, so it is a ConnectionError.
+      // Only a call over an open connection has an unknown effect, which DeadlineError means.
+      if (client.status !== "ready") {
+        throw new ConnectionError(
+          STORE_NAME,
+          `cannot reach Redis at ${this.#where}: no connection within ${ms} ms for the job store ${operation}. Is Redis running there and reachable from here?`,
+        );
       }
-      throw explainRedisError(error, this.#where, this.#secrets);
+      throw error instanceof DeadlineError
+        ? error
+        : new DeadlineError(STORE_NAME, `job store ${operation}`, this.#where, ms, { cause: error });
     }
   }
 
