@@ -17,7 +17,8 @@ let inFlight = 0;
 for (let i = 0; i < total; i++) {
   // Job i is due at i / rate seconds after the start: the load stays steady whatever each enqueue takes.
   const due = started + (i * 1_000) / Number(rate);
-  if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+  const wait = due - Date.now();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   while (inFlight >= 50) await new Promise((resolve) => setTimeout(resolve, 5));
   inFlight++;
   task
