@@ -140,7 +140,7 @@ export async function jobPage(ctx: InspectionContext, name: string, options: Job
 
 /**
  * Failed jobs back to waiting with `job.retry()`: same id, `attemptsMade` and `attemptsStarted`
- * reset by BullMQ, and the stall count (which taskport counts as attempts) cleared first. A job
+ * reset, and the stall count (which taskport counts as attempts) cleared first. A job
  * that left the failed set meanwhile (redriven by another call, removed) is not counted.
  */
 export async function redriveJobs(ctx: InspectionContext, name: string, ids: readonly string[] | undefined): Promise<number> {
@@ -151,7 +151,11 @@ export async function redriveJobs(ctx: InspectionContext, name: string, ids: rea
   for (const id of targets) {
     const job = await Job.fromId(queue, id);
     if (!job || !(await job.isFailed())) continue;
-    if (job.stalledCounter) await client.hdel(jobKey(ctx.prefix, name, id), "stc");
+    // Attempts start over and the stall count goes: newer BullMQ resets the attempts in retry()
+    // itself (the options below), but older versions in the peer range (5.59) ignore them, so the
+    // job hash's fields ("atm", "ats", "stc" in every version) are reset here first.
+    const key = jobKey(ctx.prefix, name, id);
+    await client.multi().hset(key, "atm", "0", "ats", "0").hdel(key, "stc").exec();
     try {
       await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
       count++;
