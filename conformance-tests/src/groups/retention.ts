@@ -26,12 +26,15 @@ export function registerRetention(s: SuiteContext): void {
         const ok = await job.enqueue({ fail: false });
         const bad = await job.enqueue({ fail: true });
         await done.until(2, s.late(10_000), "both jobs to finish");
+        // Each outcome is stored on its own write (pg-boss completes and fails jobs by separate
+        // calls): wait for both, not for one and then assume the other.
         await waitFor(
-          async () => (await backend.getJob(bad.id, bad.queue))?.status === "failed",
+          async () =>
+            (await backend.getJob(bad.id, bad.queue))?.status === "failed" &&
+            (await backend.getJob(ok.id, ok.queue))?.status === "succeeded",
           s.late(5_000),
-          "the failure to be stored",
+          "both outcomes to be stored",
         );
-        expect((await backend.getJob(ok.id, ok.queue))?.status).toBe("succeeded");
         await sleep(1_500);
         // Engines that trim as jobs finish (BullMQ) need one more to finish.
         await job.enqueue({ fail: false });
