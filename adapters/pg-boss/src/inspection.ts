@@ -124,7 +124,7 @@ export async function jobPage(db: Executor, schema: string, queue: string, optio
 function toJobInfo(row: JobRow, queue: string): JobInfo | undefined {
   const data = row.data;
   if (!isJobData(data)) return undefined;
-  const status = statusOf(row.state, row.due);
+  const status = jobStatus(row.state, row.due);
   const output = row.output;
   return {
     id: String(row.id),
@@ -142,7 +142,8 @@ function toJobInfo(row: JobRow, queue: string): JobInfo | undefined {
   };
 }
 
-function statusOf(state: string, due: boolean): JobStatus {
+/** taskport's status of a pg-boss job in `state`; `due`: its start time has come. */
+export function jobStatus(state: string, due: boolean): JobStatus {
   switch (state) {
     case "created":
     case "retry":

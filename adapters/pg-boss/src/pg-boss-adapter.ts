@@ -14,7 +14,6 @@ import {
   type JobInfo,
   type JobListOptions,
   type JobPage,
-  type JobStatus,
   type NewJob,
   type QueueStats,
   type Retention,
@@ -28,7 +27,7 @@ import pg from "pg";
 import { type JobInsert, PgBoss } from "pg-boss";
 import { PgBossConsumer } from "./consumer.ts";
 import { Engine } from "./engine.ts";
-import { jobPage, queueNames, queueStats, redrive } from "./inspection.ts";
+import { jobPage, jobStatus, queueNames, queueStats, redrive } from "./inspection.ts";
 import {
   CRASH_REDELIVERIES,
   expireSecondsFor,
@@ -445,7 +444,7 @@ export class PgBossAdapter implements Adapter {
     );
     if (!job || !isJobData(job.data) || pastRetention(job)) return null;
     const output = job.output as Record<string, unknown> | null | undefined;
-    const status = statusOf(job.state, new Date(job.startAfter).getTime());
+    const status = jobStatus(job.state, new Date(job.startAfter).getTime() <= Date.now());
     const attempt = job.startedOn ? job.retryCount + 1 : 0;
     return {
       id: job.id,
@@ -564,22 +563,6 @@ export class PgBossAdapter implements Adapter {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-function statusOf(state: string, startAfter: number): JobStatus {
-  switch (state) {
-    case "created":
-    case "retry":
-      return startAfter > Date.now() ? "scheduled" : "queued";
-    case "active":
-      return "running";
-    case "completed":
-      return "succeeded";
-    case "cancelled":
-      return "cancelled";
-    default:
-      return "failed";
-  }
-}
 
 function toError(output: Record<string, unknown>): SerializedError {
   const message = typeof output.message === "string" ? output.message : JSON.stringify(output);
