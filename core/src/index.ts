@@ -85,7 +85,7 @@ export {
   setInstrumentations,
 } from "./instrumentation.ts";
 export { JobHandle } from "./job-handle.ts";
-export { encodeJson, type JsonCompatible, type JsonValue } from "./json.ts";
+export { decodeHeaders, encodeJson, type JsonCompatible, type JsonValue } from "./json.ts";
 export { type Logger, logger, setLogger } from "./logger.ts";
 export { createMemoryAdapter, MemoryAdapter, type MemoryAdapterOptions } from "./memory/memory-adapter.ts";
 export { MemoryTransaction } from "./memory/memory-transaction.ts";

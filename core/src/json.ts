@@ -101,3 +101,19 @@ export function byteLength(text: string): number {
   // Fast path: most payloads are small; only measure precisely when it could matter.
   return Buffer.byteLength(text, "utf8");
 }
+
+/**
+ * Job headers an engine carried as JSON text (a message header or attribute, a field of the job's
+ * data): an object of strings, else none — a message from another producer must not fail its job.
+ */
+export function decodeHeaders(text: string | undefined): Record<string, string> | undefined {
+  if (text === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  return Object.values(value).every((v) => typeof v === "string") ? (value as Record<string, string>) : undefined;
+}

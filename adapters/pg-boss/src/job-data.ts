@@ -1,4 +1,4 @@
-import type { JsonValue, NewJob, SerializedError } from "@taskport/core";
+import { decodeHeaders, type JsonValue, type NewJob, type SerializedError } from "@taskport/core";
 
 /**
  * The `data` column of a pg-boss job written by taskport. pg-boss stores it as `jsonb`, which
@@ -115,13 +115,5 @@ export function expireSecondsFor(timeoutMs: number | undefined, fallback: number
 
 /** The headers of a job's data; none when absent, or when another producer's `headersJson` is not an object of strings. */
 export function headersOf(data: JobData): Readonly<Record<string, string>> | undefined {
-  if (typeof data.headersJson !== "string") return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(data.headersJson);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
-  return Object.values(value).every((v) => typeof v === "string") ? (value as Record<string, string>) : undefined;
+  return decodeHeaders(typeof data.headersJson === "string" ? data.headersJson : undefined);
 }

@@ -1,4 +1,4 @@
-import { mapPriority, type NewJob, type SerializedError } from "@taskport/core";
+import { decodeHeaders, mapPriority, type NewJob, type SerializedError } from "@taskport/core";
 import type { ConsumeMessage, Options } from "amqplib";
 
 /**
@@ -109,7 +109,10 @@ export function readMessage(msg: Pick<ConsumeMessage, "content" | "properties">)
   const enqueuedAt =
     num(headers[HEADER.enqueuedAt]) ?? (typeof properties.timestamp === "number" ? properties.timestamp * 1000 : undefined);
   const priority = typeof properties.priority === "number" ? properties.priority : undefined;
-  const jobHeaders = stringMap(headers[HEADER.headers]);
+  const rawHeaders = headers[HEADER.headers];
+  const jobHeaders = decodeHeaders(
+    Buffer.isBuffer(rawHeaders) ? rawHeaders.toString() : typeof rawHeaders === "string" ? rawHeaders : undefined,
+  );
   return {
     id: typeof properties.messageId === "string" && properties.messageId ? properties.messageId : "",
     name: typeof properties.type === "string" ? properties.type : "",
@@ -151,20 +154,6 @@ export function readError(headers: Record<string, unknown> | undefined): Seriali
 function brokerDeathReason(headers: Record<string, unknown> | undefined): string | undefined {
   const reason = headers?.["x-first-death-reason"];
   return Buffer.isBuffer(reason) ? reason.toString() : typeof reason === "string" ? reason : undefined;
-}
-
-/** The `taskport-headers` header: JSON text of an object of strings; anything else reads as none. */
-function stringMap(raw: unknown): Record<string, string> | undefined {
-  const text = Buffer.isBuffer(raw) ? raw.toString() : typeof raw === "string" ? raw : undefined;
-  if (text === undefined) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
-  return Object.values(value).every((v) => typeof v === "string") ? (value as Record<string, string>) : undefined;
 }
 
 function num(value: unknown): number | undefined {

@@ -1,5 +1,5 @@
 import type { MessageAttributeValue } from "@aws-sdk/client-sqs";
-import type { NewJob } from "@taskport/core";
+import { decodeHeaders, type NewJob } from "@taskport/core";
 
 /**
  * How a job travels as an SQS message. The body is the payload's JSON text, so any SQS consumer
@@ -124,7 +124,7 @@ export function readFacts(attributes: Record<string, MessageAttributeValue> | un
   const timeoutMs = num(ATTRIBUTE.timeoutMs);
   const enqueuedAt = num(ATTRIBUTE.enqueuedAt);
   const group = get(ATTRIBUTE.group);
-  const headers = stringMap(get(ATTRIBUTE.headers));
+  const headers = decodeHeaders(get(ATTRIBUTE.headers));
   return {
     // A message sent by other code than taskport still gets an id and a name, so it fails visibly.
     id: get(ATTRIBUTE.id) ?? messageId,
@@ -137,19 +137,6 @@ export function readFacts(attributes: Record<string, MessageAttributeValue> | un
     ...(group !== undefined ? { group } : {}),
     ...(headers !== undefined ? { headers } : {}),
   };
-}
-
-/** The `tp.headers` attribute: JSON text of an object of strings; anything else reads as none. */
-function stringMap(text: string | undefined): Record<string, string> | undefined {
-  if (text === undefined) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
-  return Object.values(value).every((v) => typeof v === "string") ? (value as Record<string, string>) : undefined;
 }
 
 /** The attributes of a received message, to send it again (a delay hop, a long retry) with a new attempt count. */
