@@ -1,20 +1,45 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 import { oldestAliases, usingOldest } from "./scripts/engine-versions/oldest-versions.ts";
 
 // TASKPORT_ENGINE_VERSIONS=oldest: engine libraries resolve to the oldest versions of the adapters'
 // peer ranges, installed under npm aliases (scripts/engine-versions/oldest-versions.ts).
 const alias = usingOldest() ? oldestAliases(import.meta.dirname) : [];
 
+// Files that restart a shared server (PostgreSQL, the RabbitMQ broker) would cut into every other
+// file using it, and the breakers' self-test runs four child suites of its own: these run alone,
+// one at a time, after the rest.
+const alone = [
+  "adapters/pg-boss/test/conformance.test.ts",
+  "adapters/rabbitmq/test/conformance.test.ts",
+  "conformance-tests/test/breakers.test.ts",
+];
+
+// The other files mostly wait on servers and timers, not on the CPU: several run at once (every test
+// uses its own queue names). Vitest's default on a 2-core machine is one file at a time.
+const filesAtOnce = Number(process.env.TASKPORT_TEST_FILES_AT_ONCE ?? 3);
+
 export default defineConfig({
   // Workspace packages resolve to their TypeScript sources: no build step before testing.
   resolve: { conditions: ["@taskport/source"], alias },
   ssr: { resolve: { conditions: ["@taskport/source"] } },
   test: {
-    include: ["**/*.test.ts"],
-    exclude: ["**/node_modules/**", "**/dist/**"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    // Engine suites share one server each; every test uses its own queue names, so files run in parallel.
-    fileParallelism: true,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "shared",
+          include: ["**/*.test.ts"],
+          exclude: [...configDefaults.exclude, "**/node_modules/**", "**/dist/**", ...alone],
+          maxWorkers: filesAtOnce,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: { name: "alone", include: alone, maxWorkers: 1, sequence: { groupOrder: 1 } },
+      },
+    ],
   },
 });
