@@ -294,6 +294,74 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
       expect(await store.get(waiting.id)).toMatchObject({ status: "queued" });
     });
 
+    it("stats() counts a queue's records per status, a due scheduled one as queued, and how long the oldest queued one has waited", async (ctx) => {
+      const [store, other] = await pair();
+      if (!other.stats) return ctx.skip();
+      const now = Date.now();
+      const waiting = job({ enqueuedAt: now - 5_000 });
+      const later = job({ runAt: now + 60_000 });
+      const due = job({ runAt: now - 1_000 });
+      const [running, done, failed, cancelled, retried] = [job(), job(), job(), job(), job()];
+      const elsewhere = job({ queue: "elsewhere" });
+      const all = [waiting, later, due, running, done, failed, cancelled, retried, elsewhere];
+      await store.record(all, 60_000);
+      await store.confirm(all.map((j) => j.id));
+      const dead = job();
+      await store.record([dead], 1);
+      await store.begin([running, done, failed, retried].map((j) => start(j)));
+      await store.settle([
+        { id: done.id, status: "succeeded", resultJson: "1" },
+        { id: failed.id, status: "failed", error: { name: "Error", message: "x" } },
+        { id: retried.id, status: "failed", error: { name: "Error", message: "x" }, retryAt: Date.now() },
+      ]);
+      expect(await store.cancel(cancelled.id)).toBe("cancelled");
+      await sleep(20);
+      // A record whose enqueue died counts at most until the next sweep.
+      await store.sweep(RETAIN_ALL);
+
+      const [q, empty] = await other.stats(["q", "empty"]);
+      expect(q).toMatchObject({ queue: "q", counts: { scheduled: 1, queued: 3, running: 1, succeeded: 1, failed: 1, cancelled: 1 } });
+      expect(q?.oldestQueuedAgeMs).toBeGreaterThanOrEqual(5_000);
+      expect(q?.oldestQueuedAgeMs).toBeLessThan(60_000);
+      expect(empty).toEqual({ queue: "empty", counts: { scheduled: 0, queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 } });
+      const every = await other.stats();
+      expect(every.map((stats) => stats.queue).sort()).toEqual(["elsewhere", "q"]);
+      expect(every.find((stats) => stats.queue === "elsewhere")?.counts.queued).toBe(1);
+    });
+
+    it("listJobs() pages through a queue's records, most recently recorded first, by status as get() reads it", async (ctx) => {
+      const [store, other] = await pair();
+      if (!other.listJobs) return ctx.skip();
+      const jobs: NewJob[] = [];
+      for (let i = 0; i < 5; i++) {
+        const j = job({ payloadJson: JSON.stringify({ i }), payload: { i } });
+        await store.record([j], 60_000);
+        jobs.push(j);
+      }
+      const later = job({ runAt: Date.now() + 60_000 });
+      await store.record([later, job({ queue: "elsewhere" })], 60_000);
+      await store.begin([start(jobs[1] as NewJob)]);
+      const newestFirst = [later, ...[...jobs].reverse()].map((j) => j.id);
+
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      for (let pages = 0; pages < 10; pages++) {
+        const page = await other.listJobs("q", { limit: 2, ...(cursor ? { cursor } : {}) });
+        expect(page.jobs.length).toBeLessThanOrEqual(2);
+        seen.push(...page.jobs.map((j) => j.id));
+        cursor = page.cursor;
+        if (!cursor) break;
+      }
+      expect(seen).toEqual(newestFirst);
+      const queued = await other.listJobs("q", { status: "queued", limit: 10 });
+      expect(queued.jobs.map((j) => j.id)).toEqual([4, 3, 2, 0].map((i) => jobs[i]?.id));
+      expect(queued.jobs[0]).toMatchObject({ name: "task", queue: "q", status: "queued", payload: { i: 4 } });
+      expect((await other.listJobs("q", { status: "running", limit: 10 })).jobs.map((j) => j.id)).toEqual([jobs[1]?.id]);
+      expect((await other.listJobs("q", { status: "scheduled", limit: 10 })).jobs.map((j) => j.id)).toEqual([later.id]);
+      expect((await other.listJobs("q", { status: "failed", limit: 10 })).jobs).toEqual([]);
+      await expect(other.listJobs("q", { limit: 2, cursor: "not a cursor" })).rejects.toBeInstanceOf(TaskportError);
+    });
+
     if (options.unreachableStore) {
       it("a store that is down fails with a ConnectionError within seconds, and no password in sight", async () => {
         const store = await options.unreachableStore?.();
