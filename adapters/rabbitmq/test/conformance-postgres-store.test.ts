@@ -37,6 +37,8 @@ await runConformance({
     progress: true,
     retention: true,
     redrive: true,
+    stats: true,
+    listJobs: true,
   },
   optOut: {
     serviceRestart:

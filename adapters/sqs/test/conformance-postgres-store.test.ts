@@ -26,6 +26,8 @@ const STORE_CAPABILITIES = {
   progress: true,
   retention: true,
   redrive: true,
+  stats: true,
+  listJobs: true,
 } as const;
 
 const RESTART =

@@ -9,7 +9,7 @@
  * concurrently, and errors are `TaskportError`s whose messages start with the store's name and
  * never contain a password.
  */
-import type { CheckProblem, JobChange, JobInfo, NewJob } from "../contract.ts";
+import type { CheckProblem, JobChange, JobInfo, JobListOptions, JobPage, NewJob, QueueStats } from "../contract.ts";
 import type { SerializedError } from "../errors.ts";
 import type { Retention } from "../retention.ts";
 
@@ -126,6 +126,27 @@ export interface JobStore {
    * many went. Called now and then by workers; a store that expires records itself may do less.
    */
   sweep(retention: Retention): Promise<number>;
+
+  /**
+   * Optional: queues at a glance, from the store's records, for an engine that cannot count its
+   * own jobs (a broker cannot count running jobs or age its oldest message). Per queue (every
+   * queue the store has records of when `queues` is absent; a queue asked for that has none
+   * reports zeros): how many records are in each status — all six present, 0 where none —
+   * reading a scheduled job whose time has come as queued (as `get` does); finished jobs count
+   * until retention removes them, and a record whose enqueue died (its claim ran out) does not
+   * count, or at most until the next `sweep`. `oldestQueuedAgeMs`: how long the queued job that
+   * has waited longest has waited since it could start (its enqueue, or its `runAt` when that
+   * came later: a delay, a retry's backoff); absent when none is queued. `paused` is never set.
+   * Only meaningful when every job of the queue goes through the store (`withJobStore` declares
+   * `stats` only then).
+   */
+  stats?(queues?: readonly string[]): Promise<QueueStats[]>;
+
+  /**
+   * Optional: a page of `queue`'s records, most recently recorded first, `status` read as in
+   * `stats`. The cursor is the store's own text; a page past the last has none.
+   */
+  listJobs?(queue: string, options: JobListOptions): Promise<JobPage>;
 
   /** Configuration and reachability problems; an empty list means all is well. */
   check(): Promise<CheckProblem[]>;

@@ -1,5 +1,5 @@
-import type { JobChange, JobInfo, JobStatus, NewJob } from "../contract.ts";
-import type { SerializedError } from "../errors.ts";
+import type { JobChange, JobInfo, JobListOptions, JobPage, JobStatus, NewJob, QueueStats } from "../contract.ts";
+import { type SerializedError, ValidationError } from "../errors.ts";
 import type { CancelOutcome, JobOutcome, JobStart, JobStore, RecordReceipt, Retention, StartDecision } from "./contract.ts";
 import { isFinal, nextAttempt, storedStatus } from "./job-state.ts";
 
@@ -11,6 +11,8 @@ interface MemoryRecord {
   readonly maxAttempts: number;
   readonly enqueuedAt: number;
   readonly deduplicationKey: string | undefined;
+  /** Recording order, the cursor of `listJobs`. */
+  readonly order: number;
   status: JobStatus;
   attempt: number;
   runAt: number | undefined;
@@ -35,6 +37,7 @@ export class MemoryStore implements JobStore {
   /** `queue \0 key` → id of the record that holds it. */
   readonly #keys = new Map<string, string>();
   readonly #listeners = new Set<(change: JobChange) => void>();
+  #recorded = 0;
 
   async record(jobs: readonly NewJob[], claimMs: number): Promise<RecordReceipt[]> {
     const now = Date.now();
@@ -55,6 +58,7 @@ export class MemoryStore implements JobStore {
         maxAttempts: job.maxAttempts,
         enqueuedAt: job.enqueuedAt,
         deduplicationKey: job.deduplicationKey,
+        order: ++this.#recorded,
         status: job.runAt !== undefined && job.runAt > now ? "scheduled" : "queued",
         attempt: 0,
         runAt: job.runAt,
@@ -133,14 +137,7 @@ export class MemoryStore implements JobStore {
 
   async get(id: string): Promise<JobInfo | null> {
     const record = this.#records.get(id);
-    const now = Date.now();
-    if (
-      !record ||
-      (record.pendingUntil !== undefined && record.pendingUntil < now) ||
-      (record.expiresAt !== undefined && record.expiresAt < now)
-    )
-      return null;
-    return toInfo(record);
+    return record && isLive(record, Date.now()) ? toInfo(record) : null;
   }
 
   async cancel(id: string, retention?: Retention): Promise<CancelOutcome> {
@@ -181,6 +178,53 @@ export class MemoryStore implements JobStore {
     return removed;
   }
 
+  async stats(queues?: readonly string[]): Promise<QueueStats[]> {
+    const now = Date.now();
+    const byQueue = new Map<string, { counts: Record<JobStatus, number>; oldestReadyAt: number }>();
+    const entry = (queue: string) => {
+      let found = byQueue.get(queue);
+      if (!found) {
+        found = { counts: { scheduled: 0, queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 }, oldestReadyAt: Infinity };
+        byQueue.set(queue, found);
+      }
+      return found;
+    };
+    for (const queue of queues ?? []) entry(queue);
+    const asked = queues ? new Set(queues) : undefined;
+    for (const record of this.#records.values()) {
+      if ((asked && !asked.has(record.queue)) || !isLive(record, now)) continue;
+      const found = entry(record.queue);
+      const status = storedStatus(record.status, record.runAt, now);
+      found.counts[status]++;
+      if (status === "queued") found.oldestReadyAt = Math.min(found.oldestReadyAt, Math.max(record.enqueuedAt, record.runAt ?? 0));
+    }
+    // In the order asked for; every queue by name otherwise.
+    const entries = queues ? [...byQueue] : [...byQueue].sort(([a], [b]) => a.localeCompare(b));
+    return entries.map(([queue, { counts, oldestReadyAt }]) =>
+      Number.isFinite(oldestReadyAt) ? { queue, counts, oldestQueuedAgeMs: Math.max(0, now - oldestReadyAt) } : { queue, counts },
+    );
+  }
+
+  async listJobs(queue: string, options: JobListOptions): Promise<JobPage> {
+    const before = options.cursor === undefined ? Infinity : Number(options.cursor);
+    if (Number.isNaN(before)) {
+      throw new ValidationError(this.name, `cursor "${options.cursor}" was not returned by listJobs; pass the previous page's cursor.`);
+    }
+    const now = Date.now();
+    const matching = [...this.#records.values()].filter(
+      (record) =>
+        record.queue === queue &&
+        record.order < before &&
+        isLive(record, now) &&
+        (options.status === undefined || storedStatus(record.status, record.runAt, now) === options.status),
+    );
+    matching.sort((a, b) => b.order - a.order);
+    const page = matching.slice(0, options.limit);
+    const last = page[page.length - 1];
+    const jobs = page.map(toInfo);
+    return matching.length > options.limit && last ? { jobs, cursor: String(last.order) } : { jobs };
+  }
+
   async check(): Promise<[]> {
     return [];
   }
@@ -219,6 +263,7 @@ export class MemoryStore implements JobStore {
       maxAttempts: start.maxAttempts,
       enqueuedAt: Date.now(),
       deduplicationKey: undefined,
+      order: ++this.#recorded,
       status: "queued",
       attempt: 0,
       runAt: undefined,
@@ -238,6 +283,11 @@ export class MemoryStore implements JobStore {
 
 function keyOf(queue: string, key: string): string {
   return `${queue}\0${key}`;
+}
+
+/** A record `get` would read back: not a dead claim, not past its retention. */
+function isLive(record: MemoryRecord, now: number): boolean {
+  return !(record.pendingUntil !== undefined && record.pendingUntil < now) && !(record.expiresAt !== undefined && record.expiresAt < now);
 }
 
 function toInfo(record: MemoryRecord): JobInfo {

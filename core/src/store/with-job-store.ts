@@ -129,6 +129,9 @@ class StoreBackedAdapter implements Adapter {
       // With results from the store, finished jobs go by the store's retention (its TTLs or sweep),
       // which is the backend's unless the store was given its own.
       retention: coverage.results ? true : (caps.retention ?? false),
+      // A store that records every job can count and list them where the engine cannot.
+      stats: caps.stats === true || (this.#tracking && store.stats !== undefined),
+      listJobs: caps.listJobs === true || (this.#tracking && store.listJobs !== undefined),
       ...(_window !== undefined && !coverage.deduplication ? { deduplicationWindowMs: _window } : {}),
     } satisfies Capabilities);
   }
@@ -351,12 +354,15 @@ class StoreBackedAdapter implements Adapter {
     return this.engine.listDeadLetters?.bind(this.engine);
   }
 
+  /** The engine's own counts where it has them, else the store's records (see `JobStore.stats`). */
   get stats(): Adapter["stats"] {
-    return this.engine.stats?.bind(this.engine);
+    if (this.engine.capabilities.stats) return this.engine.stats?.bind(this.engine);
+    return this.capabilities.stats ? this.store.stats?.bind(this.store) : undefined;
   }
 
   get listJobs(): Adapter["listJobs"] {
-    return this.engine.listJobs?.bind(this.engine);
+    if (this.engine.capabilities.listJobs) return this.engine.listJobs?.bind(this.engine);
+    return this.capabilities.listJobs ? this.store.listJobs?.bind(this.store) : undefined;
   }
 
   get pause(): Adapter["pause"] {

@@ -5,10 +5,13 @@ import {
   closeWithin,
   type JobChange,
   type JobInfo,
+  type JobListOptions,
   type JobOutcome,
+  type JobPage,
   type JobStart,
   type JobStore,
   type NewJob,
+  type QueueStats,
   type RecordReceipt,
   type Retention,
   redactUrl,
@@ -20,6 +23,7 @@ import {
 import { inRounds } from "./batch-rounds.ts";
 import { ChangeListener, channelOf } from "./change-listener.ts";
 import { Database, type PgPoolLike } from "./database.ts";
+import { type CountRow, cursorSeq, pageOf, statsOf, storedStatuses } from "./inspection.ts";
 import { isJobId, type JobRow, toInfo } from "./job-rows.ts";
 import type { Whereabouts } from "./pg-errors.ts";
 import { planRecord, type RecordRow, receiptsOf } from "./record-batch.ts";
@@ -248,6 +252,23 @@ export class PostgresStore implements JobStore {
       if (deleted < SWEEP_CHUNK) break;
     }
     return removed;
+  }
+
+  async stats(queues?: readonly string[]): Promise<QueueStats[]> {
+    const rows = queues ? await this.#run<CountRow>("stats", [queues]) : await this.#run<CountRow>("statsAll", []);
+    return statsOf(rows, queues, Date.now());
+  }
+
+  async listJobs(queue: string, options: JobListOptions): Promise<JobPage> {
+    const before = cursorSeq(options.cursor);
+    const rows = await this.#run<JobRow & { seq: string }>("listJobs", [
+      queue,
+      storedStatuses(options.status),
+      options.status ?? null,
+      before,
+      options.limit + 1,
+    ]);
+    return pageOf(rows, options.limit);
   }
 
   async check(): Promise<CheckProblem[]> {

@@ -15,6 +15,9 @@ export interface Statements {
   readonly cancel: string;
   readonly cancelling: string;
   readonly sweep: string;
+  readonly stats: string;
+  readonly statsAll: string;
+  readonly listJobs: string;
 }
 
 /** epoch ms ↔ timestamptz, whole milliseconds both ways. */
@@ -65,6 +68,15 @@ const NEXT_STATUS = `(CASE WHEN j.cancel_requested OR o.outcome = 'cancelled' TH
 
 /** Changes go out at most this many to a NOTIFY, well under PostgreSQL's 8000-byte payload limit. */
 const CHANGES_PER_NOTIFY = 100;
+
+/** A record `get` would not read back: its enqueue died before the engine had it. */
+const LIVE = "(j.pending_until IS NULL OR j.pending_until >= now())";
+
+/** Counts per queue and status as `get` reads a status; `ready_at`: since when the oldest could start. */
+const counts = (jobs: string, where: string) => `SELECT j.queue,
+    CASE WHEN j.status = 'scheduled' AND (j.run_at IS NULL OR j.run_at <= now()) THEN 'queued' ELSE j.status END AS status,
+    count(*)::int AS count, ${ms("min(greatest(j.enqueued_at, j.run_at))")} AS ready_at
+  FROM ${jobs} AS j WHERE ${where} AND ${LIVE} GROUP BY 1, 2`;
 
 export function statements(schema: string): Statements {
   const jobs = `${quoted(schema)}.jobs`;
@@ -173,5 +185,19 @@ export function statements(schema: string): Statements {
         RETURNING 1
       )
       SELECT count(*)::int AS deleted FROM deleted`,
+
+    stats: counts(jobs, "j.queue = ANY($1::text[])"),
+    statsAll: counts(jobs, "true"),
+
+    // A page, newest record first: the first $5 of each stored status ($2) by the index, merged. A
+    // scheduled record reads as queued once due, so it is kept or left out by $3, the status asked for.
+    listJobs: `SELECT ${info("j")}, j.seq::text AS seq
+      FROM unnest($2::text[]) AS s(status) CROSS JOIN LATERAL (
+        SELECT * FROM ${jobs} AS j
+        WHERE j.queue = $1 AND j.status = s.status AND j.seq < $4::bigint AND ${LIVE}
+          AND (j.status <> 'scheduled' OR $3::text IS NULL OR ($3::text = 'queued') = (j.run_at IS NULL OR j.run_at <= now()))
+        ORDER BY j.seq DESC LIMIT $5
+      ) AS j
+      ORDER BY j.seq DESC LIMIT $5`,
   };
 }

@@ -47,7 +47,26 @@ describe("postgres-store schema", () => {
     const receipts = await Promise.all(racing.map((store) => store.record([job()], 60_000)));
     expect(receipts.flat()).toHaveLength(6);
     const versions = await admin(async (client) => (await client.query(`SELECT version FROM "${schema}".schema_version`)).rows);
-    expect(versions).toEqual([{ version: SCHEMA_VERSION }]);
+    expect(versions).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => ({ version: i + 1 })));
+  });
+
+  it("written by version 1, is upgraded on first use, and its records are listed and counted", async () => {
+    const schema = freshSchema();
+    const [old, newer] = [job(), job()];
+    await open(schema).record([old, newer], 60_000);
+    // Back to version 1: the table without the inspection column and index.
+    await admin((client) =>
+      client.query(`ALTER TABLE "${schema}".jobs DROP COLUMN seq; DELETE FROM "${schema}".schema_version WHERE version > 1`),
+    );
+    const upgraded = open(schema);
+    const added = job();
+    await upgraded.record([added], 60_000);
+    const versions = await admin(async (client) => (await client.query(`SELECT version FROM "${schema}".schema_version`)).rows);
+    expect(versions.map((row) => row.version)).toEqual([1, 2]);
+    const listed = (await upgraded.listJobs("q", { limit: 10 })).jobs.map((j) => j.id);
+    expect(listed[0]).toBe(added.id);
+    expect(listed.slice(1).sort()).toEqual([old.id, newer.id].sort());
+    expect((await upgraded.stats(["q"]))[0]?.counts.queued).toBe(3);
   });
 
   it("written by a newer package, is refused with a ConfigurationError, and check() says so", async () => {
