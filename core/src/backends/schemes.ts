@@ -17,6 +17,8 @@ const BUILTIN_PACKAGES: Readonly<Record<string, string>> = {
   amqps: "@taskport/rabbitmq",
   sqs: "@taskport/sqs",
   sqlite: "@taskport/sqlite",
+  nats: "@taskport/nats",
+  "nats+tls": "@taskport/nats",
 };
 
 const registered = new Map<string, AdapterFactory>([["memory", (url) => createMemoryAdapter(url)]]);

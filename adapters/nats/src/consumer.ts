@@ -1,0 +1,278 @@
+import type { Consumer as JsConsumer, JsMsg } from "@nats-io/jetstream";
+import {
+  type ConsumeOptions,
+  type Consumer,
+  type Delivery,
+  type DeliveryHandler,
+  logger,
+  type SerializedError,
+  type Settlement,
+} from "@taskport/core";
+import type { NatsConnectionHolder } from "./connection.ts";
+import { DelayMover } from "./delay-mover.ts";
+import { deadLetterHeaders, parseData, readFacts } from "./message-format.ts";
+import { type QueueNames, WORK_CONSUMER } from "./names.ts";
+import { explainNatsError } from "./nats-errors.ts";
+import type { Topology } from "./topology.ts";
+
+/** Longest pause between failed pulls. */
+const MAX_PULL_BACKOFF_MS = 5_000;
+/** Most messages one pull asks for. */
+const MAX_BATCH = 256;
+
+export interface WorkerSettings {
+  readonly ackWaitMs: number;
+  /** How long one pull request waits on the server for messages. */
+  readonly pullExpiresMs: number;
+  /** Pull loops per queue. */
+  readonly pullers: number;
+  /** Longest nak delay of a delayed job's hop. */
+  readonly maxHopMs: number | undefined;
+}
+
+/**
+ * Consumes a set of queues: pull loops on each queue's `work` consumer ask for at most as many
+ * messages as there are free slots, so nothing waits in the worker unstarted; running jobs are
+ * kept with `working()` every third of the ack wait; a settled job is acked, nakked with its
+ * backoff (a retry), or copied to the dead letters and acked. A delay mover per queue hands due
+ * jobs from `.delayed` to `.job`.
+ */
+export class NatsWorker implements Consumer {
+  readonly #connection: NatsConnectionHolder;
+  readonly #topology: Topology;
+  readonly #settings: WorkerSettings;
+  readonly #options: ConsumeOptions;
+  readonly #handler: DeliveryHandler;
+  readonly #running = new Set<Promise<void>>();
+  readonly #held = new Set<JsMsg>();
+  readonly #loops: Promise<void>[] = [];
+  readonly #movers: DelayMover[] = [];
+  readonly #fetches = new Set<{ stop(): void }>();
+  #asked = 0;
+  #active = 0;
+  #wake: (() => void) | undefined;
+  #wakeScheduled = false;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #stopping = false;
+  #abandoned = false;
+  #stopped: Promise<void> | undefined;
+
+  constructor(
+    connection: NatsConnectionHolder,
+    topology: Topology,
+    settings: WorkerSettings,
+    options: ConsumeOptions,
+    handler: DeliveryHandler,
+  ) {
+    this.#connection = connection;
+    this.#topology = topology;
+    this.#settings = settings;
+    this.#options = options;
+    this.#handler = handler;
+  }
+
+  /** Declare every queue's streams and consumers, then start pulling. */
+  async start(): Promise<void> {
+    const { jsm } = await this.#connection.handles();
+    const queues = await Promise.all(this.#options.queues.map((queue) => this.#topology.consumers(jsm, queue)));
+    for (let i = 0; i < queues.length; i++) {
+      const names = queues[i] as QueueNames;
+      const queue: string = this.#options.queues[i] as string;
+      for (let p = 0; p < this.#settings.pullers; p++) this.#loops.push(this.#pull(queue, names));
+      const mover = new DelayMover(this.#connection, names, this.#settings, (error, action) => this.#report(error, action));
+      mover.start();
+      this.#movers.push(mover);
+    }
+    this.#heartbeat = setInterval(() => this.#extend(), Math.max(100, Math.floor(this.#settings.ackWaitMs / 3)));
+    this.#heartbeat.unref();
+  }
+
+  stop(): Promise<void> {
+    this.#stopped ??= this.#stop();
+    return this.#stopped;
+  }
+
+  async abandon(): Promise<void> {
+    // As a crashed process: nothing is settled, handed back or extended; JetStream delivers the
+    // held jobs again once their ack wait has passed.
+    this.#abandoned = true;
+    this.#stopping = true;
+    clearInterval(this.#heartbeat);
+    for (const fetch of this.#fetches) fetch.stop();
+    for (const mover of this.#movers) mover.abandon();
+    this.#notify();
+  }
+
+  async #stop(): Promise<void> {
+    this.#stopping = true;
+    this.#notify();
+    // Pulls in flight are let expire rather than stopped: the server would still deliver to a
+    // pull the client forgot, and those messages would wait out their ack wait. What arrives
+    // meanwhile is handed back at once (see #take).
+    await Promise.allSettled(this.#loops);
+    await Promise.allSettled(this.#movers.map((mover) => mover.stop()));
+    while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
+    clearInterval(this.#heartbeat);
+    // Acks and naks are fire-and-forget: a round trip makes sure the server has them all.
+    const handles = await this.#connection.current();
+    if (handles && !handles.nc.isClosed() && !this.#abandoned) await handles.nc.flush().catch(() => {});
+  }
+
+  #free(): number {
+    return this.#options.concurrency - this.#active - this.#asked;
+  }
+
+  async #pull(queue: string, names: QueueNames): Promise<void> {
+    let failures = 0;
+    let consumer: JsConsumer | undefined;
+    while (!this.#stopping) {
+      const want = Math.min(MAX_BATCH, this.#free());
+      if (want <= 0) {
+        await this.#sleep();
+        continue;
+      }
+      this.#asked += want;
+      let got = 0;
+      try {
+        const { js } = await this.#connection.handles();
+        consumer ??= await js.consumers.get(names.stream, WORK_CONSUMER);
+        const messages = await consumer.fetch({ max_messages: want, expires: this.#settings.pullExpiresMs });
+        this.#fetches.add(messages);
+        try {
+          for await (const msg of messages) {
+            got++;
+            this.#asked--;
+            this.#take(queue, msg);
+          }
+        } finally {
+          this.#fetches.delete(messages);
+        }
+        failures = 0;
+      } catch (error) {
+        if (this.#stopping) break;
+        consumer = undefined;
+        if (/not found/i.test(String(error))) this.#topology.forget(queue);
+        this.#report(error, `pulling jobs from queue "${queue}"`);
+        failures++;
+        await this.#sleep(Math.min(MAX_PULL_BACKOFF_MS, 100 * 2 ** failures));
+        // A stream or consumer deleted meanwhile is declared again.
+        await this.#connection
+          .handles()
+          .then(({ jsm }) => this.#topology.consumers(jsm, queue))
+          .catch(() => {});
+      } finally {
+        this.#asked -= want - got;
+      }
+    }
+  }
+
+  #take(queue: string, msg: JsMsg): void {
+    if (this.#abandoned) return;
+    if (this.#stopping) {
+      // Taken by a pull that outlived the stop: back to the queue at once, for another worker.
+      msg.nak();
+      return;
+    }
+    this.#active++;
+    this.#held.add(msg);
+    const run = this.#run(queue, msg).finally(() => {
+      this.#active--;
+      this.#held.delete(msg);
+      this.#running.delete(run);
+      this.#notifySoon();
+    });
+    this.#running.add(run);
+  }
+
+  async #run(queue: string, msg: JsMsg): Promise<void> {
+    const facts = readFacts(msg.headers, `${queue}:${msg.seq}`);
+    // JetStream counts every delivery: a retry (nak) and a redelivery after a lost worker alike.
+    // A hand-back from a stopping worker counts too, so the count is not one attempt per run:
+    // never past maxAttempts (see crashCountsAsAttempt in the README).
+    const attempt = Math.min(Math.max(1, msg.info.deliveryCount), facts.maxAttempts);
+    const delivery: Delivery = {
+      id: facts.id,
+      name: facts.name,
+      queue,
+      payload: parseData(msg.data),
+      attempt,
+      maxAttempts: facts.maxAttempts,
+      ...(facts.timeoutMs !== undefined ? { timeoutMs: facts.timeoutMs } : {}),
+      ...(facts.headers !== undefined ? { headers: facts.headers } : {}),
+    };
+    try {
+      const settlement = await this.#handler(delivery);
+      if (this.#abandoned) return;
+      await this.#settle(queue, msg, attempt, settlement);
+    } catch (error) {
+      if (!this.#abandoned) this.#report(error, `settling job ${facts.id}; it will be delivered again`);
+    }
+  }
+
+  async #settle(queue: string, msg: JsMsg, attempt: number, settlement: Settlement): Promise<void> {
+    if (settlement.status === "succeeded") {
+      msg.ack();
+      return;
+    }
+    if (settlement.retryInMs !== undefined) {
+      // The backoff is the nak's delay: the server delivers the message again once it has passed.
+      msg.nak(settlement.retryInMs > 0 ? settlement.retryInMs : undefined);
+      return;
+    }
+    await this.#deadLetter(queue, msg, attempt, settlement.error);
+    msg.ack();
+  }
+
+  /** A copy in the dead-letter stream, confirmed before the job is acked: never lost, at worst twice. */
+  async #deadLetter(queue: string, msg: JsMsg, attempt: number, error: SerializedError): Promise<void> {
+    const { js } = await this.#connection.handles();
+    const names = this.#topology.names(queue);
+    await js.publish(names.deadSubject, msg.data, {
+      headers: deadLetterHeaders(msg.headers, { ...error, ...(error.stack ? { stack: error.stack.slice(0, 2_000) } : {}) }, attempt),
+      msgID: `${msg.seq}:dead:${msg.info.deliveryCount}`,
+    });
+  }
+
+  /** `working()` on every running job: its ack wait starts over. */
+  #extend(): void {
+    for (const msg of this.#held) msg.working();
+  }
+
+  #sleep(ms?: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = ms === undefined ? undefined : setTimeout(resolve, ms);
+      const previous = this.#wake;
+      this.#wake = () => {
+        clearTimeout(timer);
+        previous?.();
+        resolve();
+      };
+    });
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  /**
+   * Wake the pull loops once this turn of the event loop is over: the jobs of one pull settle
+   * together, and a loop woken by the first would ask for one message where it can ask for many.
+   */
+  #notifySoon(): void {
+    if (this.#wakeScheduled) return;
+    this.#wakeScheduled = true;
+    setImmediate(() => {
+      this.#wakeScheduled = false;
+      this.#notify();
+    });
+  }
+
+  #report(error: unknown, action: string): void {
+    if (this.#abandoned) return;
+    const explained = explainNatsError(error, this.#connection.settings.where, action);
+    if (this.#options.onError) this.#options.onError(explained);
+    else logger().error({ error: explained }, explained.message);
+  }
+}

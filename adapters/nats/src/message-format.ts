@@ -1,0 +1,127 @@
+import { type MsgHdrs, headers as natsHeaders } from "@nats-io/transport-node";
+import { decodeHeaders, type NewJob, type SerializedError } from "@taskport/core";
+
+/**
+ * How a job travels as a JetStream message. The data is the payload's JSON text, so any NATS
+ * client can read it; what taskport needs besides travels in NATS headers.
+ */
+export const HEADER = {
+  id: "Taskport-Id",
+  name: "Taskport-Name",
+  maxAttempts: "Taskport-Max-Attempts",
+  runAt: "Taskport-Run-At",
+  timeoutMs: "Taskport-Timeout-Ms",
+  enqueuedAt: "Taskport-Enqueued-At",
+  /** The job's headers (`ctx.headers`) as one JSON object: any name, any text, one NATS header. */
+  headers: "Taskport-Headers",
+  /** Dead letters only: the last error (JSON), its attempt, and when it failed. */
+  error: "Taskport-Error",
+  attempt: "Taskport-Attempt",
+  failedAt: "Taskport-Failed-At",
+} as const;
+
+/** Bytes kept free of the server's max_payload for taskport's headers, so a payload's limit is exact. */
+export const HEADER_RESERVE_BYTES = 4096;
+
+const encoder = new TextEncoder();
+
+export function jobHeaders(job: NewJob): MsgHdrs {
+  const h = natsHeaders();
+  h.set(HEADER.id, job.id);
+  h.set(HEADER.name, job.name);
+  h.set(HEADER.maxAttempts, String(job.maxAttempts));
+  h.set(HEADER.enqueuedAt, String(job.enqueuedAt));
+  if (job.runAt !== undefined) h.set(HEADER.runAt, String(job.runAt));
+  if (job.timeoutMs !== undefined) h.set(HEADER.timeoutMs, String(job.timeoutMs));
+  if (job.headers !== undefined) h.set(HEADER.headers, asciiJson(job.headers));
+  return h;
+}
+
+export function payloadBytes(job: NewJob): Uint8Array {
+  return encoder.encode(job.payloadJson);
+}
+
+/**
+ * JSON with every non-ASCII character as a `\uXXXX` escape: the same JSON value, in text any NATS
+ * header carries unchanged (a header line is bytes up to CRLF; JSON escapes CR and LF too).
+ */
+export function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** What taskport reads back from a message's headers. */
+export interface MessageFacts {
+  readonly id: string;
+  readonly name: string;
+  readonly maxAttempts: number;
+  readonly runAt?: number;
+  readonly timeoutMs?: number;
+  readonly enqueuedAt?: number;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export function readFacts(h: MsgHdrs | undefined, fallbackId: string): MessageFacts {
+  const get = (name: string) => {
+    const value = h?.get(name);
+    return value === undefined || value === "" ? undefined : value;
+  };
+  const num = (name: string) => {
+    const value = get(name);
+    const n = value === undefined ? Number.NaN : Number(value);
+    return Number.isFinite(n) ? n : undefined;
+  };
+  const runAt = num(HEADER.runAt);
+  const timeoutMs = num(HEADER.timeoutMs);
+  const enqueuedAt = num(HEADER.enqueuedAt);
+  const headers = decodeHeaders(get(HEADER.headers));
+  return {
+    // A message published by other code than taskport still gets an id and a name, so it fails visibly.
+    id: get(HEADER.id) ?? fallbackId,
+    name: get(HEADER.name) ?? "",
+    maxAttempts: num(HEADER.maxAttempts) ?? 1,
+    ...(runAt !== undefined ? { runAt } : {}),
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    ...(enqueuedAt !== undefined ? { enqueuedAt } : {}),
+    ...(headers !== undefined ? { headers } : {}),
+  };
+}
+
+/** A copy of a message's headers without those named, for a message sent on (due, dead, redriven). */
+export function copyHeaders(h: MsgHdrs | undefined, without: readonly string[]): MsgHdrs {
+  const out = natsHeaders();
+  if (!h) return out;
+  for (const key of h.keys()) {
+    if (without.includes(key) || key.startsWith("Nats-")) continue;
+    for (const value of h.values(key)) out.append(key, value);
+  }
+  return out;
+}
+
+/** The headers of a dead letter: the job's, and why and when it failed. */
+export function deadLetterHeaders(h: MsgHdrs | undefined, error: SerializedError, attempt: number): MsgHdrs {
+  const out = copyHeaders(h, [HEADER.error, HEADER.attempt, HEADER.failedAt]);
+  out.set(HEADER.error, asciiJson(error));
+  out.set(HEADER.attempt, String(attempt));
+  out.set(HEADER.failedAt, String(Date.now()));
+  return out;
+}
+
+export function readError(h: MsgHdrs | undefined): SerializedError | undefined {
+  const text = h?.get(HEADER.error);
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as SerializedError;
+  } catch {
+    return undefined;
+  }
+}
+
+export function parseData(data: Uint8Array): unknown {
+  const text = new TextDecoder().decode(data);
+  try {
+    return JSON.parse(text);
+  } catch {
+    // Not taskport's: hand the text over; core checks it is JSON-compatible (a string is).
+    return text;
+  }
+}
