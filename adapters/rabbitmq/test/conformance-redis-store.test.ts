@@ -35,6 +35,8 @@ await runConformance({
     deadLetter: true,
     crashCountsAsAttempt: false,
     redrive: true,
+    stats: true,
+    listJobs: true,
     maxPayloadBytes: 1024 * 1024,
   },
   optOut: {

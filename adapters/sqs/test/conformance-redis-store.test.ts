@@ -53,6 +53,8 @@ for (const fifo of [false, true]) {
       deadLetter: true,
       crashCountsAsAttempt: false,
       redrive: true,
+      stats: true,
+      listJobs: true,
     },
     optOut: {
       serviceRestart: SERVICE_RESTART,

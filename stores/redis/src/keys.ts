@@ -14,6 +14,10 @@ export class StoreKeys {
   readonly cancelling: string;
   /** Pub/sub channel of changes: a JSON array of `JobChange`s per message. */
   readonly changes: string;
+  /** Counter: records are numbered in recording order (their `seq`), the order of a listing. */
+  readonly seq: string;
+  /** Set: names of the queues that have records, for `stats()` of every queue. */
+  readonly queues: string;
 
   constructor(prefix: string) {
     this.prefix = prefix;
@@ -22,6 +26,16 @@ export class StoreKeys {
     this.failed = `${prefix}:finished:failed`;
     this.cancelling = `${prefix}:cancelling`;
     this.changes = `${prefix}:changes`;
+    this.seq = `${prefix}:seq`;
+    this.queues = `${prefix}:queues`;
+  }
+
+  /**
+   * A queue's inspection index (built the same way in the scripts): `all`, a status, `due`
+   * (scheduled records by `runAt`) or `expiry` (finished records by when their TTL runs out).
+   */
+  queue(queue: string, part: string): string {
+    return `${this.prefix}:queue:${queue}:${part}`;
   }
 
   job(id: string): string {

@@ -11,16 +11,20 @@ import {
   deadline,
   type JobChange,
   type JobInfo,
+  type JobListOptions,
   type JobOutcome,
+  type JobPage,
   type JobStart,
   type JobStore,
   type NewJob,
+  type QueueStats,
   type RecordReceipt,
   type Retention,
   resolveTimeouts,
   type StartDecision,
   TaskportError,
   type Timeouts,
+  ValidationError,
 } from "@taskport/core";
 import { Redis, type RedisOptions } from "ioredis";
 import { ChangeFeed } from "./change-feed.ts";
@@ -28,7 +32,7 @@ import { fieldsOf, isDeadClaim, toJobInfo } from "./job-hash.ts";
 import { StoreKeys } from "./keys.ts";
 import { LuaScript } from "./lua-script.ts";
 import { explainRedisError } from "./redis-errors.ts";
-import { BEGIN, CANCEL, CONFIRM, FORGET, PROGRESS, RECORD, SETTLE, SWEEP } from "./scripts.ts";
+import { BEGIN, CANCEL, CONFIRM, FORGET, LIST, PROGRESS, RECORD, SETTLE, STATS, SWEEP } from "./scripts.ts";
 import { STORE_NAME } from "./store-name.ts";
 import { parseUrlOptions, positiveMs, validatePrefix } from "./url-options.ts";
 
@@ -293,6 +297,31 @@ export class RedisStore implements JobStore {
     }
   }
 
+  async stats(queues?: readonly string[]): Promise<QueueStats[]> {
+    const rows = await this.#script<[string, number, number, number, number, number, number, number, string][]>("stats", [
+      SWEEP_LIMIT,
+      ...(queues ?? []),
+    ]);
+    const now = Date.now();
+    return rows.map(([queue, scheduled, due, queued, running, succeeded, failed, cancelled, readyAt]) => {
+      const counts = { scheduled: scheduled - due, queued: queued + due, running, succeeded, failed, cancelled };
+      return readyAt === "" ? { queue, counts } : { queue, counts, oldestQueuedAgeMs: Math.max(0, now - Number(readyAt)) };
+    });
+  }
+
+  async listJobs(queue: string, options: JobListOptions): Promise<JobPage> {
+    if (options.cursor !== undefined && !/^\d{1,16}$/.test(options.cursor)) {
+      throw new ValidationError(STORE_NAME, `cursor "${options.cursor}" was not returned by listJobs; pass the previous page's cursor.`);
+    }
+    const before = options.cursor === undefined ? "+inf" : `(${options.cursor}`;
+    const rows = await this.#script<[number, string, string[]][]>("list", [queue, options.status ?? "", before, options.limit + 1]);
+    const now = Date.now();
+    const page = rows.slice(0, options.limit);
+    const jobs = page.map(([, id, fields]) => toJobInfo(id, fieldsOf(fields), now) as JobInfo);
+    const last = page[page.length - 1];
+    return rows.length > options.limit && last ? { jobs, cursor: String(last[0]) } : { jobs };
+  }
+
   async check(): Promise<CheckProblem[]> {
     try {
       const info = await this.#command("check()", (client) => client.info("memory"));
@@ -351,6 +380,8 @@ const SCRIPTS = {
   cancel: new LuaScript(CANCEL),
   progress: new LuaScript(PROGRESS),
   sweep: new LuaScript(SWEEP),
+  stats: new LuaScript(STATS),
+  list: new LuaScript(LIST),
 };
 
 /**

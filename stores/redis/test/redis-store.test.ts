@@ -48,7 +48,15 @@ describe("redis-store: keys and retention", () => {
     const recordedAt = Date.now();
     await store.record([j], 60_000);
     expect((await keysOf(store.keys.prefix)).sort()).toEqual(
-      [store.keys.job(j.id), `${store.keys.prefix}:dedup:q:a:b c`, store.keys.pending].sort(),
+      [
+        store.keys.job(j.id),
+        `${store.keys.prefix}:dedup:q:a:b c`,
+        store.keys.pending,
+        store.keys.seq,
+        store.keys.queues,
+        store.keys.queue("q", "all"),
+        store.keys.queue("q", "queued"),
+      ].sort(),
     );
     const claim = await withRedis((client) => client.zscore(store.keys.pending, j.id));
     expect(Number(claim)).toBeGreaterThanOrEqual(recordedAt + 60_000);
@@ -105,7 +113,8 @@ describe("redis-store: keys and retention", () => {
     await store.settle([{ id: finished.id, status: "succeeded", resultJson: "null" }]);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await store.sweep({ succeededMs: 10, failedMs: 10 })).toBe(4);
-    expect(await keysOf(store.keys.prefix)).toEqual([]);
+    // What stays: the record counter and the names of queues, both one key.
+    expect((await keysOf(store.keys.prefix)).sort()).toEqual([store.keys.queues, store.keys.seq]);
     expect(await store.sweep({ succeededMs: 10, failedMs: 10 })).toBe(0);
   });
 
@@ -115,7 +124,25 @@ describe("redis-store: keys and retention", () => {
     await store.record(many, 1);
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(await store.sweep({ succeededMs: 10, failedMs: 10 })).toBe(1_200);
-    expect(await keysOf(store.keys.prefix)).toEqual([]);
+    expect((await keysOf(store.keys.prefix)).sort()).toEqual([store.keys.queues, store.keys.seq]);
+  });
+
+  it("a finished job whose record expired by its TTL leaves stats, listings and the queue's indexes", async () => {
+    const store = freshStore();
+    const [gone, kept] = [job(), job()];
+    await store.record([gone, kept], 60_000);
+    await store.confirm([gone.id, kept.id]);
+    await store.begin([start(gone), start(kept)]);
+    await store.settle([{ id: gone.id, status: "succeeded", resultJson: "1" }], { succeededMs: 100, failedMs: 60_000 });
+    await store.settle([{ id: kept.id, status: "failed", error: { name: "Error", message: "x" } }], { succeededMs: 100, failedMs: 60_000 });
+    expect((await store.stats(["q"]))[0]?.counts).toMatchObject({ succeeded: 1, failed: 1, running: 0 });
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect((await store.listJobs("q", { limit: 10 })).jobs.map((j) => j.id)).toEqual([kept.id]);
+    expect((await store.stats(["q"]))[0]?.counts).toMatchObject({ succeeded: 0, failed: 1 });
+    const entries = await withRedis((client) =>
+      Promise.all(["all", "succeeded", "expiry"].map((part) => client.zrange(store.keys.queue("q", part), 0, -1))),
+    );
+    expect(entries).toEqual([[kept.id], [], [kept.id]]);
   });
 });
 
