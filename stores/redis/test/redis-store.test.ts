@@ -140,7 +140,7 @@ describe("redis-store: keys and retention", () => {
     expect((await store.listJobs("q", { limit: 10 })).jobs.map((j) => j.id)).toEqual([kept.id]);
     expect((await store.stats(["q"]))[0]?.counts).toMatchObject({ succeeded: 0, failed: 1 });
     const entries = await withRedis((client) =>
-      Promise.all(["all", "succeeded", "expiry"].map((part) => client.zrange(store.keys.queue("q", part), 0, -1))),
+      Promise.all(["all", "succeeded", "expiry"].map((part) => client.zrange(store.keys.queue("q", part), "0", "-1"))),
     );
     expect(entries).toEqual([[kept.id], [], [kept.id]]);
   });
