@@ -11,6 +11,7 @@ import { Scheduler } from "../schedules/scheduler.ts";
 import type { AnyTask } from "../task.ts";
 import { HandlerBodies } from "./handler-bodies.ts";
 import { type RunEnvironment, type RunnableTask, runDelivery, toRunnable } from "./run-delivery.ts";
+import { StartGate } from "./start-gate.ts";
 
 export interface WorkerOptions {
   readonly tasks: readonly AnyTask[];
@@ -20,6 +21,14 @@ export interface WorkerOptions {
   readonly concurrency?: number;
   /** Backend name given to `configure`, or a backend object. Default `"default"`. */
   readonly backend?: string | Backend;
+  /**
+   * Several backends to consume from at once, instead of `backend`: to move to another engine
+   * without downtime, list the new one first and the old one after it (`["default", "previous"]`)
+   * until the old one is empty. One `concurrency` covers them all, and events, `close()` and the
+   * grace period cover them all. The first is the worker's own: its schedules enqueue there, and
+   * enqueues never go to the others (tasks enqueue on their own backend, as always).
+   */
+  readonly backends?: readonly (string | Backend)[];
   /** How long `close()` lets running jobs finish before aborting them. Default 30 s. */
   readonly graceMs?: number;
   /**
@@ -37,14 +46,17 @@ export class Worker extends Emitter<TaskportEvents> {
   readonly queues: readonly string[];
   readonly concurrency: number;
   readonly graceMs: number;
+  /** The worker's own backend: the first of `backends`. */
   readonly backend: Backend;
+  /** Every backend it consumes from, its own first (more than one while draining another engine). */
+  readonly backends: readonly Backend[];
   readonly #tasks: Map<string, RunnableTask>;
   readonly #bodies: HandlerBodies;
-  #consumer: Consumer | undefined;
+  #consumers: Consumer[] | undefined;
   readonly #scheduler: Scheduler | undefined;
-  #adapter: Adapter | undefined;
+  #adapters: Adapter[] | undefined;
   #closing: Promise<void> | undefined;
-  #leaveBackend: (() => void) | undefined;
+  #leaveBackends: (() => void)[] = [];
 
   constructor(options: WorkerOptions) {
     super();
@@ -67,19 +79,42 @@ export class Worker extends Emitter<TaskportEvents> {
     this.concurrency = concurrency;
     this.#bodies = new HandlerBodies(concurrency);
     this.graceMs = graceMs;
-    this.backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend);
+    this.backends = resolveBackends(options);
+    this.backend = this.backends[0] as Backend;
+    // Ticks go to the worker's own backend only: a backend being drained gets no new jobs.
     if (options.schedules?.length) this.#scheduler = new Scheduler(options.schedules, this.backend, (error) => this.#reportError(error));
   }
 
   /**
-   * Connect and start taking jobs. Resolves once consuming. No job starts in the turn of the event
+   * Connect and start taking jobs from every backend. Resolves once consuming from all of them; if
+   * one cannot be consumed, rejects, and runs nothing: the consumers that did start are abandoned,
+   * so whatever they had received goes back to its engine. No job starts in the turn of the event
    * loop in which it resolves: listeners attached right after `await worker.start()` (or
    * `await startWorker(…)`) see every job, including those already waiting in the queues.
    */
   async start(): Promise<this> {
-    if (this.#consumer || this.#closing) return this;
-    const adapter = await this.backend.adapter();
-    this.#adapter = adapter;
+    if (this.#consumers || this.#closing) return this;
+    const adapters = await Promise.all(this.backends.map((backend) => backend.adapter()));
+    this.#adapters = adapters;
+    await this.#scheduler?.start();
+    const gate = new StartGate();
+    const starting = this.backends.map((backend, i) => this.#consume(backend, adapters[i] as Adapter, gate));
+    const outcomes = await Promise.allSettled(starting);
+    const failure = outcomes.find((outcome) => outcome.status === "rejected");
+    if (failure) {
+      gate.refuse();
+      this.#scheduler?.stop();
+      for (const outcome of outcomes) if (outcome.status === "fulfilled") outcome.value.abandon().catch(() => {});
+      throw failure.reason;
+    }
+    gate.openSoon();
+    this.#consumers = outcomes.map((outcome) => (outcome as PromiseFulfilledResult<Consumer>).value);
+    this.#leaveBackends = this.backends.map((backend) => backend.addWorker(this));
+    return this;
+  }
+
+  /** Start consuming `backend`: its deliveries run in this worker's shared slots, once `gate` opens. */
+  async #consume(backend: Backend, adapter: Adapter, gate: StartGate): Promise<Consumer> {
     const env: RunEnvironment = {
       origin: adapter.name,
       tasks: this.#tasks,
@@ -89,42 +124,23 @@ export class Worker extends Emitter<TaskportEvents> {
     };
     const options = {
       queues: this.queues,
+      // Each engine may hand over up to the whole limit: the shared slots keep the total to it, and
+      // a backend that is nearly drained leaves the others the slots.
       concurrency: this.concurrency,
       onError: (error: Error) => this.#reportError(error),
-      retention: this.backend.retention,
+      retention: backend.retention,
     };
-    await this.#scheduler?.start();
-    // An engine may hand over waiting jobs while consume() is still being awaited (the memory engine
-    // in a microtask, RabbitMQ in the socket read that confirms the consumer): hold them until a
-    // macrotask after start() resolves, since the caller's continuation runs in microtasks before it.
-    let open = false;
-    let opened!: () => void;
-    const opening = new Promise<void>((resolve) => {
-      opened = resolve;
-    });
     const run = (delivery: Delivery) =>
       instrumentations().length === 0
         ? runDelivery(delivery, env)
         : runInstrumented({ engine: adapter.name, delivery }, () => runDelivery(delivery, env));
-    try {
-      const consuming = adapter.consume(options, (delivery) => (open ? run(delivery) : opening.then(() => run(delivery))));
-      // Adapters bound their own setup; core's bound catches one that does not, and stops a
-      // consumer that starts after the caller was told it did not.
-      this.#consumer = await this.backend.bounded("start a worker", consuming).catch((error: unknown) => {
-        if (error instanceof DeadlineError) consuming.then((late) => late.stop()).catch(() => {});
-        throw error;
-      });
-    } catch (error) {
-      this.#scheduler?.stop();
+    const consuming = adapter.consume(options, (delivery) => gate.pass(() => run(delivery)));
+    // Adapters bound their own setup; core's bound catches one that does not, and gives up a
+    // consumer that starts after the caller was told it did not (the gate has refused its jobs).
+    return backend.bounded("start a worker", consuming).catch((error: unknown) => {
+      if (error instanceof DeadlineError) consuming.then((late) => late.abandon()).catch(() => {});
       throw error;
-    } finally {
-      setImmediate(() => {
-        open = true;
-        opened();
-      });
-    }
-    this.#leaveBackend = this.backend.addWorker(this);
-    return this;
+    });
   }
 
   /** Problems outside the lifecycle events go to `error` listeners; with none, to the logger, so they are never silent. */
@@ -152,18 +168,39 @@ export class Worker extends Emitter<TaskportEvents> {
    * what is left and give it back to the engine for redelivery. Within the grace period it also
    * waits for handlers still running past their timeout (their jobs are settled already).
    * Idempotent; every call resolves when the worker has stopped. The backend stays open for producers.
+   *
+   * With several backends, each consumer stops on its own: one whose engine is down (its stop
+   * neither resolves nor fails) holds up no other, and is abandoned when the grace period ends,
+   * which leaves its unsettled jobs to be delivered again once the engine is back. A consumer
+   * whose stop fails is reported as an `error` event and abandoned; close() still waits for the rest.
    */
   close(options: { graceMs?: number } = {}): Promise<void> {
-    this.#closing ??= this.#close(options.graceMs ?? this.graceMs).finally(() => this.#leaveBackend?.());
+    this.#closing ??= this.#close(options.graceMs ?? this.graceMs).finally(() => {
+      for (const leave of this.#leaveBackends) leave();
+    });
     return this.#closing;
   }
 
   async #close(graceMs: number): Promise<void> {
     this.#scheduler?.stop();
-    const consumer = this.#consumer;
-    if (!consumer) return;
+    const consumers = this.#consumers;
+    if (!consumers) return;
+    const stoppedEach = consumers.map(() => false);
     // After stop() no delivery is waiting for a slot: what is left are bodies past their timeout.
-    const stopped = consumer.stop().then(async () => {
+    const stopping = consumers.map((consumer, i) =>
+      consumer.stop().then(
+        () => {
+          stoppedEach[i] = true;
+        },
+        async (error: unknown) => {
+          // A consumer that cannot stop cleanly is given up as a crash would be: its jobs come back.
+          this.#reportError(error instanceof Error ? error : new Error(String(error)));
+          await consumer.abandon().catch(() => {});
+          stoppedEach[i] = true;
+        },
+      ),
+    );
+    const stopped = Promise.all(stopping).then(async () => {
       await this.#bodies.whenIdle();
       return true;
     });
@@ -178,18 +215,31 @@ export class Worker extends Emitter<TaskportEvents> {
     this.#bodies.abortAll(reason);
     // Deliveries still waiting for a slot must not start now: abandon() gives their jobs back.
     this.#bodies.drop();
-    await consumer.abandon();
+    await Promise.all(consumers.map((consumer, i) => (stoppedEach[i] ? undefined : consumer.abandon())));
   }
 
-  /** For the conformance harness: the engine consumer, to simulate a crash. */
+  /** For the conformance harness: the engine consumer of the worker's own backend, to simulate a crash. */
   get consumer(): Consumer | undefined {
-    return this.#consumer;
+    return this.#consumers?.[0];
   }
 
-  /** The adapter this worker consumes from, once started. */
+  /** The adapter of the worker's own backend, once started. */
   get adapter(): Adapter | undefined {
-    return this.#adapter;
+    return this.#adapters?.[0];
   }
+}
+
+/** `backends`, else `backend`, else `default`, as Backend objects: at least one, none twice. */
+function resolveBackends(options: WorkerOptions): Backend[] {
+  if (options.backends !== undefined && options.backend !== undefined) {
+    throw new ValidationError("core", "give a worker either backend or backends, not both: backends: [own, …draining].");
+  }
+  const given = options.backends ?? [options.backend];
+  if (given.length === 0) throw new ValidationError("core", 'a worker needs at least one backend: backends: ["default"].');
+  const backends = given.map((backend) => (typeof backend === "object" ? backend : getBackend(backend)));
+  const twice = backends.find((backend, i) => backends.indexOf(backend) !== i);
+  if (twice) throw new ValidationError("core", `backend "${twice.name}" is listed twice in a worker's backends.`);
+  return backends;
 }
 
 /** Create a worker and start it. */
