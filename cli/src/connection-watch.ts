@@ -12,10 +12,11 @@ export interface WatchOptions {
  * adapter got its connection back on its own, or whether to give up so the worker exits rather than
  * idling silently. The engine counts as back when `check()` finds nothing AND the worker has
  * reported no error for a while: a `check()` alone can pass on a pooled connection while the
- * consumer's own connections are still refused.
+ * consumer's own connections are still refused. A worker draining other engines watches them all:
+ * its errors do not say which engine they come from.
  */
 export class ConnectionWatch {
-  readonly #backend: Backend;
+  readonly #backends: readonly Backend[];
   readonly #options: WatchOptions;
   readonly #intervalMs: number;
   /** How long without a new error before a passing check counts: client libraries retry with pauses of a second or two. */
@@ -26,8 +27,8 @@ export class ConnectionWatch {
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
 
-  constructor(backend: Backend, options: WatchOptions) {
-    this.#backend = backend;
+  constructor(backends: Backend | readonly Backend[], options: WatchOptions) {
+    this.#backends = Array.isArray(backends) ? backends : [backends as Backend];
     this.#options = options;
     this.#intervalMs = Math.max(100, Math.min(2000, options.giveUpAfterMs / 5));
     this.#quietMs = Math.max(2 * this.#intervalMs, Math.min(3000, options.giveUpAfterMs));
@@ -54,7 +55,7 @@ export class ConnectionWatch {
 
   async #probe(): Promise<void> {
     if (this.#stopped || this.#since === undefined) return;
-    const problems = await this.#backend.check();
+    const problems = (await Promise.all(this.#backends.map((backend) => backend.check()))).flat();
     if (this.#stopped) return;
     const quiet = Date.now() - this.#lastErrorAt >= this.#quietMs;
     if (problems.length === 0 && quiet) {

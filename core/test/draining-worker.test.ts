@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import {
   type Adapter,
   Backend,
-  closeBackends,
   ConnectionError,
+  closeBackends,
   configure,
   defineTask,
   getBackend,
@@ -129,5 +129,32 @@ describe("a worker on several backends", () => {
     await handle.wait({ timeoutMs: 5_000 });
     expect(ran).toBe(1);
     await worker.close();
+  });
+
+  it("close() gives up a consumer whose engine hangs within the backend's close bound, and lets the others finish", async () => {
+    const next = new Backend("next", new MemoryAdapter());
+    const memory = new MemoryAdapter();
+    // An engine whose server stopped answering: neither a graceful stop nor a disconnect returns.
+    const hung: Adapter = Object.assign(Object.create(memory) as MemoryAdapter, {
+      consume: async () => ({ stop: () => new Promise<void>(() => {}), abandon: () => new Promise<void>(() => {}) }),
+    });
+    const previous = new Backend("previous", { adapter: hung, timeouts: { closeMs: 200 } });
+    const task = defineTask("t", async () => {
+      await sleep(300);
+      return "done";
+    });
+    const worker = await startWorker({ tasks: [task], backends: [next, previous], graceMs: 500 });
+    const errors: string[] = [];
+    worker.on("error", ({ error }) => errors.push(error.message));
+    const started = new Promise((resolve) => worker.on("started", resolve));
+    const handle = await task.using({ backend: next }).enqueue(null);
+    await started;
+    const closing = Date.now();
+    await worker.close();
+    const tookMs = Date.now() - closing;
+    expect(await handle.wait({ timeoutMs: 1_000 })).toBe("done");
+    expect(tookMs).toBeGreaterThanOrEqual(500);
+    expect(tookMs).toBeLessThan(500 + 200 + 1_000 + 300);
+    expect(errors).toEqual([expect.stringMatching(/give up a worker's consumer/)]);
   });
 });

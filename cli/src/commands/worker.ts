@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { CliError, prefixed } from "../cli-error.ts";
 import { ConnectionWatch } from "../connection-watch.ts";
+import { DrainReport } from "../drain-report.ts";
 import { parseDuration, parseInteger, parseList } from "../durations.ts";
 import { EXIT } from "../exit-codes.ts";
 import { logJobs } from "../job-log.ts";
@@ -16,6 +17,8 @@ interface WorkerFlags {
   giveUpAfter: string;
   url?: string;
   backend?: string;
+  drain: string[];
+  drainReport: string;
   json?: boolean;
 }
 
@@ -30,6 +33,13 @@ export function registerWorker(program: Command): void {
     .option("--give-up-after <duration>", "exit (code 4) when the engine stays unreachable this long after an error", "60s")
     .option("-u, --url <url>", "engine URL; overrides the module's configure() and TASKPORT_URL")
     .option("-b, --backend <name>", "backend name from the module's configure()", "default")
+    .option(
+      "-d, --drain <url>",
+      "also run the jobs left on another engine (a URL, or a backend name from configure()), while new jobs go to --url; repeatable",
+      (value: string, previous: string[]) => [...previous, value],
+      [],
+    )
+    .option("--drain-report <interval>", "how often to log what is left on the drained engines (0: never)", "10s")
     .option("--json", "log JSON lines instead of human-readable ones")
     .addHelpText(
       "after",
@@ -37,7 +47,8 @@ export function registerWorker(program: Command): void {
 Examples:
   $ taskport worker ./src/tasks.ts
   $ taskport worker ./dist/tasks.js --url bullmq://127.0.0.1:6379 --concurrency 20
-  $ TASKPORT_URL=postgres://app@db/app taskport worker ./src/tasks.ts --queues emails,reports --grace 2m --json`,
+  $ TASKPORT_URL=postgres://app@db/app taskport worker ./src/tasks.ts --queues emails,reports --grace 2m --json
+  $ taskport worker ./dist/tasks.js --url sqs://… --drain bullmq://127.0.0.1:6379   # moving from BullMQ to SQS`,
     )
     .action((module: string, flags: WorkerFlags) => runWorker(module, flags));
 }
@@ -47,27 +58,35 @@ async function runWorker(module: string, flags: WorkerFlags): Promise<void> {
   const concurrency = parseInteger(flags.concurrency, "--concurrency", 1);
   const graceMs = parseDuration(flags.grace, "--grace");
   const giveUpAfterMs = parseDuration(flags.giveUpAfter, "--give-up-after");
+  const drainReportMs = parseDuration(flags.drainReport, "--drain-report");
   const queues = flags.queues === undefined ? undefined : parseList(flags.queues);
   if (queues?.length === 0) throw new CliError("--queues needs at least one queue name, e.g. --queues default,emails.");
 
   const { path, tasks, schedules } = await loadTasks(module);
   const core = await loadCore(path);
   const backend = selectBackend(core, { url: flags.url, backend: flags.backend });
+  const drained = flags.drain.map((target, i) =>
+    target.includes("://") ? new core.Backend(`drain-${i + 1}`, target) : selectBackend(core, { backend: target }),
+  );
+  const backends = [backend, ...drained];
 
-  const problems = await backend.check();
-  if (problems.length > 0) {
+  for (const each of backends) {
+    const problems = await each.check();
+    if (problems.length === 0) continue;
     for (const problem of problems) out.problem({ event: "check", problem: problem.message }, prefixed(problem.message));
-    throw new CliError(`cannot start the worker: ${backend.description} is not usable (see above).`, EXIT.unhealthy);
+    throw new CliError(`cannot start the worker: ${each.description} is not usable (see above).`, EXIT.unhealthy);
   }
 
-  const worker = new core.Worker({ tasks, schedules, concurrency, graceMs, backend, ...(queues ? { queues } : {}) });
+  const worker = new core.Worker({ tasks, schedules, concurrency, graceMs, backends, ...(queues ? { queues } : {}) });
   logJobs(worker, out);
+  const drainReport = new DrainReport(drained, worker.queues, out, drainReportMs);
 
   let stopping = false;
   const stop = async (code: number, why: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     watch.stop();
+    drainReport.stop();
     out.info(
       { event: "stopping", reason: why, running: worker.active, graceMs },
       `${clock()} stopping (${why}): waiting up to ${graceMs} ms for ${worker.active} running job(s); send the signal again to force`,
@@ -79,14 +98,14 @@ async function runWorker(module: string, flags: WorkerFlags): Promise<void> {
     }, graceMs + 15_000);
     deadline.unref();
     await worker.close();
-    await backend.close().catch(() => undefined);
+    await Promise.all(backends.map((each) => each.close().catch(() => undefined)));
     await core.closeBackends().catch(() => undefined);
     out.info({ event: "stopped" }, `${clock()} stopped`);
     clearInterval(keepAlive);
     await exitAfterFlush(code);
   };
 
-  const watch = new ConnectionWatch(backend, {
+  const watch = new ConnectionWatch(backends, {
     giveUpAfterMs,
     onRecovered: () => out.problem({ event: "recovered" }, `${clock()} engine reachable again; the worker goes on`),
     onGiveUp: (problem) => {
@@ -126,10 +145,12 @@ async function runWorker(module: string, flags: WorkerFlags): Promise<void> {
       event: "ready",
       pid: process.pid,
       backend: backend.description,
+      ...(drained.length > 0 ? { draining: drained.map((each) => each.description) } : {}),
       tasks: worker.taskNames,
       queues: worker.queues,
       concurrency,
     },
-    `${clock()} taskport worker ${process.pid} ready: ${worker.taskNames.length} task(s) (${worker.taskNames.join(", ")}) on queue(s) ${worker.queues.join(", ")}, concurrency ${concurrency}, via ${backend.description}`,
+    `${clock()} taskport worker ${process.pid} ready: ${worker.taskNames.length} task(s) (${worker.taskNames.join(", ")}) on queue(s) ${worker.queues.join(", ")}, concurrency ${concurrency}, via ${backend.description}${drained.length > 0 ? `, draining ${drained.map((each) => each.description).join(", ")}` : ""}`,
   );
+  drainReport.start();
 }

@@ -205,6 +205,15 @@ export class Backend extends Emitter<BackendEvents> {
   }
 
   /**
+   * `work`, giving up something of this backend's (a worker's consumer past its grace period), under
+   * core's last-resort bound for closing (the close timeout, and a second): a consumer whose server
+   * is gone must not hold up the worker that gives it up. A `DeadlineError` past it.
+   */
+  boundedClose<T>(operation: string, work: Promise<T>): Promise<T> {
+    return deadline("core", operation, this.description, this.#timeouts.closeMs + BOUND_SLACK_MS, work);
+  }
+
+  /**
    * Core's last-resort bound on a call to the adapter: adapters bound their own calls (connect and
    * operation separately, abandoning what is late); this one catches an adapter that does not.
    */

@@ -195,7 +195,7 @@ export class Worker extends Emitter<TaskportEvents> {
         async (error: unknown) => {
           // A consumer that cannot stop cleanly is given up as a crash would be: its jobs come back.
           this.#reportError(error instanceof Error ? error : new Error(String(error)));
-          await consumer.abandon().catch(() => {});
+          await this.#abandon(consumer, this.backends[i] as Backend);
           stoppedEach[i] = true;
         },
       ),
@@ -215,7 +215,17 @@ export class Worker extends Emitter<TaskportEvents> {
     this.#bodies.abortAll(reason);
     // Deliveries still waiting for a slot must not start now: abandon() gives their jobs back.
     this.#bodies.drop();
-    await Promise.all(consumers.map((consumer, i) => (stoppedEach[i] ? undefined : consumer.abandon())));
+    await Promise.all(consumers.map((consumer, i) => (stoppedEach[i] ? undefined : this.#abandon(consumer, this.backends[i] as Backend))));
+  }
+
+  /**
+   * Give up `consumer` at once, within the backend's close bound: an engine that is gone can hang
+   * even a disconnect, and its unsettled jobs come back by its own leases either way.
+   */
+  async #abandon(consumer: Consumer, backend: Backend): Promise<void> {
+    await backend.boundedClose("give up a worker's consumer", consumer.abandon()).catch((error: unknown) => {
+      this.#reportError(error instanceof Error ? error : new Error(String(error)));
+    });
   }
 
   /** For the conformance harness: the engine consumer of the worker's own backend, to simulate a crash. */
