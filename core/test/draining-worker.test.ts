@@ -61,8 +61,8 @@ describe("a worker on several backends", () => {
       running--;
     });
     const handles = [
-      ...(await task.using({ backend: previous }).enqueueMany([null, null, null, null, null, null])),
-      ...(await task.using({ backend: next }).enqueueMany([null, null, null, null, null, null])),
+      ...(await task.using({ backend: previous }).enqueueMany(Array(6).fill(undefined))),
+      ...(await task.using({ backend: next }).enqueueMany(Array(6).fill(undefined))),
     ];
     const worker = await startWorker({ tasks: [task], backends: [next, previous], concurrency: 3 });
     await Promise.all(handles.map((handle) => handle.wait({ timeoutMs: 5_000 })));
@@ -89,7 +89,7 @@ describe("a worker on several backends", () => {
   it("takes names from configure(), which will not replace a backend while a worker drains it", async () => {
     await configure({ backends: { default: "memory://", previous: "memory://" } });
     const task = defineTask("named", async () => "ran");
-    const handle = await task.using({ backend: "previous" }).enqueue(null);
+    const handle = await task.using({ backend: "previous" }).enqueue(undefined);
     const worker = await startWorker({ tasks: [task], backends: ["default", "previous"] });
     expect(await handle.wait({ timeoutMs: 5_000 })).toBe("ran");
     expect(worker.backends).toEqual([getBackend("default"), getBackend("previous")]);
@@ -119,7 +119,7 @@ describe("a worker on several backends", () => {
     const task = defineTask("t", async () => {
       ran++;
     });
-    const handle = await task.using({ backend: next }).enqueue(null);
+    const handle = await task.using({ backend: next }).enqueue(undefined);
     await expect(startWorker({ tasks: [task], backends: [next, previous] })).rejects.toThrow(/connection refused/);
     await sleep(100);
     expect(ran).toBe(0);
@@ -147,7 +147,7 @@ describe("a worker on several backends", () => {
     const errors: string[] = [];
     worker.on("error", ({ error }) => errors.push(error.message));
     const started = new Promise((resolve) => worker.on("started", resolve));
-    const handle = await task.using({ backend: next }).enqueue(null);
+    const handle = await task.using({ backend: next }).enqueue(undefined);
     await started;
     const closing = Date.now();
     await worker.close();
