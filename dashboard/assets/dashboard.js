@@ -27,7 +27,7 @@ function el(tag, attributes = {}, ...children) {
     if (key === "onclick") node.addEventListener("click", value);
     else if (value !== undefined && value !== false) node.setAttribute(key, value === true ? "" : String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Number.POSITIVE_INFINITY)) {
     if (child === undefined || child === null) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -65,6 +65,18 @@ function age(ms) {
   return `${Math.floor(ms / 3600000)} h ${Math.floor((ms % 3600000) / 60000)} m`;
 }
 
+function countCell(status, count) {
+  if (count === undefined)
+    return el("td", { class: "count absent", "data-status": status, title: "this engine does not keep such jobs" }, "–");
+  return el("td", { class: count === 0 ? "count zero" : `count ${status}`, "data-status": status }, count);
+}
+
+/** How long ago a timestamp was, for a job's row. */
+function ago(t) {
+  if (t === undefined) return "";
+  return `${age(Math.max(0, Date.now() - t))} ago`;
+}
+
 function drawOverview() {
   const main = document.getElementById("backends");
   main.replaceChildren(
@@ -95,11 +107,12 @@ function drawOverview() {
           el(
             "thead",
             {},
-            el(
-              "tr",
-              {},
-              ["Queue", ...STATUSES.map((s) => s[0].toUpperCase() + s.slice(1)), "Oldest wait", "Last minutes"].map((t) => el("th", {}, t)),
-            ),
+            el("tr", {}, [
+              el("th", {}, "Queue"),
+              STATUSES.map((s) => el("th", { class: "count" }, s[0].toUpperCase() + s.slice(1))),
+              el("th", { class: "count" }, "Oldest wait"),
+              el("th", { title: "queued + running, one sample per refresh" }, "Last minutes"),
+            ]),
           ),
           el(
             "tbody",
@@ -113,10 +126,8 @@ function drawOverview() {
                   onclick: () => select(backend.name, queue.queue, caps.deadLetter && (queue.counts.failed ?? 0) > 0 ? "dead" : "jobs"),
                 },
                 el("td", { class: "name" }, queue.queue, queue.paused ? el("span", { class: "badge" }, "paused") : null),
-                STATUSES.map((s) =>
-                  el("td", { class: `count ${s}`, "data-status": s }, queue.counts[s] === undefined ? "–" : queue.counts[s]),
-                ),
-                el("td", { class: "lag" }, age(queue.oldestQueuedAgeMs)),
+                STATUSES.map((s) => countCell(s, queue.counts[s])),
+                el("td", { class: "count lag" }, age(queue.oldestQueuedAgeMs)),
                 el("td", {}, sparkline(queue.history ?? [])),
               ),
             ),
@@ -146,16 +157,35 @@ async function refresh() {
   try {
     overview = await api("./api/overview");
     drawOverview();
-    if (selected) await drawDetail();
+    // Redrawing would close a dropdown the operator has open.
+    if (selected && document.activeElement?.tagName !== "SELECT") await drawDetail();
   } catch (error) {
     document.getElementById("updated").textContent = `refresh failed: ${error.message}`;
   }
 }
 
 function select(backend, queue, tab) {
-  selected = { backend, queue, tab };
+  const first = selected?.backend !== backend || selected?.queue !== queue;
+  selected = { backend, queue, tab, status: first ? undefined : selected.status };
   drawOverview();
-  drawDetail();
+  drawDetail().then(() => {
+    if (first) document.getElementById("detail").scrollIntoView({ block: "nearest" });
+  });
+}
+
+function queueOf(backend, queue) {
+  return overview.backends.find((b) => b.name === backend)?.queues.find((q) => q.queue === queue);
+}
+
+/** Pause or resume, where the engine can; otherwise say that it cannot. */
+function pauseControl(backend, queue, caps) {
+  if (!caps.pause) return el("span", { class: "muted unsupported" }, "Pausing: not supported by this engine");
+  const paused = Boolean(queueOf(backend, queue)?.paused);
+  return el(
+    "button",
+    { class: paused ? "resume" : "pause", onclick: () => act(paused ? "resume" : "pause", { backend, queue }) },
+    paused ? "Resume queue" : "Pause queue",
+  );
 }
 
 function capabilitiesOf(name) {
@@ -167,7 +197,9 @@ async function drawDetail() {
   const { backend, queue, tab } = selected;
   const caps = capabilitiesOf(backend);
   section.hidden = false;
-  document.getElementById("detail-title").textContent = `${backend} · ${queue}`;
+  document
+    .getElementById("detail-title")
+    .replaceChildren(`${backend} · ${queue}`, queueOf(backend, queue)?.paused ? el("span", { class: "badge" }, "paused") : "");
   const tabs = [
     ["jobs", "Recent jobs", caps.listJobs],
     ["dead", "Dead letters", caps.deadLetter],
@@ -185,14 +217,17 @@ async function drawDetail() {
         label,
       ),
     ),
+    el("span", { class: "spacer" }),
+    pauseControl(backend, queue, caps),
   );
   const body = document.getElementById("detail-body");
   const params = new URLSearchParams({ backend, queue });
   try {
     if (tab === "jobs") {
       if (!caps.listJobs) return body.replaceChildren(el("p", { class: "muted" }, "This engine cannot list jobs."));
+      if (selected.status) params.set("status", selected.status);
       const page = await api(`./api/jobs?${params}`);
-      body.replaceChildren(jobTable(page.jobs, false));
+      body.replaceChildren(el("div", { class: "actions" }, statusFilter()), jobTable(page.jobs, false));
     } else {
       if (!caps.deadLetter) return body.replaceChildren(el("p", { class: "muted" }, "This engine keeps no dead letters."));
       const { jobs } = await api(`./api/dead-letters?${params}`);
@@ -208,6 +243,21 @@ async function drawDetail() {
   }
 }
 
+/** Which status the recent jobs are filtered to; kept across refreshes. */
+function statusFilter() {
+  const select = el(
+    "select",
+    { "aria-label": "status" },
+    el("option", { value: "" }, "all statuses"),
+    STATUSES.map((s) => el("option", { value: s, selected: selected.status === s }, s)),
+  );
+  select.addEventListener("change", () => {
+    selected.status = select.value || undefined;
+    drawDetail();
+  });
+  return select;
+}
+
 function jobTable(jobs, dead) {
   if (jobs.length === 0) return el("p", { class: "muted" }, dead ? "No dead letters." : "No jobs.");
   const caps = capabilitiesOf(selected.backend);
@@ -220,7 +270,7 @@ function jobTable(jobs, dead) {
       el(
         "tr",
         {},
-        ["Job", "Task", "Status", "Attempts", "Payload", "Result / error", ""].map((t) => el("th", {}, t)),
+        ["Job", "Task", "Status", "Attempts", "When", "Payload", "Result / error", ""].map((t) => el("th", {}, t)),
       ),
     ),
     el(
@@ -234,7 +284,12 @@ function jobTable(jobs, dead) {
           el("td", {}, job.name),
           el("td", { class: `status ${job.status}` }, job.status),
           el("td", {}, `${job.attempt}/${job.maxAttempts}`),
-          el("td", {}, el("pre", { class: "payload" }, JSON.stringify(job.payload, null, 1))),
+          el(
+            "td",
+            { class: "when", title: job.finishedAt ? "finished" : job.runAt > Date.now() ? "runs" : "enqueued" },
+            job.finishedAt ? ago(job.finishedAt) : job.runAt > Date.now() ? `in ${age(job.runAt - Date.now())}` : ago(job.enqueuedAt),
+          ),
+          el("td", {}, el("pre", { class: "payload" }, JSON.stringify(job.payload))),
           el(
             "td",
             {},

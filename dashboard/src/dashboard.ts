@@ -27,6 +27,9 @@ const ASSETS = {
   "dashboard.css": { type: "text/css; charset=utf-8", body: readFileSync(new URL("../assets/dashboard.css", import.meta.url)) },
 } as const;
 
+/** The POSTs: each changes the engine, so each needs the CSRF check. */
+const ACTIONS: ReadonlySet<string> = new Set(["/api/redrive", "/api/cancel", "/api/pause", "/api/resume"]);
+
 const STATUSES: readonly JobStatus[] = ["scheduled", "queued", "running", "succeeded", "failed", "cancelled"];
 
 /**
@@ -97,7 +100,7 @@ export function createDashboard(options: DashboardOptions = {}): DashboardHandle
     if (path === "/api/dead-letters" && req.method === "GET") {
       return withQueue(res, url, async (backend, queue) => [200, { jobs: await backend.deadLetters(queue, 25) }]);
     }
-    if ((path === "/api/redrive" || path === "/api/cancel") && req.method === "POST") {
+    if (ACTIONS.has(path) && req.method === "POST") {
       if (!sameOriginAction(req, csrf))
         return send(res, 403, { error: `actions need the page's ${CSRF_HEADER} header and the same origin` });
       const body = await readJson(req);
@@ -107,6 +110,11 @@ export function createDashboard(options: DashboardOptions = {}): DashboardHandle
         if (path === "/api/redrive") {
           const ids = Array.isArray(body.ids) ? body.ids.filter((id): id is string => typeof id === "string") : undefined;
           return { redriven: await backend.redrive(body.queue as string, ids) };
+        }
+        if (path === "/api/pause" || path === "/api/resume") {
+          const pause = path === "/api/pause";
+          await (pause ? backend.pause(body.queue as string) : backend.resume(body.queue as string));
+          return { paused: pause };
         }
         if (typeof body.id !== "string") throw new TypeError("name the job to cancel");
         return { cancelled: await backend.cancel(body.id, body.queue as string) };
