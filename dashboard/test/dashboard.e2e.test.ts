@@ -1,9 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { Backend, ConfigurationError, defineTask, MemoryAdapter, startWorker, type Worker } from "@taskport/core";
+import { Backend, type BackendSpec, ConfigurationError, defineTask, MemoryAdapter, startWorker, type Worker } from "@taskport/core";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, type ExpectStatic, expect, it } from "vitest";
+import { deleteQueues } from "../../adapters/rabbitmq/test/support.ts";
+import { dropSchema } from "../../stores/postgres/test/support.ts";
 import { type ServedDashboard, serveDashboard } from "../src/index.ts";
 
 // The dashboard in a real browser (Debian's Chromium, driven by playwright-core), against the
@@ -32,21 +34,35 @@ afterAll(async () => {
   await browser?.close();
 });
 
-const ENGINES = [
-  { name: "memory", url: undefined },
-  { name: "bullmq", url: `bullmq://127.0.0.1:6379?prefix=tpdash${run}` },
-  { name: "pg-boss", url: `postgres://postgres@127.0.0.1:5432/test?schema=tpdash${run}` },
-  { name: "rabbitmq", url: "amqp://guest:guest@127.0.0.1:5672" },
-] as const;
+const PG_URL = "postgres://postgres@127.0.0.1:5432/test";
+const AMQP_URL = "amqp://guest:guest@127.0.0.1:5672";
 
-describe.each(ENGINES)("dashboard on $name", ({ name, url }) => {
+/**
+ * The engines the page is driven against, each by the same test body. `lacks` names what the page
+ * must show as missing (as such, never as an error); everything else must work.
+ */
+const ENGINES: readonly { name: string; spec: () => BackendSpec; lacks?: "stats"; schema?: string; rabbit?: true }[] = [
+  { name: "memory", spec: () => new MemoryAdapter() },
+  { name: "bullmq", spec: () => `bullmq://127.0.0.1:6379?prefix=tpdash${run}` },
+  { name: "pg-boss", spec: () => `${PG_URL}?schema=tpdash${run}`, schema: `tpdash${run}` },
+  {
+    name: "rabbitmq",
+    spec: () => ({ url: AMQP_URL, store: `${PG_URL}?schema=tpdashstore${run}` }),
+    schema: `tpdashstore${run}`,
+    rabbit: true,
+  },
+  { name: "rabbitmq-bare", spec: () => AMQP_URL, lacks: "stats", rabbit: true },
+];
+
+// The engines run side by side: most of each test is waiting for the page's next refresh.
+describe.concurrent.each(ENGINES)("dashboard on $name", ({ name, spec, lacks, schema, rabbit }) => {
   let backend: Backend;
   let served: ServedDashboard;
   let worker: Worker | undefined;
   const queue = `dash-${name.replace(/[^a-z]/g, "")}-${run}`;
 
   beforeAll(async () => {
-    backend = new Backend(name, url ?? new MemoryAdapter());
+    backend = new Backend(name, spec());
     served = await serveDashboard({ port: 0, backends: [backend] });
   });
 
@@ -54,75 +70,122 @@ describe.each(ENGINES)("dashboard on $name", ({ name, url }) => {
     await worker?.close({ graceMs: 0 });
     await served?.close();
     await backend?.close();
+    if (rabbit) await deleteQueues([queue]);
+    if (schema) await dropSchema(schema);
   });
 
-  it("counts move as jobs run, a failed job shows in the dead letters, and redrive runs it again", async (context) => {
+  it(lacks
+    ? `shows that the engine lacks ${lacks}, not an error`
+    : "counts move as jobs run, a failed job shows in the dead letters, and redrive runs it again", async (context) => {
     if (!browser) return context.skip();
-    const adapter = await backend.adapter();
-    const caps = adapter.capabilities;
-    let healed = false;
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const ran: number[] = [];
-    const job = defineTask(
-      "dash-job",
-      async (payload: { n: number; html?: string }) => {
-        if (payload.n === 0 && !healed) throw new Error("broken until healed");
-        await gate;
-        ran.push(payload.n);
-      },
-      { queue },
-    ).using({ backend });
-    await job.enqueueMany([1, 2, 3].map((n) => ({ n })));
-    await job.enqueue({ n: 0, html: "<img src=x onerror=alert(1)>" });
-
     const page = await browser.newPage();
     try {
-      await page.goto(served.url);
-      if (!caps.stats) {
-        await expect.poll(() => page.textContent(`section[data-backend="${name}"]`)).toContain("no queue statistics");
-        return;
-      }
-      const row = page.locator(`section[data-backend="${name}"] tr[data-queue="${queue}"]`);
-      await expect.poll(() => cell(page, name, queue, "queued"), { timeout: 15_000 }).toBe("4");
-
-      worker = await startWorker({ tasks: [job], backend, concurrency: 4 });
-      release();
-      await expect.poll(() => cell(page, name, queue, "queued"), { timeout: 20_000 }).toBe("0");
-      if (caps.results) await expect.poll(() => cell(page, name, queue, "succeeded"), { timeout: 20_000 }).toBe("3");
-      await expect.poll(() => cell(page, name, queue, "failed"), { timeout: 20_000 }).toBe("1");
-
-      await row.click();
-      await expect.poll(() => page.locator("#detail-body tr[data-job]").count(), { timeout: 10_000 }).toBe(1);
-      // The payload is shown as text: the markup in it never becomes an element.
-      expect(await page.locator("#detail-body pre.payload").textContent()).toContain("<img src=x onerror=alert(1)>");
-      expect(await page.locator("#detail-body img").count()).toBe(0);
-      if (name === "memory") {
-        mkdirSync(fileURLToPath(new URL("../../docs/", import.meta.url)), { recursive: true });
-        await page.screenshot({ path: SCREENSHOT, fullPage: true });
-      }
-      if (!caps.redrive) {
-        expect(await page.locator("#detail-body button.redrive").count()).toBe(0);
-        return;
-      }
-      healed = true;
-      await page.locator("#detail-body button.redrive").click();
-      await expect.poll(() => ran.includes(0), { timeout: 20_000 }).toBe(true);
-      await expect.poll(() => cell(page, name, queue, "failed"), { timeout: 20_000 }).toBe("0");
+      // Concurrent tests must use their own expect (expect.poll refuses the global one).
+      const { expect } = context;
+      if (lacks) await showsMissingStats(expect, page, backend, served, queue);
+      else await runsThroughThePage(expect, page, backend, served, queue, (started) => (worker = started));
     } finally {
       await page.close();
     }
-  }, 90_000);
+  }, 60_000);
 });
+
+/** An engine without statistics: the page says so where the queues would be, and shows no error. */
+async function showsMissingStats(
+  expect: ExpectStatic,
+  page: Page,
+  backend: Backend,
+  served: ServedDashboard,
+  queue: string,
+): Promise<void> {
+  expect((await backend.adapter()).capabilities.stats).toBeFalsy();
+  await defineTask("dash-job", async (_: { n: number }) => {}, { queue })
+    .using({ backend })
+    .enqueue({ n: 1 });
+  await page.goto(served.url);
+  const section = page.locator(`section[data-backend="${backend.name}"]`);
+  await expect.poll(() => section.textContent({ timeout: 1_000 }).catch(() => null), { timeout: 10_000 }).toContain("no queue statistics");
+  expect(await section.locator("li.no", { hasText: "Queue stats" }).count()).toBe(1);
+  expect(await page.locator(".error").count()).toBe(0);
+}
+
+/**
+ * The whole path an operator takes: jobs wait (counts), pause where the engine can (or the page says
+ * it cannot), workers run them (counts move), one fails for good (dead letters, its payload shown as
+ * text), redrive runs it again.
+ */
+async function runsThroughThePage(
+  expect: ExpectStatic,
+  page: Page,
+  backend: Backend,
+  served: ServedDashboard,
+  queue: string,
+  started: (worker: Worker) => void,
+): Promise<void> {
+  const name = backend.name;
+  const caps = (await backend.adapter()).capabilities;
+  expect(caps.stats).toBe(true);
+  let healed = false;
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const ran: number[] = [];
+  const job = defineTask(
+    "dash-job",
+    async (payload: { n: number; html?: string }) => {
+      if (payload.n === 0 && !healed) throw new Error("broken until healed");
+      await gate;
+      ran.push(payload.n);
+    },
+    { queue },
+  ).using({ backend });
+  await job.enqueueMany([1, 2, 3].map((n) => ({ n })));
+  await job.enqueue({ n: 0, html: "<img src=x onerror=alert(1)>" });
+
+  await page.goto(served.url);
+  const row = page.locator(`section[data-backend="${name}"] tr[data-queue="${queue}"]`);
+  await expect.poll(() => cell(page, name, queue, "queued"), { timeout: 15_000 }).toBe("4");
+
+  await row.click();
+  if (caps.pause) {
+    await page.locator("#tabs button.pause").click();
+    await expect.poll(() => row.locator(".badge", { hasText: "paused" }).count(), { timeout: 10_000 }).toBe(1);
+    await page.locator("#tabs button.resume").click();
+    await expect.poll(() => row.locator(".badge").count(), { timeout: 10_000 }).toBe(0);
+  } else {
+    expect(await page.locator("#tabs .unsupported").textContent()).toContain("not supported");
+  }
+
+  started(await startWorker({ tasks: [job], backend, concurrency: 4 }));
+  release();
+  await expect.poll(() => cell(page, name, queue, "queued"), { timeout: 20_000 }).toBe("0");
+  if (caps.results) await expect.poll(() => cell(page, name, queue, "succeeded"), { timeout: 20_000 }).toBe("3");
+  await expect.poll(() => cell(page, name, queue, "failed"), { timeout: 20_000 }).toBe("1");
+
+  await page.locator("#tabs button", { hasText: "Dead letters" }).click();
+  await expect.poll(() => page.locator("#detail-body tr[data-job]").count(), { timeout: 10_000 }).toBe(1);
+  // The payload is shown as text: the markup in it never becomes an element.
+  expect(await page.locator("#detail-body pre.payload").textContent()).toContain("<img src=x onerror=alert(1)>");
+  expect(await page.locator("#detail-body img").count()).toBe(0);
+  expect(await page.locator(".error").count()).toBe(0);
+  if (name === "memory") {
+    mkdirSync(fileURLToPath(new URL("../../docs/", import.meta.url)), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  }
+  expect(caps.redrive).toBe(true);
+  healed = true;
+  await page.locator("#detail-body button.redrive").click();
+  await expect.poll(() => ran.includes(0), { timeout: 20_000 }).toBe(true);
+  await expect.poll(() => cell(page, name, queue, "failed"), { timeout: 20_000 }).toBe("0");
+}
 
 describe("dashboard safety", () => {
   it("refuses to listen beyond loopback without a token", async () => {
     await expect(serveDashboard({ port: 0, host: "0.0.0.0" })).rejects.toBeInstanceOf(ConfigurationError);
   });
 
-  it("with a token: a request without it is refused, ?token= sets a cookie and the page loads", async (context) => {
+  it("beyond loopback, a request without the token is refused (in the browser too); ?token= sets a cookie and the page loads", async (context) => {
     if (!browser) return context.skip();
     const token = randomBytes(16).toString("hex");
     const served = await serveDashboard({ port: 0, host: "0.0.0.0", token, backends: [new Backend("memory", new MemoryAdapter())] });
@@ -134,9 +197,11 @@ describe("dashboard safety", () => {
       expect(wrong.status).toBe(401);
       const page = await browser.newPage();
       try {
+        expect((await page.goto(url))?.status()).toBe(401);
+        expect(await page.locator("section").count()).toBe(0);
         await page.goto(`${url}?token=${token}`);
         expect(page.url()).toBe(url);
-        await expect.poll(() => page.locator('section[data-backend="memory"]').count()).toBe(1);
+        await expect.poll(() => page.locator('section[data-backend="memory"]').count(), { timeout: 10_000 }).toBe(1);
       } finally {
         await page.close();
       }
