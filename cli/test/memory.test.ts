@@ -205,6 +205,25 @@ describe("worker", () => {
     expect(bad.stderr).toContain("--concurrency must be a whole number ≥ 1");
   });
 
+  it("--drain runs a second engine beside --url and reports when it is empty", async () => {
+    const worker = new CliProcess(["worker", FIXTURE, "--drain", "memory://", "--drain-report", "100ms"]);
+    await worker.waitFor(/concurrency 10, via memory:\/\/, draining memory:\/\//);
+    await worker.waitFor(
+      /drained {2}memory:\/\/: nothing scheduled, queued or running on default\. Once no producer enqueues there any more, remove --drain/,
+    );
+    worker.kill("SIGTERM");
+    expect((await worker.done).code).toBe(0);
+  });
+
+  it("--drain names an engine URL or a backend of the module's configure(); one that is unreachable stops the start, exit 3; an unknown name is a usage error, exit 2", async () => {
+    const named = await runCli(["worker", CONFIGURED, "--drain", "reports"]);
+    expect(named.code).toBe(3);
+    expect(named.stderr).toContain("cannot start the worker: postgres://127.0.0.1:1/app is not usable");
+    const unknown = await runCli(["worker", CONFIGURED, "--drain", "nosuch"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('no backend named "nosuch"');
+  });
+
   it("an unreachable engine at start exits 3 with the problem", async () => {
     const { code, stderr } = await runCli(["worker", FIXTURE, "--url", "postgres://postgres@127.0.0.1:1/test"]);
     expect(code).toBe(3);
