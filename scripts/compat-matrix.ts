@@ -50,7 +50,7 @@ const GROUPS: [string, string][] = [
   ["pause", "Pause & resume"],
   ["schedules", "Schedules (one run per tick)"],
 ];
-const ORDER = ["memory", "sqlite", "bullmq", "bee-queue", "pg-boss", "rabbitmq", "sqs", "sqs-fifo", "nats"];
+const ORDER = ["memory", "sqlite", "bullmq", "bullmq-postgres", "bee-queue", "pg-boss", "rabbitmq", "sqs", "sqs-fifo", "nats"];
 
 const dir = process.env.TASKPORT_REPORT_DIR ?? "conformance-report";
 if (!existsSync(dir)) {

@@ -6,7 +6,6 @@ import {
   type ConsumeOptions,
   type Consumer,
   closeWithin,
-  connectWithin,
   type DeliveryHandler,
   deadline,
   type EnqueueContext,
@@ -23,13 +22,16 @@ import {
   TaskportError,
   type Timeouts,
 } from "@taskport/core";
-import { Job, type JobsOptions, Queue } from "bullmq";
-import { Redis, type RedisOptions } from "ioredis";
+import { Job, type JobsOptions, type PostgresPoolConfig, type Queue } from "bullmq";
+import type { Redis, RedisOptions } from "ioredis";
 import { BullMQConsumer, taskportBackoff } from "./consumer.ts";
-import { type InspectionContext, jobPage, listQueues, queueStats, redriveJobs } from "./inspection.ts";
+import type { Datastore } from "./datastore.ts";
+import { jobPage, queueStats, redriveJobs } from "./inspection.ts";
 import { type JobData, toJobInfo, toStatus } from "./job-data.ts";
-import { explainRedisError, withAdvice } from "./redis-errors.ts";
-import { parseUrlOptions, validatePrefix, validateQueueName } from "./url-options.ts";
+import { PostgresDatastore } from "./postgres-datastore.ts";
+import { RedisDatastore, validateClientName } from "./redis-datastore.ts";
+import { withAdvice } from "./redis-errors.ts";
+import { parsePostgresUrlOptions, parseUrlOptions, validatePrefix, validateQueueName } from "./url-options.ts";
 
 export interface BullMQAdapterOptions {
   /** ioredis options (`host`, `port`, `db`, `username`, `password`, `tls`, …). Default 127.0.0.1:6379, db 0. */
@@ -39,6 +41,13 @@ export interface BullMQAdapterOptions {
    * open their own connections from its options (they block, and need `maxRetriesPerRequest: null`).
    */
   readonly connection?: Redis;
+  /**
+   * Run on BullMQ's PostgreSQL backend (BullMQ ≥ 6.7, with `pg` installed) instead of Redis: a
+   * connection string or node-postgres pool settings, plus BullMQ's `schema` (default `bullmq`) and
+   * `migrate` (create or upgrade BullMQ's tables on connect; default false, as BullMQ's: migrate
+   * from a deployment step). `redis`, `connection` and `prefix` are Redis's and do not apply.
+   */
+  readonly postgres?: string | PostgresPoolConfig;
   /** BullMQ key prefix. Default `bull`, BullMQ's own, so plain BullMQ code sees the same queues. */
   readonly prefix?: string;
   /** How long a worker's lock on a job lasts without renewal (BullMQ `lockDuration`). Default 30000. */
@@ -62,13 +71,14 @@ export interface BullMQAdapterOptions {
    */
   readonly timeouts?: Partial<Timeouts>;
 }
-/** The longest a BullMQ worker's blocking pop waits for Redis's answer (BullMQ caps its block at 10 s). */
-const LONGEST_BLOCK_MS = 10_000;
-/** BullMQ's `maxStalledCount` that no job reaches: the stall check compares it in Lua, whose numbers are doubles. */
-const UNLIMITED_STALLS = Number.MAX_SAFE_INTEGER;
+/**
+ * BullMQ's `maxStalledCount` that no job reaches. The largest PostgreSQL `integer`: BullMQ's
+ * PostgreSQL stall check takes it as one, and a larger number fails every check, so that stalled
+ * jobs would never go back to wait (on Redis any number does: Lua compares doubles).
+ */
+const UNLIMITED_STALLS = 2 ** 31 - 1;
 /** BullMQ's priorities run from 1 (first) up; taskport's 201 levels map onto 1…201. */
 const PRIORITY_LOWEST = 201;
-const CANCELLED_KEY = "tp-cancelled";
 
 /**
  * taskport over BullMQ 6: a taskport job is an ordinary BullMQ job (name = task name, data
@@ -78,38 +88,26 @@ const CANCELLED_KEY = "tp-cancelled";
 export class BullMQAdapter implements Adapter {
   readonly name = "bullmq";
   readonly capabilities: Capabilities;
-  readonly #redis: RedisOptions;
-  readonly #ownClient: boolean;
+  readonly #store: Datastore;
   readonly #prefix: string;
   readonly #clientName: string;
   readonly #lockDurationMs: number | undefined;
   readonly #stalledIntervalMs: number | undefined;
   readonly #priorities: boolean;
-  readonly #where: string;
-  readonly #secrets: string[];
   readonly #timeouts: Timeouts;
-  #client: Redis | undefined;
-  #ready: Promise<Redis> | undefined;
+  #ready: Promise<void> | undefined;
   readonly #queues = new Map<string, Queue>();
   readonly #consumers = new Set<BullMQConsumer>();
   #closed = false;
 
   constructor(options: BullMQAdapterOptions = {}) {
-    this.#redis = { host: "127.0.0.1", port: 6379, ...(options.connection?.options ?? {}), ...options.redis };
-    this.#ownClient = options.connection === undefined;
-    if (options.connection) this.#client = options.connection;
     this.#prefix = validatePrefix(options.prefix ?? "bull");
-    this.#clientName = options.clientName ?? "taskport";
-    if (!/^[!-~]+$/.test(this.#clientName)) {
-      throw new ConfigurationError("bullmq", `clientName "${this.#clientName}" may not contain spaces or non-ASCII characters.`);
-    }
+    this.#clientName = validateClientName(options.clientName ?? "taskport");
     this.#lockDurationMs = optionalPositive("lockDurationMs", options.lockDurationMs);
     this.#stalledIntervalMs = optionalPositive("stalledIntervalMs", options.stalledIntervalMs);
     this.#priorities = options.priorities ?? true;
     this.#timeouts = resolveTimeouts(options.timeouts, "bullmq");
-    const r = this.#redis;
-    this.#where = r.path ?? `${r.host}:${r.port}/${r.db ?? 0}`;
-    this.#secrets = [r.password].filter((s): s is string => typeof s === "string" && s !== "");
+    this.#store = options.postgres === undefined ? this.#redisStore(options) : this.#postgresStore(options, options.postgres);
     this.capabilities = Object.freeze({
       delay: true,
       priority: this.#priorities,
@@ -117,7 +115,9 @@ export class BullMQAdapter implements Adapter {
       cancel: true,
       deduplication: "until-finished", // BullMQ's deduplication id is released when the job completes or fails
       nativeBulkEnqueue: true,
-      // Redis is not the application's database: there is no transaction to join.
+      // Redis is not the application's database: there is no transaction to join. On PostgreSQL it
+      // may be, but BullMQ adds each job on a connection of its own pool and takes no client of the
+      // caller's, so a job cannot join the app's transaction either (the outbox gives that).
       transactions: false,
       // One worker at concurrency 1 takes a queue's jobs of one priority in the order added (BullMQ
       // numbers prioritized jobs with a counter to keep that order; the wait list is a list).
@@ -144,49 +144,38 @@ export class BullMQAdapter implements Adapter {
     return this.#prefix;
   }
 
-  #connect(): Promise<Redis> {
+  #redisStore(options: BullMQAdapterOptions): RedisDatastore {
+    return new RedisDatastore({
+      redis: options.redis ?? {},
+      connection: options.connection,
+      prefix: this.#prefix,
+      clientName: this.#clientName,
+      timeouts: this.#timeouts,
+    });
+  }
+
+  #postgresStore(options: BullMQAdapterOptions, postgres: string | PostgresPoolConfig): PostgresDatastore {
+    const redisOnly = (["redis", "connection", "prefix"] as const).filter((key) => options[key] !== undefined);
+    if (redisOnly.length > 0) {
+      throw new ConfigurationError(
+        "bullmq",
+        `option ${redisOnly.join(", ")} is Redis's and does not apply with postgres; BullMQ on PostgreSQL keeps its queues in a schema (postgres.schema).`,
+      );
+    }
+    const config: PostgresPoolConfig = typeof postgres === "string" ? { connectionString: postgres } : { ...postgres };
+    return new PostgresDatastore({
+      // Connections are named after the client, as on Redis (BullMQ renames each worker's LISTEN connection after its queue).
+      config: { application_name: this.#clientName, connectionTimeoutMillis: this.#timeouts.connectMs, ...config },
+      timeouts: this.#timeouts,
+    });
+  }
+
+  #connect(): Promise<void> {
     if (this.#closed) return Promise.reject(new TaskportError("bullmq", "this adapter was closed; create a new one."));
-    this.#ready ??= (async () => {
-      if (!this.#ownClient) return this.#client as Redis;
-      const { connectMs, operationMs } = this.#timeouts;
-      // ioredis's own bounds: a socket that does not connect is destroyed and retried, a command
-      // without a reply rejects; the ones below bound the whole handshake and name the call.
-      const client = new Redis({
-        connectTimeout: connectMs,
-        // A second after the adapter's own bound, whose DeadlineError names the call and which
-        // replaces the connection a silent server holds.
-        commandTimeout: operationMs + 1_000,
-        ...this.#redis,
-        lazyConnect: true,
-        connectionName: this.#clientName,
-      });
-      // Errors of an established connection reach callers as rejected commands; ioredis reconnects.
-      // While connecting, the first error ends the attempt with its reason (WRONGPASS, a reply that
-      // is not Redis's), which connect() would reduce to "Connection is closed", or only report
-      // after its own retries.
-      let failed: ((error: unknown) => void) | undefined;
-      const firstError = new Promise<never>((_, reject) => {
-        failed = reject;
-      });
-      client.on("error", (error: unknown) => failed?.(error));
-      try {
-        // A server that accepts the connection but never answers (another service on the port)
-        // would otherwise hold the first call forever.
-        const connected = (async () => {
-          await client.connect();
-          await client.ping();
-        })();
-        await connectWithin("bullmq", "connect", this.#where, connectMs, Promise.race([connected, firstError]), () => client.disconnect());
-      } catch (error) {
-        client.disconnect();
-        this.#ready = undefined;
-        throw explainRedisError(error, this.#where, this.#secrets);
-      } finally {
-        failed = undefined;
-      }
-      this.#client = client;
-      return client;
-    })();
+    this.#ready ??= this.#store.connect().catch((error: unknown) => {
+      this.#ready = undefined;
+      throw error;
+    });
     return this.#ready;
   }
 
@@ -194,10 +183,10 @@ export class BullMQAdapter implements Adapter {
     let queue = this.#queues.get(name);
     if (!queue) {
       validateQueueName(name);
-      const connection = await this.#connect();
+      await this.#connect();
       queue = this.#queues.get(name);
       if (!queue) {
-        queue = new Queue(name, { connection, prefix: this.#prefix });
+        queue = this.#store.queue(name);
         queue.on("error", () => {});
         this.#queues.set(name, queue);
       }
@@ -212,7 +201,7 @@ export class BullMQAdapter implements Adapter {
       const queue = await this.#queue(job.queue);
       const added = await this.#bounded(
         "enqueue",
-        queue.add(job.name, data(job), options(job, Date.now(), this.#priorities, retention)),
+        queue.add(job.name, data(job, this.#store.jsonAsText), options(job, Date.now(), this.#priorities, retention)),
       ).catch((error: unknown) => {
         throw this.#wrap(error);
       });
@@ -228,7 +217,7 @@ export class BullMQAdapter implements Adapter {
           queue.addBulk(
             indexes.map((i) => {
               const job = jobs[i] as NewJob;
-              return { name: job.name, data: data(job), opts: options(job, now, this.#priorities, retention) };
+              return { name: job.name, data: data(job, this.#store.jsonAsText), opts: options(job, now, this.#priorities, retention) };
             }),
           ),
         ).catch((error: unknown) => {
@@ -245,16 +234,12 @@ export class BullMQAdapter implements Adapter {
 
   /** A call over the open connection, bounded by `operationMs`: a DeadlineError names it and the server. */
   #bounded<T>(operation: string, work: Promise<T>): Promise<T> {
-    return deadline("bullmq", operation, this.#where, this.#timeouts.operationMs, work, () => {
-      // A connection that went silent stays silent (a partition that outlived its TCP state):
-      // drop it and let ioredis reconnect, so the next call does not wait on it too.
-      if (this.#ownClient) this.#client?.disconnect(true);
-    });
+    return deadline("bullmq", operation, this.#store.where, this.#timeouts.operationMs, work, () => this.#store.dropConnection());
   }
 
   #wrap(error: unknown, extra = ""): TaskportError {
     if (error instanceof TaskportError) return error;
-    const wrapped = explainRedisError(error, this.#where, this.#secrets);
+    const wrapped = this.#store.explain(error);
     return extra ? withAdvice(wrapped, extra, error) : wrapped;
   }
 
@@ -263,22 +248,13 @@ export class BullMQAdapter implements Adapter {
     for (const queue of options.queues) validateQueueName(queue);
     // Fail fast with a clear message rather than a worker that retries a bad password forever.
     await this.#connect();
+    const store = this.#store;
     const consumer = new BullMQConsumer(
       {
-        // BullMQ names only the blocking connection (`<prefix>:<base64 queue>:w:<name>`); this names the other.
-        connection: {
-          connectTimeout: this.#timeouts.connectMs,
-          // A worker's connections wait on blocking pops, which Redis answers within BullMQ's
-          // longest block (10 s): one silent for longer than that and operationMs is dead (a
-          // partition that outlived its TCP state), and ioredis replaces it.
-          socketTimeout: this.#timeouts.operationMs + LONGEST_BLOCK_MS,
-          ...this.#redis,
-          maxRetriesPerRequest: null,
-          connectionName: `${this.#clientName}-worker`,
-        },
+        createWorker: (queue, processor, workerOptions) => store.worker(queue, processor, workerOptions),
         workerName: `${this.#clientName}-worker`,
+        jsonAsText: store.jsonAsText,
         workerOptions: {
-          prefix: this.#prefix,
           ...(this.#lockDurationMs !== undefined ? { lockDuration: this.#lockDurationMs } : {}),
           ...(this.#stalledIntervalMs !== undefined ? { stalledInterval: this.#stalledIntervalMs } : {}),
           // A crash counts against the task's attempts and nothing else: BullMQ's stall limit would
@@ -310,15 +286,10 @@ export class BullMQAdapter implements Adapter {
       const status = toStatus(await q.getJobState(id));
       const job = status ? await Job.fromId(q, id) : undefined;
       if (job && status) return toJobInfo(job, queue, status);
-      const cancelled = await (this.#client as Redis).hget(this.#key(queue, CANCELLED_KEY), id);
-      return cancelled ? (JSON.parse(cancelled) as JobInfo) : null;
+      return await this.#store.cancelled(queue, id);
     } catch (error) {
       throw this.#wrap(error);
     }
-  }
-
-  #key(queue: string, key: string): string {
-    return `${this.#prefix}:${queue}:${key}`;
   }
 
   async cancel(id: string, queue: string): Promise<boolean> {
@@ -330,9 +301,7 @@ export class BullMQAdapter implements Adapter {
       if (status !== "queued" && status !== "scheduled") return false;
       // remove() refuses a job a worker has locked meanwhile: then it has started, and stays.
       if ((await q.remove(id)) !== 1) return false;
-      // BullMQ keeps no record of a removed job; taskport's cancelled status lives beside its keys.
-      const info: JobInfo = { ...toJobInfo(job, queue, "cancelled"), finishedAt: Date.now() };
-      await (this.#client as Redis).hset(this.#key(queue, CANCELLED_KEY), id, JSON.stringify(info));
+      await this.#store.recordCancelled(queue, { ...toJobInfo(job, queue, "cancelled"), finishedAt: Date.now() });
       return true;
     } catch (error) {
       throw this.#wrap(error);
@@ -347,25 +316,19 @@ export class BullMQAdapter implements Adapter {
     return jobs.filter((job) => job !== undefined).map((job) => toJobInfo(job, queue, "failed"));
   }
 
-  get #inspection(): InspectionContext {
-    return {
-      prefix: this.#prefix,
-      queue: (name) => this.#queue(name),
-      client: () => this.#connect(),
-      cancelledKey: (queue) => this.#key(queue, CANCELLED_KEY),
-    };
-  }
-
   async stats(queues?: readonly string[]): Promise<QueueStats[]> {
     try {
       const names = queues
         ? [...new Set(queues)]
         : await this.#bounded(
             "stats",
-            this.#connect().then((client) => listQueues(client, this.#prefix)),
+            this.#connect().then(() => this.#store.listQueues()),
           );
       const now = Date.now();
-      const stats = await this.#bounded("stats", Promise.all(names.sort().map((name) => queueStats(this.#inspection, name, now))));
+      const stats = await this.#bounded(
+        "stats",
+        Promise.all(names.sort().map(async (name) => queueStats(await this.#queue(name), this.#store, now))),
+      );
       return stats;
     } catch (error) {
       throw this.#wrap(error);
@@ -374,7 +337,7 @@ export class BullMQAdapter implements Adapter {
 
   async listJobs(queue: string, options: JobListOptions): Promise<JobPage> {
     try {
-      return await this.#bounded("listJobs", jobPage(this.#inspection, queue, options));
+      return await this.#bounded("listJobs", jobPage(await this.#queue(queue), this.#store, options));
     } catch (error) {
       throw this.#wrap(error);
     }
@@ -382,7 +345,7 @@ export class BullMQAdapter implements Adapter {
 
   async redrive(queue: string, ids?: readonly string[]): Promise<number> {
     try {
-      return await redriveJobs(this.#inspection, queue, ids);
+      return await redriveJobs(await this.#queue(queue), this.#store, ids);
     } catch (error) {
       throw this.#wrap(error);
     }
@@ -410,11 +373,8 @@ export class BullMQAdapter implements Adapter {
 
   async check(): Promise<CheckProblem[]> {
     try {
-      const client = await this.#connect();
-      const info = await this.#bounded("check()", client.info("memory"));
-      const problem = evictionProblem(info, this.#where);
-      if (problem) return [problem];
-      return [];
+      await this.#connect();
+      return await this.#store.problems();
     } catch (error) {
       return [{ message: this.#wrap(error).message }];
     }
@@ -425,7 +385,6 @@ export class BullMQAdapter implements Adapter {
     this.#closed = true;
     const queues = [...this.#queues.values()];
     this.#queues.clear();
-    const ready = this.#ready;
     // A server that never answers would hold QUIT and the queues' close forever: past closeMs every
     // connection is dropped and close() returns.
     await closeWithin(
@@ -433,37 +392,28 @@ export class BullMQAdapter implements Adapter {
       async () => {
         await Promise.all([...this.#consumers].map((consumer) => consumer.abandon()));
         await Promise.all(queues.map((queue) => queue.close().catch(() => {})));
-        const client = await ready?.catch(() => undefined);
-        if (client && this.#ownClient) await client.quit().catch(() => client.disconnect());
+        await this.#ready?.catch(() => undefined);
+        await this.#store.close();
       },
       () => {
         for (const queue of queues) queue.disconnect().catch(() => {});
-        if (this.#ownClient) this.#client?.disconnect();
+        this.#store.forceClose();
       },
     );
-    this.#client = undefined;
   }
 }
 
-/**
- * BullMQ's own requirement: under memory pressure any other policy evicts queue keys, losing
- * jobs silently. `info` is the text of `INFO memory`.
- */
-export function evictionProblem(info: string, where: string): CheckProblem | undefined {
-  const policy = /maxmemory_policy:(\S+)/.exec(info)?.[1];
-  if (policy === undefined || policy === "noeviction") return undefined;
-  return {
-    message: `[taskport] [bullmq] Redis at ${where} has maxmemory-policy "${policy}": under memory pressure it would evict queue keys and lose jobs. BullMQ requires "noeviction": set it in redis.conf or run CONFIG SET maxmemory-policy noeviction.`,
-  };
-}
-
-function data(job: NewJob): JobData {
-  return {
-    tp: 1,
-    payload: job.payload,
-    ...(job.timeoutMs === undefined ? {} : { timeoutMs: job.timeoutMs }),
-    ...(job.headers === undefined ? {} : { headers: job.headers }),
-  };
+function data(job: NewJob, jsonAsText: boolean): JobData {
+  const timeout = job.timeoutMs === undefined ? {} : { timeoutMs: job.timeoutMs };
+  if (jsonAsText) {
+    return {
+      tp: 1,
+      payloadJson: job.payloadJson,
+      ...timeout,
+      ...(job.headers === undefined ? {} : { headersJson: JSON.stringify(job.headers) }),
+    };
+  }
+  return { tp: 1, payload: job.payload, ...timeout, ...(job.headers === undefined ? {} : { headers: job.headers }) };
 }
 
 function options(job: NewJob, now: number, priorities: boolean, retention: Retention | undefined): JobsOptions {
@@ -498,8 +448,24 @@ function optionalPositive(name: string, value: number | undefined): number | und
   return value;
 }
 
-/** Build an adapter from `bullmq://[[user]:password@]host:port/db?prefix=…` (core calls this by URL scheme). */
+/**
+ * Build an adapter from `bullmq://[[user]:password@]host:port/db?prefix=…` (Redis) or
+ * `bullmq+postgres://user@host:5432/database?schema=…` (BullMQ's PostgreSQL backend); core calls
+ * this by URL scheme.
+ */
 export function createAdapter(url: URL): BullMQAdapter {
+  if (url.protocol === "bullmq+postgres:") {
+    const { connectionString, schema, migrate, max, ...rest } = parsePostgresUrlOptions(url);
+    return new BullMQAdapter({
+      postgres: {
+        connectionString,
+        ...(schema !== undefined ? { schema } : {}),
+        ...(migrate !== undefined ? { migrate } : {}),
+        ...(max !== undefined ? { max } : {}),
+      },
+      ...rest,
+    });
+  }
   const o = parseUrlOptions(url);
   return new BullMQAdapter({
     redis: {

@@ -9,18 +9,19 @@ import {
   type Settlement,
   SharedSlots,
 } from "@taskport/core";
-import { type Job, UnrecoverableError, WaitingError, Worker, type WorkerOptions } from "bullmq";
-import type { RedisOptions } from "ioredis";
-import { attemptsUsed, isJobData, maxAttemptsOf } from "./job-data.ts";
+import { type Job, type Processor, UnrecoverableError, WaitingError, type Worker, type WorkerOptions } from "bullmq";
+import { attemptsUsed, headersOf, isJobData, maxAttemptsOf, payloadOf } from "./job-data.ts";
 
 /** What a consumer needs from its adapter. */
 export interface ConsumerEnvironment {
   /**
-   * Options, not a client: each Worker then opens and owns its connections, so abandoning it
-   * drops exactly those, as a crash would.
+   * A Worker that opens and owns its connections, so abandoning it drops exactly those, as a
+   * crash would.
    */
-  readonly connection: RedisOptions;
+  createWorker(queue: string, processor: Processor, options: Omit<WorkerOptions, "connection">): Worker;
   readonly workerOptions: Omit<WorkerOptions, "connection" | "concurrency" | "autorun">;
+  /** Results go to BullMQ as their JSON text (`{ tp: 1, resultJson }`), for a store that keeps jsonb. */
+  readonly jsonAsText: boolean;
   /** BullMQ names a worker's connections `<prefix>:<base64 queue>:w:<name>`. */
   readonly workerName: string;
 }
@@ -77,11 +78,9 @@ export class BullMQConsumer implements Consumer {
 
   async start(): Promise<void> {
     for (const queue of this.#options.queues) {
-      const worker = new Worker(queue, (job, token, signal) => this.#run(job, queue, token, signal), {
+      const worker = this.#env.createWorker(queue, (job, token, signal) => this.#run(job, queue, token, signal), {
         ...this.#env.workerOptions,
         name: this.#env.workerName,
-        // ioredis options are what BullMQ passes to ioredis; its own type narrows a few fields.
-        connection: this.#env.connection as WorkerOptions["connection"],
         concurrency: this.#options.concurrency,
         autorun: false,
       });
@@ -99,6 +98,7 @@ export class BullMQConsumer implements Consumer {
    * ioredis reconnects by itself and BullMQ retries quietly, so a lost connection would go
    * unseen: report each one, so a worker's owner sees it. BullMQ 6 exposes its clients only
    * through its backend (an escape hatch it documents as Redis-specific); BullMQ 5 on the worker.
+   * A PostgreSQL backend has neither: its pool replaces a broken connection on the next query.
    */
   async #watch(worker: Worker): Promise<void> {
     type Emitter = { on?: (event: string, listener: (...args: unknown[]) => void) => unknown };
@@ -137,18 +137,20 @@ export class BullMQConsumer implements Consumer {
         id: job.id as string,
         name: job.name,
         queue,
-        payload: own ? data.payload : data,
+        payload: payloadOf(data),
         attempt: attemptsUsed(job) + 1,
         maxAttempts: maxAttemptsOf(job),
         ...(own && data.timeoutMs !== undefined ? { timeoutMs: data.timeoutMs } : {}),
-        ...(own && data.headers !== undefined ? { headers: data.headers } : {}),
+        ...(own && headersOf(data) !== undefined ? { headers: headersOf(data) } : {}),
         ...(signal ? { signal } : {}),
         progress: (value: JsonValue) => job.updateProgress(value as never),
       };
       const settlement: Settlement = await this.#handler(delivery);
       // A crashed process settles nothing: after abandon() BullMQ must record nothing either.
       if (this.#abandoned) return NEVER;
-      if (settlement.status === "succeeded") return settlement.result;
+      if (settlement.status === "succeeded") {
+        return this.#env.jsonAsText ? { tp: 1, resultJson: settlement.resultJson } : settlement.result;
+      }
       if (settlement.retryInMs === undefined) {
         const error = new UnrecoverableError(settlement.error.message);
         error.name = settlement.error.name;

@@ -1,6 +1,6 @@
 import { type JobInfo, type JobListOptions, type JobPage, type JobStatus, type QueueStats, ValidationError } from "@taskport/core";
 import { Job, type JobType, type Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { Datastore } from "./datastore.ts";
 import { toJobInfo } from "./job-data.ts";
 
 /** BullMQ's job types (its lists and sorted sets) behind each taskport status. */
@@ -12,42 +12,16 @@ const TYPES: Record<Exclude<JobStatus, "cancelled">, readonly JobType[]> = {
   failed: ["failed"],
 };
 const WAITING: JobType[] = ["waiting", "prioritized"];
-/** Job hashes read per round trip while scanning a queue. */
-const CHUNK = 1_000;
-
-/** What the inspection calls need of the adapter: its queues, client and key names. */
-export interface InspectionContext {
-  readonly prefix: string;
-  queue(name: string): Promise<Queue>;
-  client(): Promise<Redis>;
-  /** The hash of cancelled jobs' JobInfo, by id. */
-  cancelledKey(queue: string): string;
-}
-
-/** Names of the queues under `prefix`, from their `meta` hashes (every BullMQ Queue writes one). */
-export async function listQueues(client: Redis, prefix: string): Promise<string[]> {
-  const names = new Set<string>();
-  const pattern = `${prefix.replace(/[*?[\]\\]/g, "\\$&")}:*:meta`;
-  let cursor = "0";
-  do {
-    const [next, keys] = await client.scan(cursor, "MATCH", pattern, "COUNT", 1_000);
-    cursor = next;
-    for (const key of keys) names.add(key.slice(prefix.length + 1, -":meta".length));
-  } while (cursor !== "0");
-  return [...names];
-}
-
 /**
  * Counts per status from BullMQ's own counts (one round trip per queue), cancelled jobs from
  * taskport's hash beside them; the oldest waiting job's age needs the waiting jobs' times, read in
  * chunks (BullMQ orders prioritized jobs by priority, not age).
  */
-export async function queueStats(ctx: InspectionContext, name: string, now: number): Promise<QueueStats> {
-  const queue = await ctx.queue(name);
-  const client = await ctx.client();
+export async function queueStats(queue: Queue, store: Datastore, now: number): Promise<QueueStats> {
+  const name = queue.name;
   const [raw, cancelled, paused] = await Promise.all([
     queue.getJobCounts(...Object.values(TYPES).flat()),
-    client.hlen(ctx.cancelledKey(name)),
+    store.cancelledCount(name),
     queue.isPaused(),
   ]);
   const counts: Record<JobStatus, number> = { scheduled: 0, queued: 0, running: 0, succeeded: 0, failed: 0, cancelled };
@@ -58,14 +32,7 @@ export async function queueStats(ctx: InspectionContext, name: string, now: numb
   if (counts.queued > 0) {
     const ids = await queue.getRanges(WAITING, 0, -1);
     let oldest = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < ids.length; i += CHUNK) {
-      const pipeline = client.pipeline();
-      for (const id of ids.slice(i, i + CHUNK)) pipeline.hmget(jobKey(ctx.prefix, name, id), "timestamp", "delay");
-      for (const [, value] of (await pipeline.exec()) ?? []) {
-        const [timestamp, delay] = (value as (string | null)[] | null) ?? [];
-        if (timestamp) oldest = Math.min(oldest, Number(timestamp) + Number(delay ?? 0));
-      }
-    }
+    for (const { timestamp, delay } of (await store.enqueueTimes(name, ids)).values()) oldest = Math.min(oldest, timestamp + delay);
     if (Number.isFinite(oldest)) stats.oldestQueuedAgeMs = Math.max(0, now - oldest);
   }
   return stats;
@@ -84,7 +51,8 @@ interface Entry {
  * fine for an operator's look, not for a hot path. Jobs enqueued in the same ms keep the order of
  * their BullMQ list or set (newest first within it). The cursor is the last job's time and id.
  */
-export async function jobPage(ctx: InspectionContext, name: string, options: JobListOptions): Promise<JobPage> {
+export async function jobPage(queue: Queue, store: Datastore, options: JobListOptions): Promise<JobPage> {
+  const name = queue.name;
   let after: { timestamp: number; id: string } | undefined;
   if (options.cursor !== undefined) {
     const match = /^(\d+):(.+)$/.exec(options.cursor);
@@ -92,28 +60,20 @@ export async function jobPage(ctx: InspectionContext, name: string, options: Job
       throw new ValidationError("bullmq", `cursor "${options.cursor}" was not returned by listJobs; pass the previous page's cursor.`);
     after = { timestamp: Number(match[1]), id: match[2] as string };
   }
-  const queue = await ctx.queue(name);
-  const client = await ctx.client();
   const statuses = options.status ? [options.status] : (["running", "queued", "scheduled", "failed", "succeeded", "cancelled"] as const);
   const entries: Entry[] = [];
   for (const status of statuses) {
     if (status === "cancelled") {
-      for (const json of await client.hvals(ctx.cancelledKey(name))) {
-        const info = JSON.parse(json) as JobInfo;
+      for (const info of await store.cancelledJobs(name)) {
         entries.push({ id: info.id, status, timestamp: info.enqueuedAt ?? 0, cancelled: info });
       }
       continue;
     }
     const ids = await queue.getRanges([...(TYPES[status] as JobType[])], 0, -1);
-    for (let i = 0; i < ids.length; i += CHUNK) {
-      const chunk = ids.slice(i, i + CHUNK);
-      const pipeline = client.pipeline();
-      for (const id of chunk) pipeline.hget(jobKey(ctx.prefix, name, id), "timestamp");
-      const times = (await pipeline.exec()) ?? [];
-      chunk.forEach((id, k) => {
-        const timestamp = times[k]?.[1];
-        if (typeof timestamp === "string") entries.push({ id, status, timestamp: Number(timestamp) });
-      });
+    const times = await store.enqueueTimes(name, ids);
+    for (const id of ids) {
+      const time = times.get(id);
+      if (time) entries.push({ id, status, timestamp: time.timestamp });
     }
   }
   // Stable: equal times keep BullMQ's own order, newest first within a list or set.
@@ -143,19 +103,16 @@ export async function jobPage(ctx: InspectionContext, name: string, options: Job
  * reset, and the stall count (which taskport counts as attempts) cleared first. A job
  * that left the failed set meanwhile (redriven by another call, removed) is not counted.
  */
-export async function redriveJobs(ctx: InspectionContext, name: string, ids: readonly string[] | undefined): Promise<number> {
-  const queue = await ctx.queue(name);
-  const client = await ctx.client();
+export async function redriveJobs(queue: Queue, store: Datastore, ids: readonly string[] | undefined): Promise<number> {
   const targets = ids ? [...new Set(ids)] : await queue.getRanges(["failed"], 0, -1);
   let count = 0;
   for (const id of targets) {
     const job = await Job.fromId(queue, id);
     if (!job || !(await job.isFailed())) continue;
     // Attempts start over and the stall count goes: newer BullMQ resets the attempts in retry()
-    // itself (the options below), but older versions in the peer range (5.59) ignore them, so the
-    // job hash's fields ("atm", "ats", "stc" in every version) are reset here first.
-    const key = jobKey(ctx.prefix, name, id);
-    await client.multi().hset(key, "atm", "0", "ats", "0").hdel(key, "stc").exec();
+    // itself (the options below), but not the stall count, and older versions in the peer range
+    // (5.59) neither.
+    await store.resetAttempts(queue.name, id);
     try {
       await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
       count++;
@@ -165,8 +122,4 @@ export async function redriveJobs(ctx: InspectionContext, name: string, ids: rea
     }
   }
   return count;
-}
-
-function jobKey(prefix: string, queue: string, id: string): string {
-  return `${prefix}:${queue}:${id}`;
 }

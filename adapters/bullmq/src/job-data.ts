@@ -1,4 +1,4 @@
-import type { JobInfo, JobStatus, SerializedError } from "@taskport/core";
+import { decodeHeaders, type JobInfo, type JobStatus, type SerializedError } from "@taskport/core";
 import type { Job } from "bullmq";
 
 /**
@@ -7,20 +7,42 @@ import type { Job } from "bullmq";
  * versions: no headers). Everything else lives in BullMQ's own fields (`name` is the
  * task name, `opts.attempts` the attempts in all, `timestamp` when it was enqueued). A job whose
  * data lacks `tp: 1` was added by other code: its whole `data` is the payload.
+ *
+ * On PostgreSQL BullMQ stores `data` as `jsonb`, which reorders object keys and refuses `\u0000`
+ * and lone surrogates, all of which JSON text carries: there the payload and headers travel as
+ * their JSON text, `payloadJson` and `headersJson`, strings that come back byte for byte.
  */
-export interface JobData {
+export type JobData = {
   readonly tp: 1;
-  readonly payload: unknown;
   readonly timeoutMs?: number;
-  readonly headers?: Readonly<Record<string, string>>;
-}
+} & (
+  | { readonly payload: unknown; readonly headers?: Readonly<Record<string, string>> }
+  | { readonly payloadJson: string; readonly headersJson?: string }
+);
 
 export function isJobData(data: unknown): data is JobData {
-  return typeof data === "object" && data !== null && (data as { tp?: unknown }).tp === 1 && "payload" in data;
+  return typeof data === "object" && data !== null && (data as { tp?: unknown }).tp === 1 && ("payload" in data || "payloadJson" in data);
 }
 
 export function payloadOf(data: unknown): unknown {
-  return isJobData(data) ? data.payload : data;
+  if (!isJobData(data)) return data;
+  return "payloadJson" in data ? JSON.parse(data.payloadJson) : data.payload;
+}
+
+/**
+ * A job's result as a taskport worker returned it: on PostgreSQL (jsonb, as for payloads) the
+ * result's JSON text in `{ tp: 1, resultJson }`, elsewhere the result itself.
+ */
+export function resultOf(returnvalue: unknown): unknown {
+  const envelope = returnvalue as { tp?: unknown; resultJson?: unknown } | null | undefined;
+  if (typeof envelope === "object" && envelope !== null && envelope.tp === 1 && typeof envelope.resultJson === "string") {
+    return JSON.parse(envelope.resultJson);
+  }
+  return returnvalue;
+}
+
+export function headersOf(data: JobData): Readonly<Record<string, string>> | undefined {
+  return "headersJson" in data ? decodeHeaders(data.headersJson) : "headers" in data ? data.headers : undefined;
 }
 
 /** BullMQ's states as taskport's. */
@@ -81,7 +103,7 @@ export function toJobInfo(job: Job, queue: string, status: JobStatus): JobInfo {
     attempt: status === "running" ? used + 1 : Math.min(used, maxAttempts + 1),
     maxAttempts,
     enqueuedAt: job.timestamp,
-    ...(status === "succeeded" ? { result: job.returnvalue ?? null } : {}),
+    ...(status === "succeeded" ? { result: resultOf(job.returnvalue) ?? null } : {}),
     ...(error ? { error } : {}),
     ...(job.progress !== undefined && job.progress !== 0 ? { progress: job.progress } : {}),
     ...(status === "scheduled" && runAt !== undefined ? { runAt } : {}),

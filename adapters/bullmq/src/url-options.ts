@@ -106,3 +106,88 @@ export function validateQueueName(queue: string): void {
     );
   }
 }
+
+/** What a `bullmq+postgres://` URL configures. */
+export interface PostgresUrlOptions {
+  /** The URL as node-postgres reads it: `postgres://user:password@host:port/database[?sslmode=…]`. */
+  readonly connectionString: string;
+  readonly schema?: string;
+  readonly migrate?: boolean;
+  /** Connections in each pool (the queues' and each worker's); node-postgres's default is 10. */
+  readonly max?: number;
+  readonly lockDurationMs?: number;
+  readonly stalledIntervalMs?: number;
+  readonly priorities?: boolean;
+  readonly timeouts?: Partial<Timeouts>;
+}
+
+const POSTGRES_KNOWN = ["schema", "migrate", "max", "sslmode", "priorities", ...NUMBER_OPTIONS];
+
+/**
+ * Read `bullmq+postgres://user:password@host:5432/database?schema=bullmq&migrate=true&max=10`:
+ * BullMQ on its PostgreSQL backend. The part after the scheme is an ordinary PostgreSQL URL
+ * (port 5432, the path names the database, `sslmode` as node-postgres reads it); `schema` is
+ * BullMQ's namespace (default `bullmq`), `migrate=true` creates or upgrades BullMQ's tables on
+ * connect. `lockDurationMs`, `stalledIntervalMs`, `priorities` and the timeouts are as for bullmq://.
+ */
+export function parsePostgresUrlOptions(url: URL): PostgresUrlOptions {
+  if (url.protocol !== "bullmq+postgres:") {
+    throw new ConfigurationError(
+      "bullmq",
+      `${redactUrl(url)} is not a bullmq+postgres:// URL. Write it as bullmq+postgres://user@127.0.0.1:5432/app.`,
+    );
+  }
+  for (const key of url.searchParams.keys()) {
+    if (!POSTGRES_KNOWN.includes(key) && !isTimeoutParam(key)) {
+      throw new ConfigurationError(
+        "bullmq",
+        `unknown option "${key}" in ${redactUrl(url)}. Known: ${POSTGRES_KNOWN.join(", ")}, connectTimeoutMs, operationTimeoutMs, closeTimeoutMs.`,
+      );
+    }
+  }
+  const target = new URL(`postgres://${url.host}${url.pathname}`);
+  target.username = url.username;
+  target.password = url.password;
+  const sslmode = url.searchParams.get("sslmode");
+  if (sslmode !== null) target.searchParams.set("sslmode", sslmode);
+  const options: {
+    connectionString: string;
+    schema?: string;
+    migrate?: boolean;
+    max?: number;
+    lockDurationMs?: number;
+    stalledIntervalMs?: number;
+    priorities?: boolean;
+    timeouts?: Partial<Timeouts>;
+  } = { connectionString: target.href };
+  const schema = url.searchParams.get("schema");
+  if (schema !== null) {
+    if (!/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(schema)) {
+      throw new ConfigurationError(
+        "bullmq",
+        `schema "${schema}" in ${redactUrl(url)} is not valid: BullMQ takes 1–63 letters, digits, "_" or "$", not starting with a digit.`,
+      );
+    }
+    options.schema = schema;
+  }
+  for (const key of ["migrate", "priorities"] as const) {
+    const value = url.searchParams.get(key);
+    if (value === null) continue;
+    if (value !== "true" && value !== "false") {
+      throw new ConfigurationError("bullmq", `option ${key} in ${redactUrl(url)} must be true or false, got "${value}".`);
+    }
+    options[key] = value === "true";
+  }
+  for (const key of [...NUMBER_OPTIONS, "max"] as const) {
+    const value = url.searchParams.get(key);
+    if (value === null) continue;
+    const number = Number(value);
+    if (!Number.isInteger(number) || number < 1) {
+      throw new ConfigurationError("bullmq", `option ${key} in ${redactUrl(url)} must be a whole number ≥ 1, got "${value}".`);
+    }
+    options[key] = number;
+  }
+  const timeouts = timeoutsFromUrl(url, "bullmq");
+  if (Object.keys(timeouts).length > 0) options.timeouts = timeouts;
+  return options;
+}

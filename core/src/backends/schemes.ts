@@ -10,6 +10,8 @@ import { redactUrl } from "./redact.ts";
  */
 const BUILTIN_PACKAGES: Readonly<Record<string, string>> = {
   bullmq: "@taskport/bullmq",
+  // BullMQ on its own PostgreSQL backend: `postgres://` alone is pg-boss's.
+  "bullmq+postgres": "@taskport/bullmq",
   "bee-queue": "@taskport/bee-queue",
   postgres: "@taskport/pg-boss",
   postgresql: "@taskport/pg-boss",
