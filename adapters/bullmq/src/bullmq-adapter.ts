@@ -164,8 +164,17 @@ export class BullMQAdapter implements Adapter {
     }
     const config: PostgresPoolConfig = typeof postgres === "string" ? { connectionString: postgres } : { ...postgres };
     return new PostgresDatastore({
-      // Connections are named after the client, as on Redis (BullMQ renames each worker's LISTEN connection after its queue).
-      config: { application_name: this.#clientName, connectionTimeoutMillis: this.#timeouts.connectMs, ...config },
+      config: {
+        // Connections are named after the client, as on Redis (BullMQ renames each worker's LISTEN
+        // connection after its queue).
+        application_name: this.#clientName,
+        connectionTimeoutMillis: this.#timeouts.connectMs,
+        // A second after the adapter's own bound. A query without an answer fails, and the pool
+        // drops its connection: one that went silent (a partition that outlived its TCP state)
+        // would otherwise hold a worker's every fetch forever. BullMQ's queries are all short.
+        query_timeout: this.#timeouts.operationMs + 1_000,
+        ...config,
+      },
       timeouts: this.#timeouts,
     });
   }
