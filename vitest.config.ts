@@ -5,12 +5,13 @@ import { oldestAliases, usingOldest } from "./scripts/engine-versions/oldest-ver
 // peer ranges, installed under npm aliases (scripts/engine-versions/oldest-versions.ts).
 const alias = usingOldest() ? oldestAliases(import.meta.dirname) : [];
 
-// Files that restart a shared server (PostgreSQL, the RabbitMQ broker) would cut into every other
+// Files that restart a shared server (PostgreSQL, the RabbitMQ broker, NATS) would cut into every other
 // file using it, and the breakers' self-test runs four child suites of its own: these run alone,
 // one at a time, after the rest.
 const alone = [
   "adapters/pg-boss/test/conformance.test.ts",
   "adapters/rabbitmq/test/conformance.test.ts",
+  "adapters/nats/test/conformance.test.ts",
   "conformance-tests/test/breakers.test.ts",
 ];
 

@@ -9,7 +9,7 @@ const versions = oldestVersions(repo);
 describe("the oldest engine-library versions", () => {
   it("are declared for every adapter with a range wider than one version", () => {
     expect(versions.map((v) => v.declaredBy)).toEqual(
-      expect.arrayContaining(["@taskport/bullmq", "@taskport/pg-boss", "@taskport/rabbitmq", "@taskport/sqs"]),
+      expect.arrayContaining(["@taskport/bullmq", "@taskport/pg-boss", "@taskport/rabbitmq", "@taskport/sqs", "@taskport/nats"]),
     );
   });
 

@@ -27,6 +27,8 @@ export class NatsConnectionHolder {
   readonly settings: ConnectionSettings;
   #opening: Promise<Handles> | undefined;
   #closed = false;
+  #connected = true;
+  #reconnected = signal();
 
   constructor(settings: ConnectionSettings) {
     this.settings = settings;
@@ -43,6 +45,7 @@ export class NatsConnectionHolder {
 
   async #open(): Promise<Handles> {
     const nc = await connect(this.settings.options);
+    void this.#watch(nc);
     const opts = { timeout: this.settings.operationMs };
     const handles = { nc, js: jetstream(nc, opts), jsm: await jetstreamManager(nc, { ...opts, checkAPI: false }) };
     // A connection the client gave up on (it only does when told to stop reconnecting) is replaced
@@ -52,6 +55,43 @@ export class NatsConnectionHolder {
       if (error && !this.#closed) this.settings.onError(explainConnectError(error, this.settings.where));
     });
     return handles;
+  }
+
+  /**
+   * Resolves at the next reconnect. A request sent while the connection was down, or in flight when
+   * it dropped, never gets its answer (the client does not replay it): a publish waiting for its
+   * acknowledgement races this, and is sent again under the same message id.
+   */
+  nextReconnect(): Promise<void> {
+    return this.#reconnected.promise;
+  }
+
+  /** Resolves at once while connected, otherwise once the client has reconnected. */
+  whenConnected(): Promise<void> {
+    return this.#connected ? Promise.resolve() : this.#reconnected.promise;
+  }
+
+  async #watch(nc: NatsConnection): Promise<void> {
+    for await (const status of nc.status()) {
+      if (status.type === "disconnect") this.#connected = false;
+      else if (status.type === "reconnect") {
+        this.#connected = true;
+        const done = this.#reconnected;
+        this.#reconnected = signal();
+        done.resolve();
+      }
+    }
+  }
+
+  /**
+   * Replace the connection with a new one (subscriptions and consumers carry over): after a call
+   * went unanswered past its deadline, or a pull missed its heartbeats, the socket may be silent
+   * (a black hole), which the client's own pings take two intervals to notice.
+   */
+  replace(): void {
+    void this.current().then((handles) => {
+      if (handles && !handles.nc.isClosed() && this.#connected) handles.nc.reconnect().catch(() => {});
+    });
   }
 
   /** The open connection, if any, without opening one. */
@@ -65,4 +105,12 @@ export class NatsConnectionHolder {
     this.#opening = undefined;
     if (handles && !handles.nc.isClosed()) await handles.nc.close();
   }
+}
+
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = () => {};
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
 }

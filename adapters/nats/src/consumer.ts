@@ -271,6 +271,9 @@ export class NatsWorker implements Consumer {
 
   #report(error: unknown, action: string): void {
     if (this.#abandoned) return;
+    // A pull that missed its heartbeats: the server may be there and the socket silent (a black
+    // hole), which pings take two intervals to notice. A new connection costs little.
+    if (/heartbeat/i.test(String(error))) this.#connection.replace();
     const explained = explainNatsError(error, this.#connection.settings.where, action);
     if (this.#options.onError) this.#options.onError(explained);
     else logger().error({ error: explained }, explained.message);

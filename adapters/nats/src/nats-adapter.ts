@@ -1,4 +1,5 @@
-import type { NodeConnectionOptions } from "@nats-io/transport-node";
+import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
+import type { MsgHdrs, NodeConnectionOptions } from "@nats-io/transport-node";
 import {
   type Adapter,
   type AdapterFactory,
@@ -23,6 +24,7 @@ import { NatsConnectionHolder } from "./connection.ts";
 import { NatsWorker } from "./consumer.ts";
 import { letterToJob, readLetters, redriveLetters } from "./dead-letters.ts";
 import { HEADER_RESERVE_BYTES, jobHeaders, payloadBytes, readFacts } from "./message-format.ts";
+import type { QueueNames } from "./names.ts";
 import { explainNatsError, ORIGIN } from "./nats-errors.ts";
 import { Topology } from "./topology.ts";
 import { parseUrlOptions } from "./url-options.ts";
@@ -68,6 +70,15 @@ export interface NatsAdapterOptions {
    * worker's setup past operationMs are a `DeadlineError`; `close()` gives up after closeMs.
    */
   readonly timeouts?: Partial<Timeouts>;
+}
+
+/** A publish to send again: a reconnect came before its acknowledgement. */
+const RESEND = Symbol("resend");
+
+interface Outgoing {
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly options: { readonly headers: MsgHdrs; readonly msgID: string };
 }
 
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
@@ -181,18 +192,17 @@ export class NatsAdapter implements Adapter {
     const queues = [...new Set(jobs.map((job) => job.queue))];
     const names = new Map(await Promise.all(queues.map(async (queue) => [queue, await this.#topology.streams(jsm, queue)] as const)));
     const now = Date.now();
-    // Every message is sent before any acknowledgement is awaited: one round trip for the batch.
-    const acks = jobs.map((job) => {
+    const outgoing = jobs.map((job) => {
       this.#usedQueues.add(job.queue);
-      const queue = names.get(job.queue);
-      if (!queue) throw new Error("unreachable: queue names missing");
+      const queue = names.get(job.queue) as QueueNames;
       const delayed = job.runAt !== undefined && job.runAt > now;
-      return js.publish(delayed ? queue.delayedSubject : queue.jobSubject, payloadBytes(job), {
-        headers: jobHeaders(job),
-        msgID: job.deduplicationKey ?? job.id,
-      });
+      return {
+        subject: delayed ? queue.delayedSubject : queue.jobSubject,
+        data: payloadBytes(job),
+        options: { headers: jobHeaders(job), msgID: job.deduplicationKey ?? job.id },
+      };
     });
-    const settled = await Promise.allSettled(acks);
+    const settled = await this.#sendAll(js, outgoing);
     const failed = settled.flatMap((s, i) => (s.status === "rejected" ? [{ job: jobs[i] as NewJob, error: s.reason as unknown }] : []));
     if (failed.length === jobs.length) throw explainNatsError(failed[0]?.error, this.#connection.settings.where, "enqueue");
     if (failed.length > 0) {
@@ -205,10 +215,45 @@ export class NatsAdapter implements Adapter {
     const receipts: EnqueueReceipt[] = [];
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i] as NewJob;
-      const ack = (settled[i] as PromiseFulfilledResult<{ duplicate: boolean; seq: number; stream: string }>).value;
+      const ack = (settled[i] as PromiseFulfilledResult<PubAck>).value;
       receipts.push(ack.duplicate ? await this.#holder(job, ack.stream, ack.seq) : { id: job.id });
     }
     return receipts;
+  }
+
+  /**
+   * Publish every message before awaiting any acknowledgement (one round trip for a batch). Those
+   * whose acknowledgement a reconnect cut off are sent again, under the same message id, which the
+   * stream drops if the first copy did arrive.
+   */
+  async #sendAll(js: JetStreamClient, outgoing: readonly Outgoing[]): Promise<PromiseSettledResult<PubAck>[]> {
+    const results = new Array<PromiseSettledResult<PubAck> | undefined>(outgoing.length);
+    let left = outgoing.map((_, i) => i);
+    while (left.length > 0) {
+      await this.#connection.whenConnected();
+      const reconnected = this.#connection.nextReconnect().then((): typeof RESEND => RESEND);
+      const round = await Promise.all(
+        left.map((i) => {
+          const { subject, data, options } = outgoing[i] as Outgoing;
+          return Promise.race([js.publish(subject, data, options), reconnected]).then(
+            (value): PromiseSettledResult<PubAck> | typeof RESEND =>
+              value === RESEND ? RESEND : { status: "fulfilled", value: value as PubAck },
+            (reason: unknown): PromiseSettledResult<PubAck> => ({ status: "rejected", reason }),
+          );
+        }),
+      );
+      const again: number[] = [];
+      round.forEach((result, k) => {
+        const i = left[k] as number;
+        if (result === RESEND) again.push(i);
+        else results[i] = result;
+      });
+      left = again;
+      // An acknowledgement that never came: the socket may be silent (a black hole) while the
+      // client still thinks it connected. The next call gets a new connection.
+      if (round.some((r) => r !== RESEND && r.status === "rejected" && isTimeout(r.reason))) this.#connection.replace();
+    }
+    return results as PromiseSettledResult<PubAck>[];
   }
 
   /**
@@ -225,7 +270,9 @@ export class NatsAdapter implements Adapter {
 
   /** `work` bounded by operationMs: past it a DeadlineError naming the call and the server. */
   #bounded<T>(operation: string, work: () => Promise<T>): Promise<T> {
-    return deadline(ORIGIN, operation, this.#connection.settings.where, this.#timeouts.connectMs + this.#timeouts.operationMs, work);
+    return deadline(ORIGIN, operation, this.#connection.settings.where, this.#timeouts.connectMs + this.#timeouts.operationMs, work, () =>
+      this.#connection.replace(),
+    );
   }
 
   async consume(options: ConsumeOptions, handler: DeliveryHandler): Promise<Consumer> {
@@ -300,6 +347,10 @@ export class NatsAdapter implements Adapter {
       },
     );
   }
+}
+
+function isTimeout(error: unknown): boolean {
+  return (error as { name?: string })?.name === "TimeoutError" || /timeout/i.test(String(error));
 }
 
 function parseUrl(url: string | URL): URL {

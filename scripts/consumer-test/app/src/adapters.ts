@@ -2,6 +2,7 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { BeeQueueAdapter } from "@taskport/bee-queue";
 import { BullMQAdapter } from "@taskport/bullmq";
 import type { Adapter } from "@taskport/core";
+import { NatsAdapter } from "@taskport/nats";
 import { PgBossAdapter } from "@taskport/pg-boss";
 import { RabbitMQAdapter } from "@taskport/rabbitmq";
 import { SqsAdapter } from "@taskport/sqs";
@@ -23,6 +24,7 @@ export function everyAdapter(): { adapters: Adapter[]; close(): Promise<void> } 
     new PgBossAdapter({ pool }),
     new RabbitMQAdapter({ url: "amqp://127.0.0.1" }),
     new SqsAdapter({ client: sqs }),
+    new NatsAdapter({ url: "nats://127.0.0.1:4222" }),
   ];
   return {
     adapters,

@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   const all = everyAdapter();
   assert.deepEqual(
     all.adapters.map((adapter) => adapter.name),
-    ["bullmq", "bee-queue", "pg-boss", "rabbitmq", "sqs"],
+    ["bullmq", "bee-queue", "pg-boss", "rabbitmq", "sqs", "nats"],
   );
   await all.close();
   assertOneCore();
