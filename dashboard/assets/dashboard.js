@@ -82,19 +82,22 @@ function drawOverview() {
   main.replaceChildren(
     ...overview.backends.map((backend) => {
       const caps = backend.capabilities ?? {};
-      const features = el(
-        "ul",
-        { class: "features" },
-        FEATURES.map(([key, label]) => {
-          const has = Boolean(caps[key]);
-          return el(
-            "li",
-            { class: has ? "yes" : "no", title: has ? "supported" : "not supported by this engine" },
-            has ? "✓ " : "– ",
-            label,
+      // No capabilities: the adapter could not even be created (an unknown scheme, a missing package).
+      const features = !backend.capabilities
+        ? null
+        : el(
+            "ul",
+            { class: "features" },
+            FEATURES.map(([key, label]) => {
+              const has = Boolean(caps[key]);
+              return el(
+                "li",
+                { class: has ? "yes" : "no", title: has ? "supported" : "not supported by this engine" },
+                has ? "✓ " : "– ",
+                label,
+              );
+            }),
           );
-        }),
-      );
       let body;
       if (backend.error) body = el("p", { class: "error" }, backend.error);
       else if (!caps.stats)

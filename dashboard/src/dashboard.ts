@@ -128,16 +128,19 @@ export function createDashboard(options: DashboardOptions = {}): DashboardHandle
     return {
       backends: await Promise.all(
         backends().map(async (backend) => {
+          // What the engine can do is known without reaching it: an engine that is down still shows
+          // its capabilities beside the error, not as an engine that can do nothing.
+          let base: Record<string, unknown> = { name: backend.name, description: backend.description };
           try {
             const adapter = await backend.adapter();
             const capabilities = adapter.capabilities;
-            const base = { name: backend.name, engine: adapter.name, description: backend.description, capabilities };
+            base = { ...base, engine: adapter.name, capabilities };
             if (!capabilities.stats) return { ...base, queues: [] };
             const stats = await backend.stats();
             history.record(backend.name, stats, now);
             return { ...base, queues: stats.map((queue) => ({ ...queue, history: history.of(backend.name, queue.queue) })) };
           } catch (error) {
-            return { name: backend.name, description: backend.description, error: messageOf(error), queues: [] };
+            return { ...base, error: messageOf(error), queues: [] };
           }
         }),
       ),

@@ -87,7 +87,7 @@ describe.concurrent.each(ENGINES)("dashboard on $name", ({ name, spec, lacks, sc
     } finally {
       await page.close();
     }
-  }, 60_000);
+  }, 85_000);
 });
 
 /** An engine without statistics: the page says so where the queues would be, and shows no error. */
@@ -179,6 +179,21 @@ async function runsThroughThePage(
   await expect.poll(() => ran.includes(0), { timeout: 20_000 }).toBe(true);
   await expect.poll(() => cell(page, name, queue, "failed"), { timeout: 20_000 }).toBe("0");
 }
+
+it("an engine that is down shows its error beside what it can do", async () => {
+  const down = new Backend("down", "bullmq://127.0.0.1:1?connectTimeoutMs=1000");
+  const served = await serveDashboard({ port: 0, backends: [down] });
+  try {
+    const { backends } = (await (await fetch(`${served.url}api/overview`)).json()) as {
+      backends: { error?: string; capabilities?: { stats?: boolean } }[];
+    };
+    expect(backends[0]?.error).toMatch(/cannot reach Redis/);
+    expect(backends[0]?.capabilities?.stats).toBe(true);
+  } finally {
+    await served.close();
+    await down.close();
+  }
+});
 
 describe("dashboard safety", () => {
   it("refuses to listen beyond loopback without a token", async () => {
