@@ -2,7 +2,7 @@ import { JobFailedError, TimeoutError } from "@taskport/core";
 import { expect } from "vitest";
 import type { SuiteContext } from "../run-conformance.ts";
 import { readDeadLetters } from "../support/dead-letters.ts";
-import { Recorder, sleep } from "../support/waiting.ts";
+import { gate, Recorder, sleep } from "../support/waiting.ts";
 
 /** Retries, permanent failure, timeouts, dead letters and lifecycle events. */
 export function registerFailures(s: SuiteContext): void {
@@ -230,6 +230,42 @@ export function registerFailures(s: SuiteContext): void {
         // The worker names each job whose handler outlived its timeout.
         await overran.until(3, s.late(5_000), "error events naming the overrunning jobs");
         expect([...overran.items].sort()).toEqual(handles.map((h) => h.id).sort());
+      },
+      60_000,
+    );
+
+    s.test(
+      "timeouts",
+      "a worker whose only slot is held by a handler deaf to its timeout takes no job into it: another worker runs the next one",
+      async (f) => {
+        const started = new Recorder<{ i: number; by: string }>();
+        const failed = new Recorder<string>();
+        const deaf = gate();
+        const handler = (by: string) => async (p: { i: number }) => {
+          started.push({ i: p.i, by });
+          // Deaf to ctx.signal: the job fails at its timeout, but the body keeps the slot.
+          if (p.i === 1) await Promise.race([deaf.promise, sleep(30_000)]);
+        };
+        const options = { timeoutMs: 150, retry: { maxAttempts: 1 } };
+        const job = await f.task("stubborn", handler("stuck"), options);
+        await f.worker({ tasks: [job], concurrency: 1, listen: (w) => w.on("failed", (e) => failed.push(e.error.name)) });
+        await job.enqueue({ i: 1 });
+        await failed.until(1, s.late(10_000), "the first job's timeout");
+        await job.enqueue({ i: 2 });
+        await sleep(300); // what the engine hands the stuck worker ahead of its free slots, it has by now
+        const other = await f.otherBackend();
+        const taken = await f.task("stubborn", handler("other"), options, other);
+        await f.worker({ tasks: [taken], backend: other, concurrency: 1 });
+        try {
+          // Well before any lease or visibility timeout a held job would wait out.
+          await started.until(2, s.late(2_500), "the next job, on the other worker");
+        } finally {
+          deaf.open();
+        }
+        expect(started.items).toEqual([
+          { i: 1, by: "stuck" },
+          { i: 2, by: "other" },
+        ]);
       },
       60_000,
     );
