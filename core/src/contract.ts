@@ -89,15 +89,23 @@ export interface Delivery {
   progress?(value: JsonValue): Promise<void>;
 }
 
-/** How a worker settled a delivery; the adapter makes it durable before taking the job as done. */
-export type Settlement =
+/**
+ * How a worker settled a delivery; the adapter makes it durable before taking the job as done.
+ *
+ * `slotFreed` is present when the handler's body runs on after the settlement: it ignored its
+ * signal past its timeout, and core settled the job at the timeout. The body keeps its concurrency
+ * slot until `slotFreed` resolves (it never rejects). Settle the job at once, but take no new job
+ * into that slot before: a job fetched for it would wait in this worker, held from every other.
+ */
+export type Settlement = (
   | { readonly status: "succeeded"; readonly result: JsonValue; readonly resultJson: string }
   | {
       readonly status: "failed";
       readonly error: SerializedError;
       /** Run again after this many ms; absent means the job has failed for good. */
       readonly retryInMs?: number;
-    };
+    }
+) & { readonly slotFreed?: Promise<void> };
 
 /** Called once per delivery; resolves to how it was settled. It never rejects. */
 export type DeliveryHandler = (delivery: Delivery) => Promise<Settlement>;
@@ -213,7 +221,8 @@ export interface Adapter {
   enqueue(jobs: readonly NewJob[], context: EnqueueContext): Promise<EnqueueReceipt[]>;
 
   /**
-   * Deliver jobs from `queues` to `handler`, at most `concurrency` at once, until stopped.
+   * Deliver jobs from `queues` to `handler`, at most `concurrency` at once, until stopped. A
+   * worker holds no more jobs than it has free slots: a settlement's `slotFreed` keeps its slot.
    * A job must reach the handler no earlier than its `runAt`. A job whose handler never settles
    * (the process died) must be delivered again. Delayed jobs stay in the engine, never in memory.
    */

@@ -75,6 +75,21 @@ export const DELIVERY_BREAKERS: readonly Breaker[] = [
       }),
   },
   {
+    name: "fetch-past-free-slots",
+    obligation: "a worker holds no more jobs than it has free slots: a handler deaf to its timeout keeps its slot (Settlement.slotFreed)",
+    caughtBy: "timeouts",
+    // As an adapter that frees its slot when the job settles: it fetches the next job, which waits
+    // in this worker for the slot, held from every other.
+    wrap: (adapter) =>
+      forward(adapter, {
+        consume: (options, handler) =>
+          adapter.consume(options, async (delivery) => {
+            const { slotFreed: _ignored, ...settlement } = await handler(delivery);
+            return settlement;
+          }),
+      }),
+  },
+  {
     name: "attempt-not-counted",
     obligation: "Delivery.attempt is 1 for the first run, 2 for the first retry, …",
     caughtBy: "retries",

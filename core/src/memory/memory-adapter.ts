@@ -308,14 +308,14 @@ export class MemoryAdapter implements Adapter {
   }
 
   /** Hand a job to a consumer's handler; `done` runs after its settlement is applied. */
-  deliver(job: MemoryJob, consumer: MemoryConsumer, done: (job: MemoryJob) => void): void {
+  deliver(job: MemoryJob, consumer: MemoryConsumer, done: (job: MemoryJob, settlement: Settlement) => void): void {
     job.status = "running";
     job.attempt++;
     const lease = ++this.#lease;
     job.lease = lease;
     consumer.handler(new MemoryDelivery(job)).then((settlement) => {
       this.#settle(job, lease, settlement);
-      done(job);
+      done(job, settlement);
     });
   }
 
@@ -424,6 +424,8 @@ class MemoryConsumer implements Consumer {
   readonly #adapter: MemoryAdapter;
   readonly #concurrency: number;
   readonly #inFlight = new Set<MemoryJob>();
+  /** Handler bodies running on past their job's settlement: each still holds its slot. */
+  #overrunning = 0;
   #stopped = false;
   #idle: (() => void)[] = [];
   /** A ref'd timer: like a socket for a real engine, a consumer keeps the process alive. */
@@ -437,7 +439,7 @@ class MemoryConsumer implements Consumer {
   }
 
   fill(): void {
-    while (!this.#stopped && this.#inFlight.size < this.#concurrency) {
+    while (!this.#stopped && this.#inFlight.size + this.#overrunning < this.#concurrency) {
       const job = this.#adapter.takeFor(this.queues);
       if (!job) return;
       this.#inFlight.add(job);
@@ -445,8 +447,15 @@ class MemoryConsumer implements Consumer {
     }
   }
 
-  readonly #done = (job: MemoryJob): void => {
+  readonly #done = (job: MemoryJob, settlement: Settlement): void => {
     if (!this.#inFlight.delete(job)) return; // abandoned earlier
+    if (settlement.slotFreed) {
+      this.#overrunning++;
+      settlement.slotFreed.then(() => {
+        this.#overrunning--;
+        this.fill();
+      });
+    }
     if (this.#stopped) {
       if (this.#inFlight.size === 0) this.#wake();
       return;

@@ -223,7 +223,8 @@ class StoreBackedAdapter implements Adapter {
     if (!consumer.started.delete(delivery.id) && consumer.abandoned) return settlement;
     if (cancel.signal.aborted) {
       await this.#record({ id: delivery.id, status: "cancelled" }, onError);
-      return CANCELLED_RESULT;
+      // A body that outlived the cancel keeps its slot all the same.
+      return settlement.slotFreed ? { ...CANCELLED_RESULT, slotFreed: settlement.slotFreed } : CANCELLED_RESULT;
     }
     await this.#record(outcomeOf(delivery.id, settlement), onError);
     return settlement;

@@ -13,6 +13,8 @@ import type { JobContext } from "./job-context.ts";
 export class HandlerBodies {
   readonly #slots: SharedSlots;
   readonly #running = new Set<JobContext>();
+  /** For bodies that outlived their settlement: resolved when each ends. */
+  readonly #endings = new Map<JobContext, () => void>();
   readonly #idle: (() => void)[] = [];
 
   constructor(concurrency: number) {
@@ -38,7 +40,15 @@ export class HandlerBodies {
   end(ctx: JobContext): void {
     this.#running.delete(ctx);
     this.#slots.release();
+    this.#endings.get(ctx)?.();
+    this.#endings.delete(ctx);
     if (this.#running.size === 0 && this.#idle.length > 0) for (const resolve of this.#idle.splice(0)) resolve();
+  }
+
+  /** Resolves when the body of `ctx` ends, its slot free; `undefined` when it has already ended. */
+  ending(ctx: JobContext): Promise<void> | undefined {
+    if (!this.#running.has(ctx)) return undefined;
+    return new Promise((resolve) => this.#endings.set(ctx, resolve));
   }
 
   abortAll(reason: unknown): void {

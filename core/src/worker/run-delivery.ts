@@ -60,6 +60,15 @@ export async function runDelivery(delivery: Delivery, env: RunEnvironment): Prom
   if (slot !== true && !(await slot)) return NEVER_SETTLED;
   const ctx = new JobContext(delivery, events);
   bodies.begin(ctx);
+  const settlement = await settle(runnable, delivery, ctx, env);
+  // A body deaf to its timeout still holds its slot: the adapter must not fetch into it yet.
+  const slotFreed = bodies.ending(ctx);
+  return slotFreed ? { ...settlement, slotFreed } : settlement;
+}
+
+/** Run the handler in the slot it was given and decide how its job settles. */
+async function settle(runnable: RunnableTask, delivery: Delivery, ctx: JobContext, env: RunEnvironment): Promise<Settlement> {
+  const { events, bodies } = env;
   const started = events.has("succeeded") ? performance.now() : 0;
   if (events.has("started")) events.emit("started", { job: ref(delivery), attempt: delivery.attempt });
   try {
