@@ -55,6 +55,8 @@ export class BullMQConsumer implements Consumer {
   readonly #workers: Worker[] = [];
   #abandoned = false;
   #stopping: Promise<void> | undefined;
+  /** Handler bodies running on past their job's settlement: each still holds its slot. */
+  #overrunning = 0;
   /** Handler slots shared by the queues; none with a single queue, whose Worker's concurrency is the limit. */
   readonly #slots: SharedSlots | undefined;
   readonly #onClose: () => void;
@@ -123,6 +125,7 @@ export class BullMQConsumer implements Consumer {
   }
 
   async #run(job: Job, queue: string, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {
+    let freed: Promise<void> | undefined;
     if (this.#slots && !(await this.#slots.acquire())) {
       if (this.#abandoned) return NEVER;
       // Fetched while every slot was busy and the worker is stopping: back to wait, unrun.
@@ -148,6 +151,8 @@ export class BullMQConsumer implements Consumer {
       const settlement: Settlement = await this.#handler(delivery);
       // A crashed process settles nothing: after abandon() BullMQ must record nothing either.
       if (this.#abandoned) return NEVER;
+      // Before BullMQ settles the job, which fetches the next one in the same call.
+      if (settlement.slotFreed) freed = this.#holdSlot(settlement.slotFreed);
       if (settlement.status === "succeeded") {
         return this.#env.jsonAsText ? { tp: 1, resultJson: settlement.resultJson } : settlement.result;
       }
@@ -159,7 +164,34 @@ export class BullMQConsumer implements Consumer {
       }
       throw new SettledFailure(settlement.error, settlement.retryInMs);
     } finally {
-      this.#slots?.release();
+      if (freed) void freed.then(() => this.#slots?.release());
+      else this.#slots?.release();
+    }
+  }
+
+  /**
+   * A body deaf to its timeout keeps its slot after its job settles: each Worker fetches for the
+   * slots left (BullMQ's concurrency is at least 1, so with none left it is paused, not fetching).
+   */
+  #holdSlot(freed: Promise<void>): Promise<void> {
+    this.#overrunning++;
+    this.#fit();
+    return freed.then(() => {
+      this.#overrunning--;
+      this.#fit();
+    });
+  }
+
+  #fit(): void {
+    if (this.#abandoned || this.#stopping) return;
+    const room = this.#options.concurrency - this.#overrunning;
+    for (const worker of this.#workers) {
+      if (room > 0) {
+        worker.concurrency = room;
+        if (worker.isPaused()) void worker.resume();
+      } else if (!worker.isPaused()) {
+        worker.pause(true).catch(this.#report);
+      }
     }
   }
 

@@ -77,6 +77,8 @@ export class SqsConsumer implements Consumer {
   readonly #running = new Set<Promise<void>>();
   readonly #loops: Promise<void>[] = [];
   #active = 0;
+  /** Handler bodies running on past their job's settlement: each still holds its slot. */
+  #overrunning = 0;
   #wake: (() => void) | undefined;
   #wakeScheduled = false;
   #stopping = false;
@@ -131,7 +133,7 @@ export class SqsConsumer implements Consumer {
   }
 
   #free(queue: string): number {
-    return this.#options.concurrency - this.#active - this.#buffer.length - (this.#asked.get(queue) ?? 0);
+    return this.#options.concurrency - this.#active - this.#overrunning - this.#buffer.length - (this.#asked.get(queue) ?? 0);
   }
 
   async #poll(queue: string): Promise<void> {
@@ -190,7 +192,7 @@ export class SqsConsumer implements Consumer {
   }
 
   #dispatch(): void {
-    while (!this.#stopping && this.#active < this.#options.concurrency && this.#buffer.length > 0) {
+    while (!this.#stopping && this.#active + this.#overrunning < this.#options.concurrency && this.#buffer.length > 0) {
       const held = this.#buffer.shift() as Held;
       this.#active++;
       const run = this.#run(held).finally(() => {
@@ -261,6 +263,7 @@ export class SqsConsumer implements Consumer {
         signal: held.lost.signal,
       };
       const settlement = await this.#handler(delivery);
+      if (settlement.slotFreed) this.#holdSlot(settlement.slotFreed);
       if (this.#abandoned || held.lost.signal.aborted) return;
       await this.#lease.release(handle);
       await this.#settle(held, facts, attempt, settlement);
@@ -268,6 +271,16 @@ export class SqsConsumer implements Consumer {
       void this.#lease.release(handle);
       if (!this.#abandoned) this.#report(error, `settling job ${facts.id}; it will be delivered again`);
     }
+  }
+
+  /** A body deaf to its timeout keeps its slot after its job settles: no message is received for it until it ends. */
+  #holdSlot(freed: Promise<void>): void {
+    this.#overrunning++;
+    void freed.then(() => {
+      this.#overrunning--;
+      this.#dispatch();
+      this.#notify();
+    });
   }
 
   async #settle(held: Held, facts: MessageFacts, attempt: number, settlement: Settlement): Promise<void> {
