@@ -41,6 +41,8 @@ export class PgBossConsumer implements Consumer {
   readonly #sleepers = new Set<{ resolve: () => void; timer: NodeJS.Timeout }>();
   /** Slots promised to fetches in flight. */
   #reserved = 0;
+  /** Handler bodies running on past their job's settlement: each still holds its slot. */
+  #overrunning = 0;
   readonly #loops = new Set<Promise<void>>();
   #heartbeat: NodeJS.Timeout | undefined;
   #idle: (() => void)[] = [];
@@ -113,7 +115,7 @@ export class PgBossConsumer implements Consumer {
   }
 
   #room(): number {
-    return this.#concurrency - this.#held.size - this.#reserved;
+    return this.#concurrency - this.#held.size - this.#reserved - this.#overrunning;
   }
 
   /**
@@ -214,6 +216,7 @@ export class PgBossConsumer implements Consumer {
 
   #settle(held: Held, settlement: Settlement): void {
     if (this.#abandoned || this.#held.get(held.id) !== held) return;
+    if (settlement.slotFreed) this.#holdSlot(settlement.slotFreed);
     if (settlement.status === "succeeded") {
       this.#completions.push({ held, outputJson: outputJsonOf(settlement.resultJson), done: () => this.#release(held) });
       // Jobs of one fetched batch settle in the same turn: gather them into one statement.
@@ -275,6 +278,15 @@ export class PgBossConsumer implements Consumer {
     }
   }
 
+  /** A body deaf to its timeout keeps its slot after its job settles: nothing is fetched for it until it ends. */
+  #holdSlot(freed: Promise<void>): void {
+    this.#overrunning++;
+    void freed.then(() => {
+      this.#overrunning--;
+      this.#wakeUp();
+    });
+  }
+
   #release(held: Held): void {
     if (this.#held.get(held.id) !== held) return;
     this.#held.delete(held.id);
@@ -282,7 +294,7 @@ export class PgBossConsumer implements Consumer {
       if (this.#held.size === 0) this.#finish();
     } else if (
       !this.#backlog ||
-      this.#concurrency - this.#held.size >= Math.min(this.#engine.batchSize, Math.ceil(this.#concurrency / 2))
+      this.#concurrency - this.#held.size - this.#overrunning >= Math.min(this.#engine.batchSize, Math.ceil(this.#concurrency / 2))
     ) {
       this.#wakeUp();
     }

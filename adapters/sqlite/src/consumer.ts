@@ -66,6 +66,8 @@ export class SqliteConsumer implements Consumer {
   #pumping = false;
   #again = false;
   #retryMs = 0;
+  /** Handler bodies running on past their job's settlement: each still holds its slot. */
+  #overrunning = 0;
   #stopped = false;
   #halted = false;
   #idle: (() => void)[] = [];
@@ -173,7 +175,7 @@ export class SqliteConsumer implements Consumer {
     if (this.#halted) return;
     const outcomes = this.#outcomes;
     this.#outcomes = [];
-    const free = this.#stopped ? 0 : this.#concurrency - this.#held.size + outcomes.length;
+    const free = this.#stopped ? 0 : this.#concurrency - this.#held.size - this.#overrunning + outcomes.length;
     const claiming = free > 0 && this.#wanted;
     if (outcomes.length === 0 && !claiming) return this.#maybeIdle();
     try {
@@ -206,7 +208,7 @@ export class SqliteConsumer implements Consumer {
         if (!this.#wanted) await this.#rearmDue();
         for (const row of rows) this.#deliver(row);
       }
-      if (this.#outcomes.length > 0 || (this.#wanted && !this.#stopped && this.#held.size < this.#concurrency)) this.#again = true;
+      if (this.#outcomes.length > 0 || (this.#wanted && !this.#stopped && this.#held.size + this.#overrunning < this.#concurrency)) this.#again = true;
       this.#maybeIdle();
     } catch (error) {
       // Nothing was written: the outcomes wait for the next round, which comes after a pause.
@@ -224,11 +226,21 @@ export class SqliteConsumer implements Consumer {
     this.#handler(job).then(
       (settlement) => {
         if (job.dropped || this.#halted) return;
+        if (settlement.slotFreed) this.#holdSlot(settlement.slotFreed);
         this.#outcomes.push({ job, settlement });
         this.#schedule();
       },
       (error: unknown) => this.#report(error), // a handler never rejects; the lease brings the job back if one does
     );
+  }
+
+  /** A body deaf to its timeout keeps its slot after its job settles: nothing is claimed for it until it ends. */
+  #holdSlot(freed: Promise<void>): void {
+    this.#overrunning++;
+    void freed.then(() => {
+      this.#overrunning--;
+      this.#schedule();
+    });
   }
 
   async #saveProgress(job: HeldJob, valueJson: string): Promise<void> {
