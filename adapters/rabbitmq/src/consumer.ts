@@ -39,6 +39,12 @@ export class RabbitConsumer implements Consumer {
   #acks: AckBatcher | undefined;
   #tags: string[] = [];
   #running = 0;
+  /** Handler bodies running on past their job's settlement: each still holds its slot. */
+  #overrunning = 0;
+  /** The prefetch the current consumers were started with; 0 while none is. */
+  #consumingWith = 0;
+  /** Consumers are replaced one change at a time. */
+  #refitting: Promise<void> = Promise.resolve();
   /** Received beyond the concurrency (several queues share one limit): not started, so returnable. */
   readonly #waiting: Received[] = [];
   readonly #inFlight = new Set<Promise<void>>();
@@ -87,14 +93,9 @@ export class RabbitConsumer implements Consumer {
     this.#channel = channel;
     this.#acks = acks;
     try {
-      // Per consumer (global=false) works on classic and quorum queues alike.
-      await channel.prefetch(this.#prefetch, false);
-      const tags: string[] = [];
-      for (const queue of this.#options.queues) {
-        const { consumerTag } = await channel.consume(queue, (msg) => this.#onMessage(channel, acks, queue, msg), { noAck: false });
-        tags.push(consumerTag);
-      }
-      this.#tags = tags;
+      this.#tags = [];
+      this.#consumingWith = 0;
+      await this.#consume(channel, acks);
     } catch (error) {
       if (this.#channel === channel) {
         this.#channel = undefined;
@@ -103,6 +104,61 @@ export class RabbitConsumer implements Consumer {
       await closeOrLose(channel);
       throw error;
     }
+  }
+
+  /** What a worker may hold: fewer while bodies deaf to their timeout keep their slots. */
+  get #wantedPrefetch(): number {
+    return Math.max(0, this.#prefetch - this.#overrunning);
+  }
+
+  /** One AMQP consumer per queue with the prefetch wanted now; none while it is 0. */
+  async #consume(channel: Channel, acks: AckBatcher): Promise<void> {
+    const prefetch = this.#wantedPrefetch;
+    if (prefetch === 0) return;
+    // Per consumer (global=false) works on classic and quorum queues alike. It applies to consumers
+    // started after it, so a new prefetch means new consumers.
+    await channel.prefetch(prefetch, false);
+    const tags: string[] = [];
+    for (const queue of this.#options.queues) {
+      const { consumerTag } = await channel.consume(queue, (msg) => this.#onMessage(channel, acks, queue, msg), { noAck: false });
+      tags.push(consumerTag);
+    }
+    this.#tags = tags;
+    this.#consumingWith = prefetch;
+  }
+
+  /**
+   * A body deaf to its timeout keeps its slot after its job settles. Resolves once the consumers
+   * take that into account: a cancel goes out before the job's ack, which would let the broker
+   * push the next message into that slot.
+   */
+  #holdSlot(freed: Promise<void>): Promise<void> {
+    this.#overrunning++;
+    void freed.then(() => {
+      this.#overrunning--;
+      this.#pump();
+      void this.#refit();
+    });
+    return this.#refit();
+  }
+
+  /** Replace the consumers when the prefetch wanted has changed (a lost channel resubscribes by itself). */
+  #refit(): Promise<void> {
+    this.#refitting = this.#refitting.then(async () => {
+      const channel = this.#channel;
+      const acks = this.#acks;
+      if (!this.#active || !channel || !acks || this.#consumingWith === this.#wantedPrefetch) return;
+      try {
+        await Promise.all(this.#tags.map((tag) => channel.cancel(tag)));
+        this.#tags = [];
+        this.#consumingWith = 0;
+        if (this.#active && this.#channel === channel) await this.#consume(channel, acks);
+      } catch (error) {
+        // The channel is going: its close resubscribes with the prefetch wanted then.
+        if (this.#active) this.#options.onError?.(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
+    return this.#refitting;
   }
 
   #resubscribe(reason: Error): void {
@@ -145,7 +201,7 @@ export class RabbitConsumer implements Consumer {
       this.#track(this.#redelay(received, message));
       return;
     }
-    if (this.#running < this.#options.concurrency) this.#start(received, message);
+    if (this.#running + this.#overrunning < this.#options.concurrency) this.#start(received, message);
     else this.#waiting.push(received);
   }
 
@@ -191,7 +247,7 @@ export class RabbitConsumer implements Consumer {
   }
 
   #pump(): void {
-    while (this.#active && this.#running < this.#options.concurrency && this.#waiting.length > 0) {
+    while (this.#active && this.#running + this.#overrunning < this.#options.concurrency && this.#waiting.length > 0) {
       const next = this.#waiting.shift() as Received;
       this.#start(next, readMessage(next.msg));
     }
@@ -232,6 +288,7 @@ export class RabbitConsumer implements Consumer {
       ...(message.headers !== undefined ? { headers: message.headers } : {}),
     };
     const settlement = await this.#handler(delivery);
+    if (settlement.slotFreed) await this.#holdSlot(settlement.slotFreed);
     await this.#settle(received, message, settlement);
   }
 
@@ -266,6 +323,8 @@ export class RabbitConsumer implements Consumer {
 
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
+      // A change of consumers under way ends first, so that every consumer is cancelled below.
+      await this.#refitting;
       const channel = this.#channel;
       if (channel) await Promise.allSettled(this.#tags.map((tag) => channel.cancel(tag)));
       for (const waiting of this.#waiting.splice(0)) this.#track(this.#giveBack(waiting));
