@@ -65,6 +65,8 @@ export class BeeQueueConsumer implements Consumer {
   /** Handler slots shared by the queues; none with a single queue, whose own concurrency is the limit. */
   readonly #slots: SharedSlots | undefined;
   readonly #abandonWaiters = new Set<(error: Error) => void>();
+  /** Jobs settled while their handler's body runs on past the timeout: resolved when it ends. */
+  readonly #overrunning = new WeakMap<BeeQueue.Job<unknown>, Promise<void>>();
   readonly #onClose: () => void;
 
   constructor(env: ConsumerEnvironment, options: ConsumeOptions, handler: DeliveryHandler, onClose: () => void) {
@@ -104,6 +106,7 @@ export class BeeQueueConsumer implements Consumer {
     for (const name of this.#options.queues) {
       const queue = this.#env.createWorkerQueue(name, client);
       queue.on("error", this.#report);
+      this.#holdSlots(queue);
       this.#queues.set(name, queue);
     }
     await Promise.all([...this.#queues.values()].map((queue) => queue.ready()));
@@ -239,8 +242,26 @@ export class BeeQueueConsumer implements Consumer {
     try {
       return await this.#runAcquired(job);
     } finally {
-      this.#slots?.release();
+      const freed = this.#overrunning.get(job);
+      if (freed) void freed.then(() => this.#slots?.release());
+      else this.#slots?.release();
     }
+  }
+
+  /**
+   * A body deaf to its timeout keeps its slot after its job settles. bee-queue fetches the next job
+   * for a slot once the settling write (its `_finishJob`) has resolved: for such a job, that
+   * resolves only when the body ends, so no job is fetched into the slot before.
+   */
+  #holdSlots(queue: BeeQueue): void {
+    type Finish = (error: unknown, data: unknown, job: BeeQueue.Job<unknown>) => Promise<unknown>;
+    const internal = queue as unknown as { _finishJob: Finish };
+    const finish = internal._finishJob.bind(queue);
+    internal._finishJob = (error, data, job) => {
+      const written = finish(error, data, job);
+      const freed = this.#overrunning.get(job);
+      return freed ? written.then((outcome) => freed.then(() => outcome)) : written;
+    };
   }
 
   async #runAcquired(job: BeeJob): Promise<unknown> {
@@ -272,6 +293,7 @@ export class BeeQueueConsumer implements Consumer {
         resolve({ status: "failed", error: { name: "Error", message: String(error) } }),
       );
     }).finally(() => this.#abandonWaiters.delete(onAbandon as (error: Error) => void));
+    if (settlement.slotFreed) this.#overrunning.set(job, settlement.slotFreed);
     if (!own) {
       job.options.retries = 0;
       throw toThrown(settlement.status === "failed" ? settlement.error : { name: "Error", message: "not a taskport job" });
