@@ -1,4 +1,14 @@
-export { BREAKERS, type Breaker, forward } from "./breakers/index.ts";
+export {
+  applicableBreakers,
+  BREAKERS,
+  type Breaker,
+  type BreakerCheck,
+  type BreakerCheckOptions,
+  type BreakerRunOptions,
+  checkBreakers,
+  forward,
+  runBreakers,
+} from "./breakers/index.ts";
 export { type RelayMode, type RelayTarget, TcpRelay, type Throttle } from "./faults/tcp-relay.ts";
 export {
   type AdapterContext,

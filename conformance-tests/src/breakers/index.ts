@@ -1,8 +1,4 @@
-import type { Breaker } from "./breaker.ts";
-import { DELIVERY_BREAKERS } from "./delivery-breakers.ts";
-import { LIFECYCLE_BREAKERS } from "./lifecycle-breakers.ts";
-
+export { BREAKERS } from "./all-breakers.ts";
 export { type Breaker, forward } from "./breaker.ts";
-
-/** Every breaker: one per obligation of the contract the suite claims to check. */
-export const BREAKERS: readonly Breaker[] = [...DELIVERY_BREAKERS, ...LIFECYCLE_BREAKERS];
+export { type BreakerCheck, type BreakerCheckOptions, checkBreakers } from "./check-breakers.ts";
+export { applicableBreakers, type BreakerRunOptions, runBreakers } from "./run-breakers.ts";
