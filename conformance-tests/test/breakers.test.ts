@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { MemoryAdapter } from "@taskport/core";
 import { expect, it } from "vitest";
@@ -31,4 +32,11 @@ it("every breaker names its obligation and a group, and no two break the same wa
     expect(breaker.obligation.length).toBeGreaterThan(20);
     expect(breaker.name).toMatch(/^[a-z-]+$/);
   }
+});
+
+it('the README\'s "For adapter maintainers" lists every breaker and their count', () => {
+  const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+  const section = readme.slice(readme.indexOf("## For adapter maintainers"), readme.indexOf("## Benchmarks"));
+  for (const breaker of BREAKERS) expect(section).toContain(`| \`${breaker.name}\` |`);
+  expect(section).toContain(`Obligations: ${BREAKERS.length}, each proven`);
 });
