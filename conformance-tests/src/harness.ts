@@ -112,6 +112,11 @@ export interface ConformanceOptions {
    * proving a breaker is caught; a full run leaves it out.
    */
   readonly only?: readonly GroupName[];
+  /**
+   * A group stops at its first failed test: the rest of it is skipped. For breakers, where one
+   * failure is the proof and a failing test mostly waits out its deadline.
+   */
+  readonly bail?: boolean;
   /** Groups this adapter skips, each with its reason: written at the call site, shown in the report. */
   readonly optOut?: Partial<Record<GroupName, string>>;
   /**

@@ -55,6 +55,7 @@ export async function runConformance(options: ConformanceOptions): Promise<void>
 
   const report = new ReportBuilder(options.name, capabilities);
   const scale = options.latencyScale ?? 1;
+  const failedGroups = new Set<GroupName>();
 
   const context: SuiteContext = {
     options,
@@ -77,10 +78,12 @@ export async function runConformance(options: ConformanceOptions): Promise<void>
     test(group, title, body, timeoutMs) {
       test(
         title,
-        async () => {
+        async ({ skip }) => {
+          if (options.bail && failedGroups.has(group)) skip(`bail: the ${group} group has failed already`);
           const fixture = new Fixture(options, `${group}/${title}`);
           onTestFinished(async ({ task }) => {
             const passed = task.result?.state === "pass";
+            if (!passed) failedGroups.add(group);
             report.record(group, title, passed);
             await fixture.cleanup(passed);
           });

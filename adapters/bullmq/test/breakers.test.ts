@@ -13,7 +13,7 @@ it("every breaker that applies to BullMQ is caught by the group that checks its 
   const adapter = testAdapter("breakers-probe");
   const capabilities = adapter.capabilities;
   await adapter.close();
-  const { applicable, missed, output } = await checkBreakers({ config: CONFIG, name: "bullmq", capabilities, slices: 2 });
+  const { applicable, missed, output } = await checkBreakers({ config: CONFIG, name: "bullmq", capabilities, slices: 3 });
   expect(missed, `breakers the suite did not catch:\n${missed.join("\n")}\n--- child output (tail)\n${output.slice(-3000)}`).toEqual([]);
   console.log(`[taskport] bullmq: ${applicable.length} breakers, each caught.`);
 }, 600_000);

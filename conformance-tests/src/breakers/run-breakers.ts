@@ -9,7 +9,7 @@ export function applicableBreakers(capabilities: Capabilities, breakers: readonl
   return breakers.filter((breaker) => !breaker.applies || breaker.applies(capabilities));
 }
 
-export interface BreakerRunOptions extends Omit<ConformanceOptions, "only" | "capabilities"> {
+export interface BreakerRunOptions extends Omit<ConformanceOptions, "only" | "bail" | "capabilities"> {
   /**
    * Run every n-th breaker from the i-th, as `"i/n"`: slices of breakers run side by side in
    * several vitests (a caught breaker mostly waits out its test's deadline). Default
@@ -22,7 +22,7 @@ export interface BreakerRunOptions extends Omit<ConformanceOptions, "only" | "ca
 
 /**
  * Register the suite once per breaker, over the adapter wrapped by it, with only the group that
- * must catch it. Every one of these runs is expected to FAIL; `checkBreakers` reads their reports
+ * must catch it, up to its first failed test. Every one of these runs is expected to FAIL; `checkBreakers` reads their reports
  * (named `<name>~<breaker>`) and says which breaker was not caught. Call it at the top level of a
  * test file run by a vitest of its own, as `runConformance`.
  */
@@ -38,6 +38,7 @@ export async function runBreakers(options: BreakerRunOptions): Promise<void> {
       ...conformance,
       name: `${conformance.name}~${breaker.name}`,
       only: [breaker.caughtBy],
+      bail: true,
       createAdapter: async (context): Promise<Adapter> => breaker.wrap(await conformance.createAdapter(context)),
     });
   }
