@@ -208,7 +208,8 @@ export class SqliteConsumer implements Consumer {
         if (!this.#wanted) await this.#rearmDue();
         for (const row of rows) this.#deliver(row);
       }
-      if (this.#outcomes.length > 0 || (this.#wanted && !this.#stopped && this.#held.size + this.#overrunning < this.#concurrency)) this.#again = true;
+      if (this.#outcomes.length > 0 || (this.#wanted && !this.#stopped && this.#held.size + this.#overrunning < this.#concurrency))
+        this.#again = true;
       this.#maybeIdle();
     } catch (error) {
       // Nothing was written: the outcomes wait for the next round, which comes after a pause.

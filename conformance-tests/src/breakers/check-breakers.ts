@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Capabilities } from "@taskport/core";
 import type { ConformanceReport } from "../support/report.ts";
-import type { Breaker } from "./breaker.ts";
 import { BREAKERS } from "./all-breakers.ts";
+import type { Breaker } from "./breaker.ts";
 import { applicableBreakers } from "./run-breakers.ts";
 
 export interface BreakerCheckOptions {

@@ -1,8 +1,8 @@
 import type { Adapter, Capabilities } from "@taskport/core";
 import type { ConformanceOptions } from "../harness.ts";
 import { runConformance } from "../run-conformance.ts";
-import type { Breaker } from "./breaker.ts";
 import { BREAKERS } from "./all-breakers.ts";
+import type { Breaker } from "./breaker.ts";
 
 /** The breakers whose obligation exists for an adapter declaring `capabilities`. */
 export function applicableBreakers(capabilities: Capabilities, breakers: readonly Breaker[] = BREAKERS): Breaker[] {
