@@ -17,6 +17,9 @@ const alone = [
 
 // The other files mostly wait on servers and timers, not on the CPU: several run at once (every test
 // uses its own queue names). Vitest's default on a 2-core machine is one file at a time.
+// adapters/bullmq/test/breakers.test.ts is one of them: its child vitests mostly wait out the
+// deadlines of the tests its breakers fail, on Redis under key prefixes of their own, and restart
+// nothing; alone, it would add its three minutes to the run instead of sharing them.
 const filesAtOnce = Number(process.env.TASKPORT_TEST_FILES_AT_ONCE ?? 3);
 
 export default defineConfig({
