@@ -50,6 +50,8 @@ export class NatsWorker implements Consumer {
   readonly #fetches = new Set<{ stop(): void }>();
   #asked = 0;
   #active = 0;
+  /** Handler bodies running on past their job's settlement: each still holds its slot. */
+  #overrunning = 0;
   #wake: (() => void) | undefined;
   #wakeScheduled = false;
   #heartbeat: NodeJS.Timeout | undefined;
@@ -119,7 +121,7 @@ export class NatsWorker implements Consumer {
   }
 
   #free(): number {
-    return this.#options.concurrency - this.#active - this.#asked;
+    return this.#options.concurrency - this.#active - this.#overrunning - this.#asked;
   }
 
   async #pull(queue: string, names: QueueNames): Promise<void> {
@@ -202,11 +204,21 @@ export class NatsWorker implements Consumer {
     };
     try {
       const settlement = await this.#handler(delivery);
+      if (settlement.slotFreed) this.#holdSlot(settlement.slotFreed);
       if (this.#abandoned) return;
       await this.#settle(queue, msg, attempt, settlement);
     } catch (error) {
       if (!this.#abandoned) this.#report(error, `settling job ${facts.id}; it will be delivered again`);
     }
+  }
+
+  /** A body deaf to its timeout keeps its slot after its job settles: nothing is pulled for it until it ends. */
+  #holdSlot(freed: Promise<void>): void {
+    this.#overrunning++;
+    void freed.then(() => {
+      this.#overrunning--;
+      this.#notifySoon();
+    });
   }
 
   async #settle(queue: string, msg: JsMsg, attempt: number, settlement: Settlement): Promise<void> {
