@@ -93,8 +93,10 @@ export function registerState(s: SuiteContext): void {
         const seen = new Recorder<string>();
         const job = await f.task("job", async (p: { tag: string }) => seen.push(p.tag));
         await f.worker({ tasks: [job] });
-        const doomed = await job.enqueue({ tag: "cancelled" }, { delayMs: 400 });
-        await job.enqueue({ tag: "kept" }, { delayMs: 500 });
+        // The delays leave the cancel room on a loaded machine: a cancel that came after the job
+        // started would rightly let its handler run (the suite would then test a race, not cancel).
+        const doomed = await job.enqueue({ tag: "cancelled" }, { delayMs: 1_500 });
+        await job.enqueue({ tag: "kept" }, { delayMs: 1_600 });
         expect(await doomed.cancel()).toBe(true);
         await seen.until(1, s.late(10_000), "the kept job");
         await sleep(300);
