@@ -554,13 +554,17 @@ describe("rabbitmq adapter", () => {
       w.on("error", () => {}); // reported, not fatal
       await job.enqueue({ i: 0 });
       await until(() => seen.size === 1, 10_000);
-      const restarting = restartRabbit();
+      let restarted = false;
+      const restarting = restartRabbit().finally(() => {
+        restarted = true;
+      });
       let i = 1;
       let slowest = 0;
-      // Enqueue one at a time across the restart: each resolves only once the broker confirmed it.
+      // Enqueue one at a time across the restart, until it is over (rabbitmqctl alone may take
+      // seconds to start on a loaded machine): each resolves only once the broker confirmed it.
       const producing = (async () => {
         const end = Date.now() + 3_000;
-        while (Date.now() < end) {
+        while (!restarted || Date.now() < end) {
           const sent = Date.now();
           await job.enqueue({ i: i++ });
           slowest = Math.max(slowest, Date.now() - sent);
