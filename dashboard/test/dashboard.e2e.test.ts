@@ -84,6 +84,14 @@ describe.concurrent.each(ENGINES)("dashboard on $name", ({ name, spec, lacks, sc
       const { expect } = context;
       if (lacks) await showsMissingStats(expect, page, backend, served, queue);
       else await runsThroughThePage(expect, page, backend, served, queue, (started) => (worker = started));
+    } catch (error) {
+      // What the page showed when the test gave up: an assertion alone says only what was missing.
+      const shown = await page
+        .locator("body")
+        .textContent({ timeout: 2_000 })
+        .catch(() => "(no page)");
+      if (error instanceof Error) error.message += `\n--- the page showed:\n${shown}`;
+      throw error;
     } finally {
       await page.close();
     }
