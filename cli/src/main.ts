@@ -7,13 +7,14 @@ import { createProgram } from "./program.ts";
 const verbose = process.argv.includes("--verbose");
 const program = createProgram();
 
-// A worker or a relay runs until a signal; every other command is done when its action resolves,
-// even if an engine library left a timer or socket behind.
+// A worker, a relay or the dashboard runs until a signal; every other command is done when its
+// action resolves, even if an engine library left a timer or socket behind.
+const UNTIL_SIGNALLED = new Set(["worker", "relay", "dashboard"]);
 const command = process.argv.slice(2).find((arg) => !arg.startsWith("-"));
 
 try {
   await program.parseAsync(process.argv);
-  if (command !== "worker" && command !== "relay") await exitAfterFlush(EXIT.ok);
+  if (!UNTIL_SIGNALLED.has(command ?? "")) await exitAfterFlush(EXIT.ok);
 } catch (error) {
   if (error instanceof CommanderError) {
     // Commander has already printed the message (or the help, for --help and --version).
