@@ -22,10 +22,16 @@ export interface Scenario {
 export interface ScenarioResult {
   readonly name: string;
   readonly unit: string;
+  readonly higherIsBetter: boolean;
+  /** The medians. */
   readonly raw?: number;
   readonly taskport: number;
   /** taskport ÷ raw. */
   readonly ratio?: number;
+  /** Every recorded round of each arm, in the order run. */
+  readonly rounds: { readonly raw: readonly number[]; readonly taskport: readonly number[] };
+  /** Wall time of the whole scenario, warm-up rounds included. */
+  readonly seconds: number;
 }
 
 export interface RunOptions {
@@ -47,6 +53,7 @@ export async function runScenarios(title: string, scenarios: readonly Scenario[]
   const results: ScenarioResult[] = [];
   console.log(`\n## ${title}  (median of ${rounds} rounds after ${warmup} unrecorded, arms alternated)\n`);
   for (const scenario of scenarios) {
+    const began = performance.now();
     for (let round = 0; round < warmup; round++) {
       await scenario.raw?.();
       await scenario.taskport();
@@ -68,8 +75,11 @@ export async function runScenarios(title: string, scenarios: readonly Scenario[]
     const result: ScenarioResult = {
       name: scenario.name,
       unit: scenario.unit,
+      higherIsBetter: scenario.higherIsBetter,
       taskport,
       ...(rawMedian !== undefined ? { raw: rawMedian, ratio: taskport / rawMedian } : {}),
+      rounds: { raw, taskport: ours },
+      seconds: Math.round(performance.now() - began) / 1000,
     };
     results.push(result);
   }

@@ -75,6 +75,8 @@ const sqs: EngineUnderTest = {
   },
   async close() {
     fauxqs?.child.kill();
+    // The next file of the same run (the other store's) starts an emulator of its own.
+    fauxqs = undefined;
   },
 };
 
