@@ -28,7 +28,7 @@ export class NatsConnectionHolder {
   #opening: Promise<Handles> | undefined;
   #closed = false;
   #connected = true;
-  #reconnected = signal();
+  readonly #reconnectListeners = new Set<() => void>();
 
   constructor(settings: ConnectionSettings) {
     this.settings = settings;
@@ -58,17 +58,25 @@ export class NatsConnectionHolder {
   }
 
   /**
-   * Resolves at the next reconnect. A request sent while the connection was down, or in flight when
-   * it dropped, never gets its answer (the client does not replay it): a publish waiting for its
-   * acknowledgement races this, and is sent again under the same message id.
+   * Call `listener` at the next reconnects until the returned function is called. A request sent
+   * while the connection was down, or in flight when it dropped, never gets its answer (the client
+   * does not replay it): an enqueue waiting for acknowledgements listens, and sends again under the
+   * same message ids what a reconnect cut off.
    */
-  nextReconnect(): Promise<void> {
-    return this.#reconnected.promise;
+  onReconnect(listener: () => void): () => void {
+    this.#reconnectListeners.add(listener);
+    return () => this.#reconnectListeners.delete(listener);
   }
 
   /** Resolves at once while connected, otherwise once the client has reconnected. */
   whenConnected(): Promise<void> {
-    return this.#connected ? Promise.resolve() : this.#reconnected.promise;
+    if (this.#connected) return Promise.resolve();
+    return new Promise((resolve) => {
+      const stop = this.onReconnect(() => {
+        stop();
+        resolve();
+      });
+    });
   }
 
   async #watch(nc: NatsConnection): Promise<void> {
@@ -76,9 +84,7 @@ export class NatsConnectionHolder {
       if (status.type === "disconnect") this.#connected = false;
       else if (status.type === "reconnect") {
         this.#connected = true;
-        const done = this.#reconnected;
-        this.#reconnected = signal();
-        done.resolve();
+        for (const listener of [...this.#reconnectListeners]) listener();
       }
     }
   }
@@ -105,12 +111,4 @@ export class NatsConnectionHolder {
     this.#opening = undefined;
     if (handles && !handles.nc.isClosed()) await handles.nc.close();
   }
-}
-
-function signal(): { promise: Promise<void>; resolve: () => void } {
-  let resolve = () => {};
-  const promise = new Promise<void>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
 }

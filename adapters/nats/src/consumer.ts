@@ -10,6 +10,7 @@ import {
 } from "@taskport/core";
 import type { NatsConnectionHolder } from "./connection.ts";
 import { DelayMover } from "./delay-mover.ts";
+import { moveMaxDelivered } from "./max-deliveries.ts";
 import { deadLetterHeaders, parseData, readFacts } from "./message-format.ts";
 import { type QueueNames, WORK_CONSUMER } from "./names.ts";
 import { explainNatsError } from "./nats-errors.ts";
@@ -28,6 +29,8 @@ export interface WorkerSettings {
   readonly pullers: number;
   /** Longest nak delay of a delayed job's hop. */
   readonly maxHopMs: number | undefined;
+  /** The work consumers have a `max_deliver`: jobs it stops are moved to the dead letters. */
+  readonly maxDeliver: boolean;
 }
 
 /**
@@ -48,6 +51,7 @@ export class NatsWorker implements Consumer {
   readonly #loops: Promise<void>[] = [];
   readonly #movers: DelayMover[] = [];
   readonly #fetches = new Set<{ stop(): void }>();
+  readonly #advisories: { unsubscribe(): void }[] = [];
   #asked = 0;
   #active = 0;
   /** Handler bodies running on past their job's settlement: each still holds its slot. */
@@ -84,6 +88,9 @@ export class NatsWorker implements Consumer {
       const mover = new DelayMover(this.#connection, names, this.#settings, (error, action) => this.#report(error, action));
       mover.start();
       this.#movers.push(mover);
+      if (this.#settings.maxDeliver) {
+        this.#advisories.push(await moveMaxDelivered(this.#connection, names, (error, action) => this.#report(error, action)));
+      }
     }
     this.#heartbeat = setInterval(() => this.#extend(), Math.max(100, Math.floor(this.#settings.ackWaitMs / 3)));
     this.#heartbeat.unref();
@@ -100,6 +107,7 @@ export class NatsWorker implements Consumer {
     this.#abandoned = true;
     this.#stopping = true;
     clearInterval(this.#heartbeat);
+    for (const subscription of this.#advisories) subscription.unsubscribe();
     for (const fetch of this.#fetches) fetch.stop();
     for (const mover of this.#movers) mover.abandon();
     this.#notify();
@@ -113,6 +121,7 @@ export class NatsWorker implements Consumer {
     // meanwhile is handed back at once (see #take).
     await Promise.allSettled(this.#loops);
     await Promise.allSettled(this.#movers.map((mover) => mover.stop()));
+    for (const subscription of this.#advisories) subscription.unsubscribe();
     while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
     clearInterval(this.#heartbeat);
     // Acks and naks are fire-and-forget: a round trip makes sure the server has them all.

@@ -49,7 +49,7 @@ export interface NatsAdapterOptions {
   readonly ackWaitMs?: number;
   /**
    * `max_deliver` of each queue's work consumer: deliveries of one job in all (runs, retries,
-   * redeliveries after a crash). Default -1, no limit: core ends a job at its `maxAttempts`. See the README.
+   * redeliveries after a crash); past it the job goes to the dead letters. Default -1, no limit: core ends a job at its `maxAttempts`. See the README.
    */
   readonly maxDeliver?: number;
   /** How long JetStream remembers a message id (deduplication key, or job id), in ms. Default 120 000. */
@@ -62,7 +62,7 @@ export interface NatsAdapterOptions {
   readonly maxPayloadBytes?: number;
   /** How long a worker's pull request waits on the server, in ms (≥ 1000). Default 5 000; a graceful stop waits it out. */
   readonly pullExpiresMs?: number;
-  /** Pull loops per queue per worker. Default ⌈concurrency / 50⌉, at most 4. */
+  /** Pull loops per queue per worker. Default ⌈concurrency / 10⌉, at most 4: while one pull waits for its round trip, another's jobs run. */
   readonly pullers?: number;
   /**
    * Bounds on calls to the server: `{ connectMs, operationMs, closeMs }`, default 10 s, 30 s, 10 s.
@@ -231,7 +231,10 @@ export class NatsAdapter implements Adapter {
     let left = outgoing.map((_, i) => i);
     while (left.length > 0) {
       await this.#connection.whenConnected();
-      const reconnected = this.#connection.nextReconnect().then((): typeof RESEND => RESEND);
+      let stopListening = () => {};
+      const reconnected = new Promise<typeof RESEND>((resolve) => {
+        stopListening = this.#connection.onReconnect(() => resolve(RESEND));
+      });
       const round = await Promise.all(
         left.map((i) => {
           const { subject, data, options } = outgoing[i] as Outgoing;
@@ -242,6 +245,7 @@ export class NatsAdapter implements Adapter {
           );
         }),
       );
+      stopListening();
       const again: number[] = [];
       round.forEach((result, k) => {
         const i = left[k] as number;
@@ -283,8 +287,9 @@ export class NatsAdapter implements Adapter {
       {
         ackWaitMs: this.#ackWaitMs,
         pullExpiresMs: this.#pullExpiresMs,
-        pullers: this.#options.pullers ?? Math.min(4, Math.max(1, Math.ceil(options.concurrency / 50))),
+        pullers: this.#options.pullers ?? Math.min(4, Math.max(1, Math.ceil(options.concurrency / 10))),
         maxHopMs: this.#maxNativeDelayMs,
+        maxDeliver: this.#topology.settings.maxDeliver !== -1,
       },
       options,
       handler,
