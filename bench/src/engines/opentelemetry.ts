@@ -62,6 +62,8 @@ const meterProvider = new MeterProvider({
   readers: [new PeriodicExportingMetricReader({ exporter: discardMetrics, exportIntervalMillis: 10_000 })],
 });
 const contextManager = new AsyncLocalStorageContextManager();
+/** Made once, as an app registers it once: its instruments are created once. */
+let instrumentation: ReturnType<typeof openTelemetry> | undefined;
 
 let sqliteDir: string | undefined;
 let fauxqs: Awaited<ReturnType<typeof startEmulator>> | undefined;
@@ -155,7 +157,8 @@ function backendOf(engine: Engine): Promise<Backend> {
 
 /** Jobs per second from the first enqueue to the last job's end, each job enqueued by a call of its own. */
 async function endToEnd(engine: Engine, jobs: number, instrumented: boolean): Promise<number> {
-  setInstrumentations(instrumented ? [openTelemetry({ tracerProvider, meterProvider })] : []);
+  instrumentation ??= openTelemetry({ tracerProvider, meterProvider });
+  setInstrumentations(instrumented ? [instrumentation] : []);
   const backend = await backendOf(engine);
   const finished = countdown(jobs);
   const noop = defineTask("noop", async (_: { i: number }) => finished.tick(), { queue: QUEUE }).using({ backend });
