@@ -173,6 +173,25 @@ export function registerFailures(s: SuiteContext): void {
       expect(reasons.items[0]).toBeInstanceOf(TimeoutError);
     });
 
+    s.test("timeouts", "a worker goes on taking jobs after one that timed out and heeded its signal", async (f) => {
+      const ran = new Recorder<number>();
+      const job = await f.task(
+        "heeds",
+        async (p: { i: number }, ctx) => {
+          ran.push(p.i);
+          // Ends at the abort, in the same turn as the timeout that settles its job.
+          if (p.i === 1) await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve));
+        },
+        { timeoutMs: 100, retry: { maxAttempts: 1 } },
+      );
+      await f.worker({ tasks: [job], concurrency: 1 });
+      await job.enqueue({ i: 1 });
+      await ran.until(1, s.late(10_000), "the first job");
+      await job.enqueue({ i: 2 });
+      await ran.until(2, s.late(5_000), "the next job, on the same worker");
+      expect(ran.items).toEqual([1, 2]);
+    });
+
     s.test("timeouts", "a timed-out attempt is retried by the policy; a per-call timeout overrides the task's", async (f) => {
       const attempts = new Recorder<number>();
       const job = await f.task(
