@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   ConnectionError,
   type ConsumeOptions,
@@ -188,10 +189,25 @@ export class BullMQConsumer implements Consumer {
     for (const worker of this.#workers) {
       if (room > 0) {
         worker.concurrency = room;
-        if (worker.isPaused()) void worker.resume();
+        if (worker.isPaused()) void this.#resume(worker);
       } else if (!worker.isPaused()) {
         worker.pause(true).catch(this.#report);
       }
+    }
+  }
+
+  /**
+   * Until the worker fetches again. BullMQ 5 resumes only a worker whose fetch loop has ended (a
+   * resume() while its last job settles does nothing); BullMQ 6 wakes a loop still running, but one
+   * that ends just then leaves the worker idle.
+   */
+  async #resume(worker: Worker): Promise<void> {
+    while (!this.#abandoned && !this.#stopping && this.#overrunning < this.#options.concurrency) {
+      if (worker.isPaused()) await worker.resume();
+      await sleep(10);
+      if (worker.isPaused()) continue;
+      if (!worker.isRunning()) worker.run().catch(this.#report);
+      return;
     }
   }
 
