@@ -46,6 +46,7 @@ const SMOKE_SIZES: Record<string, string> = {
   BENCH_STORE_LATENCY: "5",
   BENCH_STORE_AMQP_JOBS: "200",
   BENCH_STORE_SQS_JOBS: "200",
+  BENCH_OTEL_JOBS: "200",
 };
 
 export function useSmokeSizes(): void {

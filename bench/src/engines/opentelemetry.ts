@@ -130,6 +130,8 @@ const ENGINES: readonly Engine[] = [
         region: "us-east-1",
         credentials: { accessKeyId: "bench", secretAccessKey: "bench" },
         createQueues: true,
+        // A worker's close waits for its long polls: short ones keep a round's end short (both arms alike).
+        waitTimeSeconds: 1,
       });
     },
   },
@@ -196,5 +198,6 @@ export async function teardown(): Promise<void> {
   await tracerProvider.shutdown();
   await meterProvider.shutdown();
   fauxqs?.child.kill();
+  fauxqs = undefined;
   if (sqliteDir) rmSync(sqliteDir, { recursive: true, force: true });
 }
