@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Backend, type BackendSpec, ConfigurationError, defineTask, MemoryAdapter, startWorker, type Worker } from "@taskport/core";
-import { type Browser, chromium, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, type ExpectStatic, expect, it } from "vitest";
 import { deleteQueues } from "../../adapters/rabbitmq/test/support.ts";
 import { dropSchema } from "../../stores/postgres/test/support.ts";
@@ -14,8 +14,16 @@ import { type ServedDashboard, serveDashboard } from "../src/index.ts";
 const CHROMIUM = process.env.TASKPORT_CHROMIUM ?? "/usr/bin/chromium";
 const SCREENSHOT = fileURLToPath(new URL("../../docs/dashboard.png", import.meta.url));
 const run = randomBytes(3).toString("hex");
+// How often a test reads the page: the page itself refreshes every 2 s, and five tests reading it
+// every 50 ms (expect.poll's default) kept a loaded two-core machine busy for nothing.
+const POLL_MS = 250;
 
 let browser: Browser;
+/**
+ * One context for the engines' pages, in one renderer process (--renderer-process-limit=1): a page
+ * in a context and a process of its own took 10 to 20 s to open on the loaded two-core machine, five at once.
+ */
+let engines: BrowserContext;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
@@ -26,8 +34,16 @@ beforeAll(async () => {
   }
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--renderer-process-limit=1",
+    ],
   });
+  engines = await browser.newContext();
 }, 60_000);
 
 afterAll(async () => {
@@ -78,7 +94,7 @@ describe.concurrent.each(ENGINES)("dashboard on $name", ({ name, spec, lacks, sc
     ? `shows that the engine lacks ${lacks}, not an error`
     : "counts move as jobs run, a failed job shows in the dead letters, and redrive runs it again", async (context) => {
     if (!browser) return context.skip();
-    const page = await browser.newPage();
+    const page = await engines.newPage();
     try {
       // Concurrent tests must use their own expect (expect.poll refuses the global one).
       const { expect } = context;
@@ -112,7 +128,9 @@ async function showsMissingStats(
     .enqueue({ n: 1 });
   await page.goto(served.url);
   const section = page.locator(`section[data-backend="${backend.name}"]`);
-  await expect.poll(() => section.textContent({ timeout: 1_000 }).catch(() => null), { timeout: 10_000 }).toContain("no queue statistics");
+  await expect
+    .poll(() => section.textContent({ timeout: 1_000 }).catch(() => null), { timeout: 10_000, interval: POLL_MS })
+    .toContain("no queue statistics");
   expect(await section.locator("li.no", { hasText: "Queue stats" }).count()).toBe(1);
   expect(await page.locator(".error").count()).toBe(0);
 }
@@ -153,26 +171,26 @@ async function runsThroughThePage(
 
   await page.goto(served.url);
   const row = page.locator(`section[data-backend="${name}"] tr[data-queue="${queue}"]`);
-  await expect.poll(() => cell(page, name, queue, "queued"), { timeout: 15_000 }).toBe("4");
+  await expect.poll(() => cell(page, name, queue, "queued"), { timeout: 15_000, interval: POLL_MS }).toBe("4");
 
   await row.click();
   if (caps.pause) {
     await page.locator("#tabs button.pause").click();
-    await expect.poll(() => row.locator(".badge", { hasText: "paused" }).count(), { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => row.locator(".badge", { hasText: "paused" }).count(), { timeout: 10_000, interval: POLL_MS }).toBe(1);
     await page.locator("#tabs button.resume").click();
-    await expect.poll(() => row.locator(".badge").count(), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => row.locator(".badge").count(), { timeout: 10_000, interval: POLL_MS }).toBe(0);
   } else {
     expect(await page.locator("#tabs .unsupported").textContent()).toContain("not supported");
   }
 
   started(await startWorker({ tasks: [job], backend, concurrency: 4 }));
   release();
-  await expect.poll(() => cell(page, name, queue, "queued"), { timeout: 20_000 }).toBe("0");
-  if (caps.results) await expect.poll(() => cell(page, name, queue, "succeeded"), { timeout: 20_000 }).toBe("3");
-  await expect.poll(() => cell(page, name, queue, "failed"), { timeout: 20_000 }).toBe("1");
+  await expect.poll(() => cell(page, name, queue, "queued"), { timeout: 20_000, interval: POLL_MS }).toBe("0");
+  if (caps.results) await expect.poll(() => cell(page, name, queue, "succeeded"), { timeout: 20_000, interval: POLL_MS }).toBe("3");
+  await expect.poll(() => cell(page, name, queue, "failed"), { timeout: 20_000, interval: POLL_MS }).toBe("1");
 
   await page.locator("#tabs button", { hasText: "Dead letters" }).click();
-  await expect.poll(() => page.locator("#detail-body tr[data-job]").count(), { timeout: 10_000 }).toBe(1);
+  await expect.poll(() => page.locator("#detail-body tr[data-job]").count(), { timeout: 10_000, interval: POLL_MS }).toBe(1);
   // The payload is shown as text: the markup in it never becomes an element.
   expect(await page.locator("#detail-body pre.payload").textContent()).toContain("<img src=x onerror=alert(1)>");
   expect(await page.locator("#detail-body img").count()).toBe(0);
@@ -184,8 +202,8 @@ async function runsThroughThePage(
   expect(caps.redrive).toBe(true);
   healed = true;
   await page.locator("#detail-body button.redrive").click();
-  await expect.poll(() => ran.includes(0), { timeout: 20_000 }).toBe(true);
-  await expect.poll(() => cell(page, name, queue, "failed"), { timeout: 20_000 }).toBe("0");
+  await expect.poll(() => ran.includes(0), { timeout: 20_000, interval: POLL_MS }).toBe(true);
+  await expect.poll(() => cell(page, name, queue, "failed"), { timeout: 20_000, interval: POLL_MS }).toBe("0");
 }
 
 it("an engine that is down shows its error beside what it can do", async () => {
@@ -224,7 +242,7 @@ describe("dashboard safety", () => {
         expect(await page.locator("section").count()).toBe(0);
         await page.goto(`${url}?token=${token}`);
         expect(page.url()).toBe(url);
-        await expect.poll(() => page.locator('section[data-backend="memory"]').count(), { timeout: 10_000 }).toBe(1);
+        await expect.poll(() => page.locator('section[data-backend="memory"]').count(), { timeout: 10_000, interval: POLL_MS }).toBe(1);
       } finally {
         await page.close();
       }
