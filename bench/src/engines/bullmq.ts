@@ -1,17 +1,19 @@
 /**
  * taskport over BullMQ 6 against plain BullMQ, same Redis, same prefix, side by side. Both arms
- * use BullMQ's defaults otherwise (completed jobs kept, events stream on) and the same worker
- * concurrency. The plain arm adds jobs as a BullMQ user would (`add(name, data)`, `addBulk`);
- * taskport's jobs also carry a job id and a priority (every taskport job is prioritized, so that
- * priorities above the default order correctly); two more scenarios give the plain arm those same
- * job options, to separate their cost from taskport's own, and two run taskport with
- * `priorities: false` (jobs in BullMQ's plain wait list) against the option-less plain arm.
+ * use BullMQ's defaults otherwise (events stream on) and the same worker concurrency. The plain arm
+ * adds jobs as a BullMQ user would (`add(name, data)`, `addBulk`); taskport's jobs also carry job
+ * options: their own id, a priority (every taskport job is prioritized, so that priorities above the
+ * default order correctly), their enqueue time and the backend's retention as BullMQ's age limits
+ * (`removeOnComplete`/`removeOnFail`). Three more scenarios give the plain arm those same job
+ * options, to separate BullMQ's cost of them from taskport's own (each option's cost alone:
+ * `npm run bench -- bullmq-options`), and two run taskport with `priorities: false` (jobs in
+ * BullMQ's plain wait list) against the option-less plain arm.
  * Processing: a pre-loaded backlog drained at concurrency 50; latency: enqueue-to-start on an idle worker.
  */
 import { randomUUID } from "node:crypto";
 import { BullMQAdapter } from "@taskport/bullmq";
 import { Backend, defineTask, startWorker } from "@taskport/core";
-import { Queue, Worker } from "bullmq";
+import { type JobsOptions, Queue, Worker } from "bullmq";
 import type { Scenario } from "../harness.ts";
 import { countdown, enqueueToStart, percentile, perSecond, StartSignal, timedRate } from "../harness.ts";
 
@@ -81,13 +83,13 @@ async function taskportSequential(): Promise<number> {
   return rate;
 }
 
-async function plainSequential(): Promise<number> {
+async function plainSequential(same = false): Promise<number> {
   setup();
   const queue = queueName("raw");
   const producer = plainQueue(queue);
   await producer.add("noop", { i: -1 });
   const rate = await timedRate(SEQUENTIAL, async () => {
-    for (let i = 0; i < SEQUENTIAL; i++) await producer.add("noop", { i });
+    for (let i = 0; i < SEQUENTIAL; i++) await producer.add("noop", { i }, same ? sameOptions() : undefined);
   });
   await drop(queue);
   return rate;
@@ -100,9 +102,19 @@ async function taskportLoad(queue: string, count: number, priorities = true): Pr
   }
 }
 
-/** The job options every taskport job carries at the default priority: its own id and a priority. */
-function sameOptions(): { jobId: string; priority: number } {
-  return { jobId: randomUUID(), priority: 101 };
+/**
+ * The job options every taskport job carries at the default priority and retention (see
+ * adapters/bullmq's `options()`): its own id, a priority, its enqueue time, and the backend's
+ * retention (a day for succeeded jobs, a week for failed ones) as BullMQ's age limits, in seconds.
+ */
+export function sameOptions(): JobsOptions {
+  return {
+    jobId: randomUUID(),
+    timestamp: Date.now(),
+    removeOnComplete: { age: 86_400 },
+    removeOnFail: { age: 7 * 86_400 },
+    priority: 101,
+  };
 }
 
 async function plainLoad(queue: string, count: number, same = false): Promise<void> {
@@ -214,7 +226,7 @@ export async function scenarios(): Promise<Scenario[]> {
       unit: "jobs/s",
       higherIsBetter: true,
       taskport: taskportSequential,
-      raw: plainSequential,
+      raw: () => plainSequential(),
     },
     {
       name: `bulk enqueueMany by ${n(CHUNK)} (${n(BULK)}) vs addBulk`,
@@ -231,7 +243,14 @@ export async function scenarios(): Promise<Scenario[]> {
       raw: () => plainBacklog(),
     },
     {
-      name: `bulk enqueue (${n(BULK)}) vs addBulk with taskport's job options (jobId, priority)`,
+      name: `sequential enqueue (${n(SEQUENTIAL)}) vs add with taskport's job options`,
+      unit: "jobs/s",
+      higherIsBetter: true,
+      taskport: taskportSequential,
+      raw: () => plainSequential(true),
+    },
+    {
+      name: `bulk enqueue (${n(BULK)}) vs addBulk with taskport's job options`,
       unit: "jobs/s",
       higherIsBetter: true,
       taskport: () => taskportBulk(),

@@ -6,6 +6,7 @@
  * (batch 50, burstWhenBatchFull, 4 local loops, a notify queue with LISTEN/NOTIFY) and against
  * pg-boss as it comes (default `work()` options, a plain queue, no LISTEN/NOTIFY).
  */
+import { randomUUID } from "node:crypto";
 import { Backend, defineTask, startWorker } from "@taskport/core";
 import { PgBossAdapter } from "@taskport/pg-boss";
 import pg from "pg";
@@ -133,12 +134,17 @@ async function taskportLoad(queue: string, count: number): Promise<void> {
   }
 }
 
-async function plainLoad(boss: PgBoss, queue: string, count: number): Promise<void> {
+/**
+ * `same`: each row with taskport's options, its own id (taskport's ids are its own on every engine)
+ * and the ids returned (how taskport tells a stored job from one its deduplication key refused).
+ */
+async function plainLoad(boss: PgBoss, queue: string, count: number, same = false): Promise<void> {
   for (let i = 0; i < count; i += CHUNK) {
-    await boss.insert(
-      queue,
-      Array.from({ length: Math.min(CHUNK, count - i) }, (_, j) => ({ data: { i: i + j } })),
-    );
+    const rows = Array.from({ length: Math.min(CHUNK, count - i) }, (_, j) => ({
+      data: { i: i + j },
+      ...(same ? { id: randomUUID() } : {}),
+    }));
+    await boss.insert(queue, rows, same ? { returnId: true } : undefined);
   }
 }
 
@@ -151,11 +157,11 @@ async function taskportBulk(): Promise<number> {
   return rate;
 }
 
-async function plainBulk(): Promise<number> {
+async function plainBulk(same = false): Promise<number> {
   const { plain } = await setup();
   const queue = await plainQueue(plain, "raw");
   await plain.send(queue, { i: -1 });
-  const rate = await timedRate(BULK, () => plainLoad(plain, queue, BULK));
+  const rate = await timedRate(BULK, () => plainLoad(plain, queue, BULK, same));
   await dropQueue(queue);
   return rate;
 }
@@ -294,7 +300,14 @@ export async function scenarios(): Promise<Scenario[]> {
       unit: "jobs/s",
       higherIsBetter: true,
       taskport: taskportBulk,
-      raw: plainBulk,
+      raw: () => plainBulk(),
+    },
+    {
+      name: `bulk enqueueMany by ${n(CHUNK)} (${n(BULK)}) vs insert with taskport's options (id, returnId)`,
+      unit: "jobs/s",
+      higherIsBetter: true,
+      taskport: taskportBulk,
+      raw: () => plainBulk(true),
     },
     {
       name: `backlog of ${n(BACKLOG)}: defaults vs pg-boss best settings`,
