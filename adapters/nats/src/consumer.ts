@@ -27,6 +27,13 @@ export interface WorkerSettings {
   readonly pullExpiresMs: number;
   /** Pull loops per queue. */
   readonly pullers: number;
+  /**
+   * Jobs a worker pulls beyond its free slots, so that the next ones are at hand when a slot frees
+   * rather than one pull's round trip later. Buffered jobs are kept with `working()` like running
+   * ones, and handed back (nakked) at once when the worker stops or a slot stays held by a handler
+   * deaf to its timeout.
+   */
+  readonly readAhead: number;
   /** Longest nak delay of a delayed job's hop. */
   readonly maxHopMs: number | undefined;
   /** The work consumers have a `max_deliver`: jobs it stops are moved to the dead letters. */
@@ -48,6 +55,8 @@ export class NatsWorker implements Consumer {
   readonly #handler: DeliveryHandler;
   readonly #running = new Set<Promise<void>>();
   readonly #held = new Set<JsMsg>();
+  /** Jobs pulled ahead of a free slot, oldest first (see WorkerSettings.readAhead). */
+  readonly #buffer: { readonly queue: string; readonly msg: JsMsg }[] = [];
   readonly #loops: Promise<void>[] = [];
   readonly #movers: DelayMover[] = [];
   readonly #fetches = new Set<{ stop(): void }>();
@@ -107,6 +116,7 @@ export class NatsWorker implements Consumer {
     this.#abandoned = true;
     this.#stopping = true;
     clearInterval(this.#heartbeat);
+    this.#buffer.length = 0;
     for (const subscription of this.#advisories) subscription.unsubscribe();
     for (const fetch of this.#fetches) fetch.stop();
     for (const mover of this.#movers) mover.abandon();
@@ -116,6 +126,7 @@ export class NatsWorker implements Consumer {
   async #stop(): Promise<void> {
     this.#stopping = true;
     this.#notify();
+    this.#handBack();
     // Pulls in flight are let expire rather than stopped: the server would still deliver to a
     // pull the client forgot, and those messages would wait out their ack wait. What arrives
     // meanwhile is handed back at once (see #take).
@@ -130,7 +141,9 @@ export class NatsWorker implements Consumer {
   }
 
   #free(): number {
-    return this.#options.concurrency - this.#active - this.#overrunning - this.#asked;
+    // No read-ahead while a slot is held past its job: what is pulled must be able to start soon.
+    const ahead = this.#overrunning > 0 ? 0 : this.#settings.readAhead;
+    return this.#options.concurrency + ahead - this.#active - this.#overrunning - this.#asked - this.#buffer.length;
   }
 
   async #pull(queue: string, names: QueueNames): Promise<void> {
@@ -179,20 +192,38 @@ export class NatsWorker implements Consumer {
 
   #take(queue: string, msg: JsMsg): void {
     if (this.#abandoned) return;
-    if (this.#stopping) {
-      // Taken by a pull that outlived the stop: back to the queue at once, for another worker.
+    if (this.#stopping || (this.#overrunning > 0 && this.#active + this.#overrunning >= this.#options.concurrency)) {
+      // Taken by a pull that outlived the stop, or for a slot a deaf handler still holds: back to
+      // the queue at once, for another worker.
       msg.nak();
       return;
     }
-    this.#active++;
     this.#held.add(msg);
-    const run = this.#run(queue, msg).finally(() => {
-      this.#active--;
+    this.#buffer.push({ queue, msg });
+    this.#dispatch();
+  }
+
+  /** Nak every buffered job: they go back to the queue for any worker. */
+  #handBack(): void {
+    for (const { msg } of this.#buffer.splice(0)) {
       this.#held.delete(msg);
-      this.#running.delete(run);
-      this.#notifySoon();
-    });
-    this.#running.add(run);
+      msg.nak();
+    }
+  }
+
+  #dispatch(): void {
+    while (!this.#stopping && this.#active + this.#overrunning < this.#options.concurrency && this.#buffer.length > 0) {
+      const { queue, msg } = this.#buffer.shift() as { queue: string; msg: JsMsg };
+      this.#active++;
+      const run = this.#run(queue, msg).finally(() => {
+        this.#active--;
+        this.#held.delete(msg);
+        this.#running.delete(run);
+        this.#dispatch();
+        this.#notifySoon();
+      });
+      this.#running.add(run);
+    }
   }
 
   async #run(queue: string, msg: JsMsg): Promise<void> {
@@ -224,8 +255,10 @@ export class NatsWorker implements Consumer {
   /** A body deaf to its timeout keeps its slot after its job settles: nothing is pulled for it until it ends. */
   #holdSlot(freed: Promise<void>): void {
     this.#overrunning++;
+    if (this.#active + this.#overrunning >= this.#options.concurrency) this.#handBack();
     void freed.then(() => {
       this.#overrunning--;
+      this.#dispatch();
       this.#notifySoon();
     });
   }

@@ -62,6 +62,11 @@ export interface NatsAdapterOptions {
   readonly maxPayloadBytes?: number;
   /** How long a worker's pull request waits on the server, in ms (≥ 1000). Default 5 000; a graceful stop waits it out. */
   readonly pullExpiresMs?: number;
+  /**
+   * Jobs a worker pulls beyond its free slots, so the next is at hand when a slot frees. Default the
+   * worker's concurrency; 0 pulls only for free slots (a stopping worker then hands nothing back).
+   */
+  readonly readAhead?: number;
   /** Pull loops per queue per worker. Default ⌈concurrency / 10⌉, at most 4: while one pull waits for its round trip, another's jobs run. */
   readonly pullers?: number;
   /**
@@ -288,6 +293,7 @@ export class NatsAdapter implements Adapter {
         ackWaitMs: this.#ackWaitMs,
         pullExpiresMs: this.#pullExpiresMs,
         pullers: this.#options.pullers ?? Math.min(4, Math.max(1, Math.ceil(options.concurrency / 10))),
+        readAhead: this.#options.readAhead ?? options.concurrency,
         maxHopMs: this.#maxNativeDelayMs,
         maxDeliver: this.#topology.settings.maxDeliver !== -1,
       },
