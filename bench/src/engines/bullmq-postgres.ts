@@ -2,16 +2,17 @@
  * taskport over BullMQ's PostgreSQL backend against plain BullMQ on the same backend: same
  * PostgreSQL, same schema, same pool size, side by side. Both arms use BullMQ's defaults otherwise
  * (completed jobs kept, events written) and the same worker concurrency. The plain arm adds jobs as
- * a BullMQ user would; taskport's jobs also carry a job id and a priority, so two more scenarios
- * give the plain arm those job options too, to separate their cost from taskport's own.
+ * a BullMQ user would; taskport's jobs also carry a job id, a priority, their enqueue time and the
+ * backend's retention ages (which BullMQ's PostgreSQL backend prunes by on every finish), so three
+ * more scenarios give the plain arm those job options too, to separate their cost from taskport's own.
  * Processing: a pre-loaded backlog drained at concurrency 50; latency: enqueue-to-start on an idle worker.
  */
-import { randomUUID } from "node:crypto";
 import { BullMQAdapter } from "@taskport/bullmq";
 import { Backend, defineTask, startWorker } from "@taskport/core";
 import { createPostgresBackend, type PostgresPoolConfig, Queue, Worker } from "bullmq";
 import type { Scenario } from "../harness.ts";
 import { countdown, enqueueToStart, percentile, perSecond, StartSignal, timedRate } from "../harness.ts";
+import { sameOptions } from "./bullmq.ts";
 
 export const title = "BullMQ 6.7 on PostgreSQL: taskport vs plain BullMQ (same database, same schema, same settings)";
 
@@ -88,11 +89,6 @@ async function taskportLoad(queue: string, count: number): Promise<void> {
   for (let i = 0; i < count; i += CHUNK) {
     await task.enqueueMany(Array.from({ length: Math.min(CHUNK, count - i) }, (_, j) => ({ i: i + j })));
   }
-}
-
-/** The job options every taskport job carries at the default priority: its own id and a priority. */
-function sameOptions(): { jobId: string; priority: number } {
-  return { jobId: randomUUID(), priority: 101 };
 }
 
 async function plainLoad(queue: string, count: number, same = false): Promise<void> {
@@ -217,14 +213,14 @@ export async function scenarios(): Promise<Scenario[]> {
       raw: () => plainBacklog(),
     },
     {
-      name: `sequential enqueue (${n(SEQUENTIAL)}) vs add with taskport's job options (jobId, priority)`,
+      name: `sequential enqueue (${n(SEQUENTIAL)}) vs add with taskport's job options`,
       unit: "jobs/s",
       higherIsBetter: true,
       taskport: taskportSequential,
       raw: () => plainSequential(true),
     },
     {
-      name: `bulk enqueue (${n(BULK)}) vs addBulk with taskport's job options (jobId, priority)`,
+      name: `bulk enqueue (${n(BULK)}) vs addBulk with taskport's job options`,
       unit: "jobs/s",
       higherIsBetter: true,
       taskport: taskportBulk,
