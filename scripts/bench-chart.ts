@@ -57,10 +57,13 @@ interface Row {
 
 function draw(file: string): string {
   const results = JSON.parse(readFileSync(file, "utf8")) as ResultsFile;
-  const groups = CHARTED.flatMap(([engine, heading]) => {
-    const rows: Row[] = (results.engines.find((e) => e.engine === engine)?.scenarios ?? [])
+  const groups = CHARTED.flatMap(([engine, name]) => {
+    const measured = results.engines.find((e) => e.engine === engine);
+    const rows: Row[] = (measured?.scenarios ?? [])
       .filter((s) => s.unit === "jobs/s" && s.ratio !== undefined)
       .map((s) => ({ label: s.name, ratio: s.ratio as number }));
+    // Engines of one file may have been measured at different times: each says when, and how loaded.
+    const heading = `${name}  (${measured?.date.slice(0, 16).replace("T", " ")} UTC, load average ${measured?.loadAtEnd})`;
     return rows.length ? [{ heading, rows }] : [];
   });
 
@@ -79,7 +82,7 @@ function draw(file: string): string {
   const m = results.machine;
   const header = [
     `taskport ÷ the engine's own library, throughput (higher is better; ${TARGET} marked)`,
-    `${results.date.slice(0, 10)} · median of ${results.rounds} rounds per arm, arms alternated · ${m.cpus} × ${m.cpuModel} · load ${m.loadAtStart[0]} at start, ${m.loadAtEnd[0]} at end (shared machine: figures are noisy)`,
+    `median of ${results.rounds} rounds per arm, arms alternated · ${m.cpus} × ${m.cpuModel}, shared with other test runs: noisy figures`,
   ];
   const body: string[] = [
     `<text class="title" x="${margin}" y="${margin + 16}">${xml(header[0] as string)}</text>`,
