@@ -266,7 +266,12 @@ describe("sqlite: the file", () => {
     worker.on("succeeded", () => finished++);
     worker.on("failed", () => finished++);
     await until(() => finished === 2, 5_000, "both jobs to finish");
-    await sleep(5);
+    // The worker writes a finish in its next batch, after the event: wait for the row's expiry to be
+    // written, then for the clock to pass it.
+    const db = await adapter.database();
+    const expiry = () => (db.prepare("SELECT expires_at AS at FROM taskport_jobs WHERE id = ?").get(ok.id) as { at: number | null }).at;
+    await until(() => expiry() !== null, 5_000, "the finish to be written");
+    await sleep(Math.max(0, Number(expiry()) - Date.now()) + 5);
     expect(await adapter.getJob(ok.id, "kept")).toBeNull(); // past its retention it reads as gone at once…
     await adapter.sweep();
     expect(await rows(adapter)).toBe(2); // …and a sweep deletes it
