@@ -68,6 +68,8 @@ export interface Capabilities {
   readonly listJobs?: boolean;
   /** `backend.redrive()`: jobs that failed for good run again, from the dead letters. Default `false`. */
   readonly redrive?: boolean;
+  /** `backend.discardDeadLetters()`: jobs that failed for good are removed from the dead letters, never to run. Default `false`. */
+  readonly discardDeadLetters?: boolean;
   /** `backend.pause()` / `resume()`: workers in every process stop taking a queue's jobs, and start again. Default `false`. */
   readonly pause?: boolean;
   /** Largest payload in bytes of JSON text; larger payloads raise `PayloadTooLargeError`. */
@@ -96,6 +98,7 @@ export const ALL_CAPABILITIES: Capabilities = Object.freeze({
   stats: true,
   listJobs: true,
   redrive: true,
+  discardDeadLetters: true,
   pause: true,
 });
 

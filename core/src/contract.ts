@@ -260,6 +260,14 @@ export interface Adapter {
   redrive?(queue: string, ids?: readonly string[]): Promise<number>;
 
   /**
+   * Remove dead letters of `queue` for good (those with `ids`, or all): each leaves the dead letters,
+   * is never run again, and the engine forgets it, so `getJob` then resolves to `null`. Ids that are
+   * not dead letters of `queue` are ignored. Resolves to how many were discarded. Needs
+   * `capabilities.discardDeadLetters`.
+   */
+  discardDeadLetters?(queue: string, ids?: readonly string[]): Promise<number>;
+
+  /**
    * Stop workers in every process from taking `queue`'s jobs (running ones finish; enqueues are still
    * accepted), until `resume`. Needs `capabilities.pause`.
    */

@@ -378,6 +378,16 @@ export class Backend extends Emitter<BackendEvents> {
     return this.#inspect(adapter, "redrive", adapter.redrive?.bind(adapter), "redrive")(queue, ids);
   }
 
+  /**
+   * Remove dead letters of `queue` for good (those with `ids`, or all): they never run, and their
+   * record is gone (`getJob` is `null`); ids that are not dead letters are ignored. Resolves to how many.
+   */
+  async discardDeadLetters(queue: string, ids?: readonly string[]): Promise<number> {
+    const adapter = await this.adapter();
+    const discard = adapter.discardDeadLetters?.bind(adapter);
+    return this.#inspect(adapter, "discardDeadLetters", discard, "discarding dead letters")(queue, ids);
+  }
+
   /** Workers in every process stop taking `queue`'s jobs until `resume`. */
   async pause(queue: string): Promise<void> {
     const adapter = await this.adapter();
@@ -487,7 +497,7 @@ function instrument(
   };
 }
 
-type InspectionCapability = "stats" | "listJobs" | "deadLetter" | "redrive" | "pause";
+type InspectionCapability = "stats" | "listJobs" | "deadLetter" | "redrive" | "discardDeadLetters" | "pause";
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 

@@ -224,6 +224,28 @@ export class MemoryAdapter implements Adapter {
     return sent;
   }
 
+  async discardDeadLetters(queue: string, ids?: readonly string[]): Promise<number> {
+    const letters = this.#deadLetters.get(queue);
+    if (!letters) return 0;
+    const wanted = ids ? new Set(ids) : undefined;
+    const kept = new Deque<MemoryJob>();
+    let discarded = 0;
+    const now = Date.now();
+    // Letters past their retention are no longer listed, so they are dropped but not counted.
+    for (let job = letters.shift(); job; job = letters.shift()) {
+      if (job.status !== "failed" || expired(job, now)) continue;
+      if (wanted && !wanted.has(job.id)) {
+        kept.push(job);
+        continue;
+      }
+      // Left in the finished deque, which forgets only a job the map still holds as that same job.
+      if (this.#jobs.get(job.id) === job) this.#jobs.delete(job.id);
+      discarded++;
+    }
+    this.#deadLetters.set(queue, kept);
+    return discarded;
+  }
+
   async pause(queue: string): Promise<void> {
     this.#paused.add(queue);
   }

@@ -160,6 +160,10 @@ export class OutboxAdapter implements Adapter {
     return this.engine.redrive?.bind(this.engine);
   }
 
+  get discardDeadLetters(): Adapter["discardDeadLetters"] {
+    return this.engine.discardDeadLetters?.bind(this.engine);
+  }
+
   get pause(): Adapter["pause"] {
     return this.engine.pause?.bind(this.engine);
   }

@@ -71,6 +71,9 @@ interface ConsumerRun {
 /** Jobs per record or confirm write at most: an `enqueueMany` of 1,000 takes one. */
 const RECORD_BATCH = 1_000;
 
+/** Dead letters listed, discarded and forgotten at once. */
+const DISCARD_PAGE = 10_000;
+
 const CANCELLED_RESULT: Settlement = Object.freeze({ status: "succeeded", result: null, resultJson: "null" });
 
 class StoreBackedAdapter implements Adapter {
@@ -402,6 +405,32 @@ class StoreBackedAdapter implements Adapter {
       await this.store.record(again, this.#claimMs);
       await this.store.confirm(again.map((job) => job.id));
       return engine.redrive?.(queue, ids ?? chosen.map((job) => job.id)) ?? 0;
+    };
+  }
+
+  /**
+   * Discard through the engine, then forget the jobs in the store too: a discarded job's status
+   * reads as `null`, as the engine's own record does. Only ids the engine lists as dead letters
+   * are passed on, so a job that is not one keeps its record in the store.
+   */
+  get discardDeadLetters(): Adapter["discardDeadLetters"] {
+    const engine = this.engine;
+    if (!engine.discardDeadLetters || !engine.listDeadLetters) return undefined;
+    if (!this.#tracking) return engine.discardDeadLetters.bind(engine);
+    const list = engine.listDeadLetters.bind(engine);
+    const discard = engine.discardDeadLetters.bind(engine);
+    return async (queue, ids) => {
+      const wanted = ids ? new Set(ids) : undefined;
+      let discarded = 0;
+      // A page at a time, so that "all" reaches past one listing's limit.
+      for (;;) {
+        const letters = await list(queue, DISCARD_PAGE);
+        const chosen = (wanted ? letters.filter((letter) => wanted.has(letter.id)) : letters).map((letter) => letter.id);
+        const count = chosen.length > 0 ? await discard(queue, chosen) : 0;
+        if (chosen.length > 0) await this.store.forget(chosen);
+        discarded += count;
+        if (wanted || letters.length < DISCARD_PAGE || count === 0) return discarded;
+      }
     };
   }
 }

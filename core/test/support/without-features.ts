@@ -40,6 +40,7 @@ export function asBroker(engine: Adapter, options: { onlyProgress?: boolean } = 
     ...(engine.stats ? { stats: engine.stats.bind(engine) } : {}),
     ...(engine.listJobs ? { listJobs: engine.listJobs.bind(engine) } : {}),
     ...(engine.redrive ? { redrive: engine.redrive.bind(engine) } : {}),
+    ...(engine.discardDeadLetters ? { discardDeadLetters: engine.discardDeadLetters.bind(engine) } : {}),
     ...(engine.pause ? { pause: engine.pause.bind(engine) } : {}),
     ...(engine.resume ? { resume: engine.resume.bind(engine) } : {}),
   };
