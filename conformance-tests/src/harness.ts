@@ -89,6 +89,7 @@ export const GROUPS = [
   "stats",
   "listJobs",
   "redrive",
+  "discardDeadLetters",
   "pause",
   "schedules",
   "networkFaults",

@@ -18,7 +18,19 @@ export interface Breaker {
   wrap(adapter: Adapter): Adapter;
 }
 
-const OPTIONAL = ["getJob", "cancel", "listDeadLetters", "check", "watch", "stats", "listJobs", "redrive", "pause", "resume"] as const;
+const OPTIONAL = [
+  "getJob",
+  "cancel",
+  "listDeadLetters",
+  "check",
+  "watch",
+  "stats",
+  "listJobs",
+  "redrive",
+  "discardDeadLetters",
+  "pause",
+  "resume",
+] as const;
 
 /** `adapter` as it is, but for `overrides`: every other method forwards to it. */
 export function forward(adapter: Adapter, overrides: Partial<Adapter>): Adapter {

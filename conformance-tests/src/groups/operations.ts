@@ -2,7 +2,7 @@ import { expect } from "vitest";
 import type { SuiteContext } from "../run-conformance.ts";
 import { gate, Recorder, sleep, waitFor } from "../support/waiting.ts";
 
-/** Inspection and operation of queues: stats, listing jobs, redrive, pause. */
+/** Inspection and operation of queues: stats, listing jobs, redrive, discarding dead letters, pause. */
 export function registerOperations(s: SuiteContext): void {
   const caps = s.capabilities;
 
@@ -105,6 +105,42 @@ export function registerOperations(s: SuiteContext): void {
       expect(await backend.redrive(f.queue())).toBe(1);
       await waitFor(() => runs.items.filter((r) => r.n === 2).length === 2, s.late(10_000), "the second job to run");
       if (caps.results) expect(await first?.wait({ timeoutMs: s.late(10_000) })).toBeNull();
+    });
+  });
+
+  const discards = caps.discardDeadLetters === true && caps.deadLetter ? true : "needs deadLetter and discardDeadLetters";
+  s.group("discardDeadLetters", discards, () => {
+    s.test("discardDeadLetters", "discarded dead letters leave the dead letters for good: counted, never run, not redriven", async (f) => {
+      const runs = new Recorder<number>();
+      const job = await f.task("doomed", async (p: { n: number }) => {
+        runs.push(p.n);
+        throw new Error("fails for good");
+      });
+      const worker = await f.worker({ tasks: [job] });
+      const failed = new Recorder<string>();
+      worker.on("failed", (e) => failed.push(e.job.id));
+      const [first, second, third] = [await job.enqueue({ n: 1 }), await job.enqueue({ n: 2 }), await job.enqueue({ n: 3 })];
+      await failed.until(3, s.late(10_000), "the jobs to fail");
+      const backend = await f.backend();
+      const letters = async () => (await backend.deadLetters(f.queue(), 10)).map((letter) => letter.id).sort();
+      await waitFor(async () => (await letters()).length === 3, s.late(10_000), "3 dead letters");
+      // A job that is not a dead letter (here one waiting its turn) is neither counted nor touched.
+      const waiting = caps.delay ? await job.enqueue({ n: 9 }, { delayMs: 60_000 }) : undefined;
+      const strangers = waiting ? [waiting.id, "no-such-job"] : ["no-such-job"];
+
+      expect(await backend.discardDeadLetters(f.queue(), [first?.id as string, ...strangers])).toBe(1);
+      const rest = [second?.id as string, third?.id as string].sort();
+      await waitFor(async () => (await letters()).join() === rest.join(), s.late(10_000), "the other 2 dead letters left");
+      if (caps.results) expect(await backend.getJob(first?.id as string, f.queue())).toBeNull();
+      if (caps.results && waiting) expect(await backend.getJob(waiting.id, f.queue())).not.toBeNull();
+      if (caps.redrive) expect(await backend.redrive(f.queue(), [first?.id as string])).toBe(0);
+
+      expect(await backend.discardDeadLetters(f.queue())).toBe(2);
+      await waitFor(async () => (await letters()).length === 0, s.late(10_000), "no dead letter left");
+      if (caps.redrive) expect(await backend.redrive(f.queue())).toBe(0);
+      expect(await backend.discardDeadLetters(f.queue())).toBe(0);
+      await sleep(s.late(300));
+      expect([...runs.items].sort()).toEqual([1, 2, 3]);
     });
   });
 
