@@ -56,6 +56,7 @@ const CAPABILITIES: Capabilities = Object.freeze({
   stats: true,
   listJobs: true,
   redrive: true,
+  discardDeadLetters: true,
   pause: true,
 });
 
@@ -313,6 +314,19 @@ export class SqliteAdapter implements Adapter {
     });
     if (sent > 0) this.#announce({ receipts: [], ready: new Set([queue]), due: new Map() });
     return sent;
+  }
+
+  async discardDeadLetters(queue: string, ids?: readonly string[]): Promise<number> {
+    return this.#write((s) => {
+      const now = Date.now();
+      if (!ids) return Number(s.discardAll.run(queue, now).changes);
+      let count = 0;
+      for (const id of new Set(ids)) {
+        const seq = seqOf(id);
+        if (seq !== undefined) count += Number(s.discardOne.run(queue, now, seq, id).changes);
+      }
+      return count;
+    });
   }
 
   async pause(queue: string): Promise<void> {

@@ -78,6 +78,8 @@ export class Statements {
   readonly deadLetters: StatementSync;
   readonly redriveAll: StatementSync;
   readonly redriveOne: StatementSync;
+  readonly discardAll: StatementSync;
+  readonly discardOne: StatementSync;
   readonly setPaused: StatementSync;
   readonly knownQueues: StatementSync;
   readonly finishedSince: StatementSync;
@@ -207,6 +209,10 @@ export class Statements {
          progress = NULL, finished_at = NULL, expires_at = NULL, cancel_requested = 0 WHERE queue = ? AND state = 'failed'`;
     this.redriveAll = p(redrive);
     this.redriveOne = p(`${redrive} AND seq = ? AND id = ?`);
+    // (queue, now[, seq, id]) Letters past their retention are no longer listed, so they are not counted.
+    const discard = `DELETE FROM taskport_jobs WHERE queue = ? AND state = 'failed' AND finished_at IS NOT NULL AND ${KEPT}`;
+    this.discardAll = p(discard);
+    this.discardOne = p(`${discard} AND seq = ? AND id = ?`);
     this.setPaused = p(
       "INSERT INTO taskport_queues (queue, paused) VALUES (?, ?) ON CONFLICT (queue) DO UPDATE SET paused = excluded.paused",
     );
