@@ -26,7 +26,7 @@ import { Job, type JobsOptions, type PostgresPoolConfig, type Queue } from "bull
 import type { Redis, RedisOptions } from "ioredis";
 import { BullMQConsumer, taskportBackoff } from "./consumer.ts";
 import type { Datastore } from "./datastore.ts";
-import { jobPage, queueStats, redriveJobs } from "./inspection.ts";
+import { discardJobs, jobPage, queueStats, redriveJobs } from "./inspection.ts";
 import { type JobData, toJobInfo, toStatus } from "./job-data.ts";
 import { PostgresDatastore } from "./postgres-datastore.ts";
 import { RedisDatastore, validateClientName } from "./redis-datastore.ts";
@@ -129,11 +129,13 @@ export class BullMQAdapter implements Adapter {
       crashCountsAsAttempt: true,
       // Finished jobs go once past the backend's retention (removeOnComplete / removeOnFail ages).
       retention: true,
-      // Inspection reads BullMQ's own lists and sets; redrive is `job.retry()` of failed jobs, and
-      // pause is BullMQ's global `Queue.pause()`, which every worker of the queue obeys.
+      // Inspection reads BullMQ's own lists and sets; redrive is `job.retry()` of failed jobs,
+      // discarding is `Queue.remove()` of them, and pause is BullMQ's global `Queue.pause()`, which
+      // every worker of the queue obeys.
       stats: true,
       listJobs: true,
       redrive: true,
+      discardDeadLetters: true,
       pause: true,
       // In the job's data envelope (`data.headers`).
       headers: true,
@@ -355,6 +357,14 @@ export class BullMQAdapter implements Adapter {
   async redrive(queue: string, ids?: readonly string[]): Promise<number> {
     try {
       return await redriveJobs(await this.#queue(queue), this.#store, ids);
+    } catch (error) {
+      throw this.#wrap(error);
+    }
+  }
+
+  async discardDeadLetters(queue: string, ids?: readonly string[]): Promise<number> {
+    try {
+      return await discardJobs(await this.#queue(queue), ids);
     } catch (error) {
       throw this.#wrap(error);
     }

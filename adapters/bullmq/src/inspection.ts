@@ -123,3 +123,19 @@ export async function redriveJobs(queue: Queue, store: Datastore, ids: readonly 
   }
   return count;
 }
+
+/**
+ * Failed jobs removed with BullMQ's own `Queue.remove()`: the job's hash and its place in the
+ * failed set go, so it never runs and `getJob` reads `null`. A job that left the failed set
+ * meanwhile (redriven, removed by another call) is not counted.
+ */
+export async function discardJobs(queue: Queue, ids: readonly string[] | undefined): Promise<number> {
+  const targets = ids ? [...new Set(ids)] : await queue.getRanges(["failed"], 0, -1);
+  let count = 0;
+  for (const id of targets) {
+    // Failed first: an id of a job still waiting or running is not a dead letter, and stays.
+    if ((await queue.getJobState(id)) !== "failed") continue;
+    if ((await queue.remove(id)) === 1) count++;
+  }
+  return count;
+}

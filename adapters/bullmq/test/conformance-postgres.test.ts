@@ -53,6 +53,7 @@ if (!HAS_POSTGRES_BACKEND) {
       stats: true,
       listJobs: true,
       redrive: true,
+      discardDeadLetters: true,
       pause: true,
     },
     harness: {

@@ -28,6 +28,7 @@ await runConformance({
     stats: true,
     listJobs: true,
     redrive: true,
+    discardDeadLetters: true,
     pause: true,
   },
   harness: {
