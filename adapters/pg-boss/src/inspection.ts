@@ -196,3 +196,20 @@ export async function redrive(
   );
   return (rows[0] as { n: number } | undefined)?.n ?? 0;
 }
+
+/**
+ * Failed jobs deleted from pg-boss's job table (as its own `deleteJob()` does), so they never run and
+ * `getJob` reads `null`. Letters past their retention are no longer listed, and are not counted.
+ */
+export async function discardDeadLetters(db: Executor, schema: string, queue: string, ids: readonly string[] | undefined): Promise<number> {
+  const { rows } = await db.executeSql(
+    `WITH discarded AS (
+       DELETE FROM ${schema}.job
+       WHERE name = $1 AND state = 'failed' ${ids ? "AND id = ANY($2::uuid[])" : ""}
+         AND (deletion_seconds = 0 OR completed_on + deletion_seconds * interval '1s' > ${schema}.job_now())
+       RETURNING 1)
+     SELECT count(*)::int AS n FROM discarded`,
+    ids ? [queue, ids] : [queue],
+  );
+  return (rows[0] as { n: number } | undefined)?.n ?? 0;
+}

@@ -27,7 +27,7 @@ import pg from "pg";
 import { type JobInsert, PgBoss } from "pg-boss";
 import { PgBossConsumer } from "./consumer.ts";
 import { Engine } from "./engine.ts";
-import { jobPage, jobStatus, queueNames, queueStats, redrive } from "./inspection.ts";
+import { discardDeadLetters, jobPage, jobStatus, queueNames, queueStats, redrive } from "./inspection.ts";
 import {
   CRASH_REDELIVERIES,
   expireSecondsFor,
@@ -102,11 +102,13 @@ const CAPABILITIES: Capabilities = Object.freeze({
   // jobs go back with it lowered again (Engine.release).
   crashCountsAsAttempt: true,
   // SQL over pg-boss's job table (its own counts lag by a monitor interval); redrive resets the
-  // attempts, which pg-boss's `retry()` does not. pg-boss has no pause: a fetch takes any queue's
-  // ready jobs, and a paused state kept beside it would not stop plain pg-boss workers.
+  // attempts, which pg-boss's `retry()` does not, and discarding deletes the failed rows. pg-boss
+  // has no pause: a fetch takes any queue's ready jobs, and a paused state kept beside it would
+  // not stop plain pg-boss workers.
   stats: true,
   listJobs: true,
   redrive: true,
+  discardDeadLetters: true,
   pause: false,
   // Each finished job gets the backend's retention as its deletion_seconds; pg-boss's maintenance
   // deletes it past that (every maintenanceIntervalSeconds).
@@ -527,6 +529,13 @@ export class PgBossAdapter implements Adapter {
     const count = await this.#call(() => this.#bounded("redrive", redrive(engine.db, this.#schema, engine.channel, queue, valid)));
     if (count > 0) engine.wake(queue);
     return count;
+  }
+
+  async discardDeadLetters(queue: string, ids?: readonly string[]): Promise<number> {
+    const valid = ids?.filter((id) => UUID.test(id));
+    if (valid && valid.length === 0) return 0;
+    const engine = await this.#start();
+    return this.#call(() => this.#bounded("discardDeadLetters", discardDeadLetters(engine.db, this.#schema, queue, valid)));
   }
 
   async check(): Promise<CheckProblem[]> {

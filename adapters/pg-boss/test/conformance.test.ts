@@ -39,6 +39,7 @@ await runConformance({
     stats: true,
     listJobs: true,
     redrive: true,
+    discardDeadLetters: true,
     pause: false,
   },
   harness: {
