@@ -16,7 +16,7 @@ import {
   resolveTimeouts,
   type Timeouts,
 } from "@taskport/core";
-import type { GetMessage, Options } from "amqplib";
+import type { Channel, GetMessage, Options } from "amqplib";
 import { explainConnectError } from "./amqp-errors.ts";
 import { AmqpConnection } from "./connection.ts";
 import { RabbitConsumer } from "./consumer.ts";
@@ -147,6 +147,8 @@ export class RabbitMQAdapter implements Adapter {
       crashCountsAsAttempt: queueType === "quorum",
       // Dead letters are fetched from `<queue>.dead`, published back with confirms, then acked.
       redrive: true,
+      // The chosen letters are fetched from `<queue>.dead` and acked, published nowhere.
+      discardDeadLetters: true,
       // One AMQP header, `taskport-headers` (JSON), kept across retries, dead-lettering and redrive.
       headers: true,
       maxPayloadBytes: options.maxPayloadBytes ?? MAX_MESSAGE_SIZE,
@@ -260,23 +262,30 @@ export class RabbitMQAdapter implements Adapter {
     await this.#topology.ensureQueues([queue]);
     const wanted = ids ? new Set(ids) : undefined;
     return this.#connection.withChannel(async (channel) => {
-      const chosen: { msg: GetMessage; message: JobMessage }[] = [];
-      let remaining = Number.POSITIVE_INFINITY;
-      while (remaining > 0 && (wanted === undefined || wanted.size > 0)) {
-        const msg = await channel.get(deadLetterQueueName(queue), { noAck: false });
-        if (msg === false) break;
-        // The first get tells how many letters are behind it: later arrivals are not this redrive's.
-        remaining = Math.min(remaining, msg.fields.messageCount + 1) - 1;
-        const message = readMessage(msg);
-        if (wanted !== undefined && !wanted.has(message.id)) continue;
-        wanted?.delete(message.id);
-        chosen.push({ msg, message: { ...message, attempt: 1 } });
-      }
+      const chosen = await takeLetters(channel, queue, wanted);
       if (chosen.length === 0) return 0;
-      await this.#bounded("redrive", this.#publisher.send(chosen.map(({ message }) => ({ queue, message: withoutRunAt(message) }))));
+      const again = chosen.map(({ message }) => ({ queue, message: withoutRunAt({ ...message, attempt: 1 }) }));
+      await this.#bounded("redrive", this.#publisher.send(again));
       for (const { msg } of chosen) channel.ack(msg);
       // The acks must reach the broker before the channel closes (a close does not drop sent frames,
       // but a round trip makes sure of it before the count is reported).
+      await channel.checkQueue(deadLetterQueueName(queue));
+      return chosen.length;
+    });
+  }
+
+  /**
+   * Remove dead letters for good: the chosen letters are acked, and nothing is published, so they
+   * never run again (with no job record on the broker, there is nothing else to forget). Letters
+   * not asked for go back unacked when the channel closes, as in a redrive.
+   */
+  async discardDeadLetters(queue: string, ids?: readonly string[]): Promise<number> {
+    await this.#topology.ensureQueues([queue]);
+    const wanted = ids ? new Set(ids) : undefined;
+    return this.#connection.withChannel(async (channel) => {
+      const chosen = await takeLetters(channel, queue, wanted);
+      if (chosen.length === 0) return 0;
+      for (const { msg } of chosen) channel.ack(msg);
       await channel.checkQueue(deadLetterQueueName(queue));
       return chosen.length;
     });
@@ -312,6 +321,31 @@ export class RabbitMQAdapter implements Adapter {
       () => this.#connection.destroy(),
     );
   }
+}
+
+/**
+ * Get the letters of `queue`'s dead-letter queue with `wanted` ids (or all), unacked, for the caller to
+ * ack. Only the letters there when the first get answered are looked at, so a letter that arrives
+ * meanwhile (a job that fails again at once after a redrive) is not taken by the same call.
+ */
+async function takeLetters(
+  channel: Channel,
+  queue: string,
+  wanted: Set<string> | undefined,
+): Promise<{ msg: GetMessage; message: JobMessage }[]> {
+  const chosen: { msg: GetMessage; message: JobMessage }[] = [];
+  let remaining = Number.POSITIVE_INFINITY;
+  while (remaining > 0 && (wanted === undefined || wanted.size > 0)) {
+    const msg = await channel.get(deadLetterQueueName(queue), { noAck: false });
+    if (msg === false) break;
+    // The first get tells how many letters are behind it: later arrivals are not this call's.
+    remaining = Math.min(remaining, msg.fields.messageCount + 1) - 1;
+    const message = readMessage(msg);
+    if (wanted !== undefined && !wanted.has(message.id)) continue;
+    wanted?.delete(message.id);
+    chosen.push({ msg, message });
+  }
+  return chosen;
 }
 
 /** A redriven job is due now: a delay it once had is long past. */

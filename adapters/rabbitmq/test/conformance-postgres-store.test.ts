@@ -37,6 +37,7 @@ await runConformance({
     progress: true,
     retention: true,
     redrive: true,
+    discardDeadLetters: true,
     stats: true,
     listJobs: true,
   },

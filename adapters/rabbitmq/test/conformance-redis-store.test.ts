@@ -35,6 +35,7 @@ await runConformance({
     deadLetter: true,
     crashCountsAsAttempt: false,
     redrive: true,
+    discardDeadLetters: true,
     stats: true,
     listJobs: true,
     maxPayloadBytes: 1024 * 1024,

@@ -41,6 +41,7 @@ await runConformance({
     deadLetter: true,
     crashCountsAsAttempt: false,
     redrive: true,
+    discardDeadLetters: true,
     maxPayloadBytes: 1024 * 1024,
   },
   harness: {
