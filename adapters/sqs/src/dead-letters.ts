@@ -188,6 +188,15 @@ export async function redriveDeadLetters(
   return sent;
 }
 
+/**
+ * Delete dead letters of `url` for good (those with `ids`, or all): received and deleted as a
+ * redrive does, sent nowhere. Letters not asked for are made visible again at the end. Resolves
+ * to how many were deleted.
+ */
+export function discardDeadLetters(client: SQSClient, url: string, ids: readonly string[] | undefined): Promise<number> {
+  return redriveDeadLetters(client, url, ids, async () => {});
+}
+
 /** A dead letter's attributes as a fresh job's: no error, attempt or failure time; attempts start over. */
 function freshAttributes(attributes: Record<string, MessageAttributeValue> | undefined): Record<string, MessageAttributeValue> {
   const out = resendAttributes(attributes, 0, undefined);

@@ -19,7 +19,7 @@ import {
 } from "@taskport/core";
 import { AckBatcher } from "./ack-batcher.ts";
 import { SqsConsumer } from "./consumer.ts";
-import { peekDeadLetters, redriveDeadLetters } from "./dead-letters.ts";
+import { discardDeadLetters, peekDeadLetters, redriveDeadLetters } from "./dead-letters.ts";
 import { ATTRIBUTE, ATTRIBUTE_RESERVE_BYTES, jobToMessage, messageBytes } from "./message-format.ts";
 import { deadLetterQueueName, QueueRegistry, sqsQueueName } from "./queue-registry.ts";
 import { deduplicationId, type Outgoing, Sender } from "./sender.ts";
@@ -194,6 +194,8 @@ export class SqsAdapter implements Adapter {
       crashCountsAsAttempt: false,
       // Receive from the dead-letter queue, send to the queue, then delete the letter.
       redrive: this.#deadLetter,
+      // Receive from the dead-letter queue and delete, sending nothing.
+      discardDeadLetters: this.#deadLetter,
       // One message attribute, `tp.headers` (JSON); kept on delay hops, retries, dead letters and redrive.
       headers: true,
       maxPayloadBytes: this.#maxMessageBytes - ATTRIBUTE_RESERVE_BYTES,
@@ -334,6 +336,16 @@ export class SqsAdapter implements Adapter {
       });
     } catch (error) {
       throw explainSqsError(error, this.#where, `redrive the dead letters of "${queue}"`);
+    }
+  }
+
+  /** Delete dead letters for good: with no job record on SQS, nothing else is left to forget. */
+  async discardDeadLetters(queue: string, ids?: readonly string[]): Promise<number> {
+    if (!this.#deadLetter) return 0;
+    try {
+      return await discardDeadLetters(this.#sqs(), await this.#queues.deadLetterUrl(queue), ids);
+    } catch (error) {
+      throw explainSqsError(error, this.#where, `discard the dead letters of "${queue}"`);
     }
   }
 

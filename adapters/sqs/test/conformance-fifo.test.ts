@@ -33,6 +33,7 @@ await runConformance({
     deadLetter: true,
     crashCountsAsAttempt: false,
     redrive: true,
+    discardDeadLetters: true,
     maxPayloadBytes: 262_144 - 1024,
   },
   optOut: {

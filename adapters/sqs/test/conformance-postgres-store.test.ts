@@ -26,6 +26,7 @@ const STORE_CAPABILITIES = {
   progress: true,
   retention: true,
   redrive: true,
+  discardDeadLetters: true,
   stats: true,
   listJobs: true,
 } as const;

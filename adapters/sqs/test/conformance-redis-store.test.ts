@@ -53,6 +53,7 @@ for (const fifo of [false, true]) {
       deadLetter: true,
       crashCountsAsAttempt: false,
       redrive: true,
+      discardDeadLetters: true,
       stats: true,
       listJobs: true,
     },
