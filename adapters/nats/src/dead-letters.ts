@@ -72,3 +72,20 @@ export async function redriveLetters(
   );
   return letters.length;
 }
+
+/**
+ * Delete letters from the dead-letter stream by sequence, publishing nothing: they never run
+ * again, and with no job record on the server nothing else is left to forget. Resolves to how
+ * many the stream deleted.
+ */
+export async function discardLetters(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  names: QueueNames,
+  ids: readonly string[] | undefined,
+): Promise<number> {
+  const wanted = ids ? new Set(ids) : undefined;
+  const letters = (await readLetters(js, jsm, names)).filter((msg) => wanted === undefined || wanted.has(readFacts(msg.headers, "").id));
+  const deleted = await Promise.all(letters.map((msg) => jsm.streams.deleteMessage(names.deadStream, msg.seq, false)));
+  return deleted.filter(Boolean).length;
+}

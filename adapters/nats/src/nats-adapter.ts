@@ -22,7 +22,7 @@ import {
 } from "@taskport/core";
 import { NatsConnectionHolder } from "./connection.ts";
 import { NatsWorker } from "./consumer.ts";
-import { letterToJob, readLetters, redriveLetters } from "./dead-letters.ts";
+import { discardLetters, letterToJob, readLetters, redriveLetters } from "./dead-letters.ts";
 import { HEADER_RESERVE_BYTES, jobHeaders, payloadBytes, readFacts } from "./message-format.ts";
 import type { QueueNames } from "./names.ts";
 import { explainNatsError, ORIGIN } from "./nats-errors.ts";
@@ -152,6 +152,8 @@ export class NatsAdapter implements Adapter {
       crashCountsAsAttempt: false,
       // Letters are read by an ordered consumer, published back, then deleted by sequence.
       redrive: true,
+      // The same read, then the chosen letters deleted by sequence, published nowhere.
+      discardDeadLetters: true,
       // NATS headers: one `Taskport-Headers` (JSON), kept across retries, delays, dead letters and redrive.
       headers: true,
       maxPayloadBytes: this.#maxPayloadBytes,
@@ -328,6 +330,13 @@ export class NatsAdapter implements Adapter {
     return this.#bounded("redrive", async () => {
       const { js, jsm } = await this.#connection.handles();
       return redriveLetters(js, jsm, await this.#topology.streams(jsm, queue), ids);
+    });
+  }
+
+  async discardDeadLetters(queue: string, ids?: readonly string[]): Promise<number> {
+    return this.#bounded("discardDeadLetters", async () => {
+      const { js, jsm } = await this.#connection.handles();
+      return discardLetters(js, jsm, await this.#topology.streams(jsm, queue), ids);
     });
   }
 

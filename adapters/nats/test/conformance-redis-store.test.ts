@@ -34,6 +34,7 @@ await runConformance({
     deadLetter: true,
     crashCountsAsAttempt: false,
     redrive: true,
+    discardDeadLetters: true,
   },
   optOut: {
     serviceRestart:

@@ -39,6 +39,7 @@ await runConformance({
     deadLetter: true,
     crashCountsAsAttempt: false,
     redrive: true,
+    discardDeadLetters: true,
     headers: true,
     maxPayloadBytes: 1024 * 1024 - 4096,
   },
