@@ -4,6 +4,7 @@ import { registerCheck } from "./commands/check.ts";
 import { registerConformance } from "./commands/conformance.ts";
 import { registerDashboard } from "./commands/dashboard.ts";
 import { registerDeadLetters } from "./commands/dead-letters.ts";
+import { registerDiscard } from "./commands/discard.ts";
 import { registerEnqueue } from "./commands/enqueue.ts";
 import { registerJobs } from "./commands/jobs.ts";
 import { registerPause } from "./commands/pause.ts";
@@ -53,6 +54,7 @@ ${EXIT_CODES_HELP}`,
   registerJobs(program);
   registerDeadLetters(program);
   registerRedrive(program);
+  registerDiscard(program);
   registerPause(program);
   registerDashboard(program);
   registerConformance(program);

@@ -49,6 +49,14 @@ describe("inspection commands", () => {
     expect(redrive.stdout).toBe("redrove 2 job(s) of risky\n");
   });
 
+  it("discard removes dead letters for good; ids that are not dead letters are not counted", async () => {
+    const none = await runCli(["discard", "risky", "no-such-job", "--module", OPS, "--json"]);
+    expect(none.code).toBe(0);
+    expect(JSON.parse(none.stdout)).toEqual({ queue: "risky", discarded: 0 });
+    const all = await runCli(["discard", "risky", "--module", OPS]);
+    expect(all).toMatchObject({ code: 0, stdout: "discarded 2 job(s) of risky\n" });
+  });
+
   it("pause and resume say what they did", async () => {
     const pause = await runCli(["pause", "mail", "--module", OPS]);
     expect(pause).toMatchObject({ code: 0, stdout: "paused mail\n" });
