@@ -14,6 +14,7 @@ const FEATURES = [
   ["stats", "Queue stats"],
   ["listJobs", "Job listing"],
   ["redrive", "Redrive"],
+  ["discardDeadLetters", "Discard dead letters"],
   ["pause", "Pause"],
   ["headers", "Headers"],
 ];
@@ -239,7 +240,19 @@ async function drawDetail() {
         { class: "redrive-all", disabled: !caps.redrive || jobs.length === 0, onclick: () => act("redrive", { backend, queue }) },
         "Redrive all",
       );
-      body.replaceChildren(el("div", { class: "actions" }, all), jobTable(jobs, true));
+      // Discarding is shown only where the engine can: a missing feature is absent, never an error.
+      const discardAll = caps.discardDeadLetters
+        ? el(
+            "button",
+            {
+              class: "discard-all",
+              disabled: jobs.length === 0,
+              onclick: () => discard({ backend, queue }, "every dead letter of this queue"),
+            },
+            "Discard all",
+          )
+        : null;
+      body.replaceChildren(el("div", { class: "actions" }, all, discardAll), jobTable(jobs, true));
     }
   } catch (error) {
     body.replaceChildren(el("p", { class: "error" }, error.message));
@@ -312,6 +325,16 @@ function jobTable(jobs, dead) {
                   "Redrive",
                 )
               : null,
+            dead && caps.discardDeadLetters
+              ? el(
+                  "button",
+                  {
+                    class: "discard",
+                    onclick: () => discard({ backend: selected.backend, queue: selected.queue, ids: [job.id] }, `job ${job.id}`),
+                  },
+                  "Discard",
+                )
+              : null,
             caps.cancel && !["succeeded", "failed", "cancelled"].includes(job.status)
               ? el(
                   "button",
@@ -324,6 +347,11 @@ function jobTable(jobs, dead) {
       ),
     ),
   );
+}
+
+/** Discarding cannot be undone: the operator confirms it first. */
+function discard(body, what) {
+  if (confirm(`Discard ${what} for good? It will never run, and its record is removed.`)) return act("discard", body);
 }
 
 async function act(action, body) {

@@ -28,13 +28,13 @@ const ASSETS = {
 } as const;
 
 /** The POSTs: each changes the engine, so each needs the CSRF check. */
-const ACTIONS: ReadonlySet<string> = new Set(["/api/redrive", "/api/cancel", "/api/pause", "/api/resume"]);
+const ACTIONS: ReadonlySet<string> = new Set(["/api/redrive", "/api/discard", "/api/cancel", "/api/pause", "/api/resume"]);
 
 const STATUSES: readonly JobStatus[] = ["scheduled", "queued", "running", "succeeded", "failed", "cancelled"];
 
 /**
  * The web dashboard: every configured backend's queues with live counts, lag and a sparkline, their
- * recent jobs, and dead letters with redrive and cancel — read through core's inspection API, so
+ * recent jobs, and dead letters with redrive and discard — read through core's inspection API, so
  * it is the same page for every engine. A feature an engine lacks is shown as such.
  */
 export function createDashboard(options: DashboardOptions = {}): DashboardHandler {
@@ -107,10 +107,9 @@ export function createDashboard(options: DashboardOptions = {}): DashboardHandle
       const backend = backends().find((b) => b.name === body.backend);
       if (!backend || typeof body.queue !== "string") return send(res, 400, { error: "name a backend and a queue" });
       return act(res, async () => {
-        if (path === "/api/redrive") {
-          const ids = Array.isArray(body.ids) ? body.ids.filter((id): id is string => typeof id === "string") : undefined;
-          return { redriven: await backend.redrive(body.queue as string, ids) };
-        }
+        const ids = Array.isArray(body.ids) ? body.ids.filter((id): id is string => typeof id === "string") : undefined;
+        if (path === "/api/redrive") return { redriven: await backend.redrive(body.queue as string, ids) };
+        if (path === "/api/discard") return { discarded: await backend.discardDeadLetters(body.queue as string, ids) };
         if (path === "/api/pause" || path === "/api/resume") {
           const pause = path === "/api/pause";
           await (pause ? backend.pause(body.queue as string) : backend.resume(body.queue as string));

@@ -92,7 +92,7 @@ describe.concurrent.each(ENGINES)("dashboard on $name", ({ name, spec, lacks, sc
 
   it(lacks
     ? `shows that the engine lacks ${lacks}, not an error`
-    : "counts move as jobs run, a failed job shows in the dead letters, and redrive runs it again", async (context) => {
+    : "counts move as jobs run, failed jobs show in the dead letters, discard removes one, redrive runs the other", async (context) => {
     if (!browser) return context.skip();
     const page = await engines.newPage();
     try {
@@ -137,8 +137,8 @@ async function showsMissingStats(
 
 /**
  * The whole path an operator takes: jobs wait (counts), pause where the engine can (or the page says
- * it cannot), workers run them (counts move), one fails for good (dead letters, its payload shown as
- * text), redrive runs it again.
+ * it cannot), workers run them (counts move), two fail for good (dead letters, a payload shown as
+ * text), discard removes one for good, redrive runs the other again.
  */
 async function runsThroughThePage(
   expect: ExpectStatic,
@@ -157,10 +157,12 @@ async function runsThroughThePage(
     release = resolve;
   });
   const ran: number[] = [];
+  let doomedRuns = 0;
   const job = defineTask(
     "dash-job",
     async (payload: { n: number; html?: string }) => {
       if (payload.n === 0 && !healed) throw new Error("broken until healed");
+      if (payload.n < 0 && ++doomedRuns) throw new Error("never works");
       await gate;
       ran.push(payload.n);
     },
@@ -168,10 +170,11 @@ async function runsThroughThePage(
   ).using({ backend });
   await job.enqueueMany([1, 2, 3].map((n) => ({ n })));
   await job.enqueue({ n: 0, html: "<img src=x onerror=alert(1)>" });
+  const doomed = await job.enqueue({ n: -1 });
 
   await page.goto(served.url);
   const row = page.locator(`section[data-backend="${name}"] tr[data-queue="${queue}"]`);
-  await expect.poll(() => cell(page, name, queue, "queued"), { timeout: 15_000, interval: POLL_MS }).toBe("4");
+  await expect.poll(() => cell(page, name, queue, "queued"), { timeout: 15_000, interval: POLL_MS }).toBe("5");
 
   await row.click();
   if (caps.pause) {
@@ -187,10 +190,16 @@ async function runsThroughThePage(
   release();
   await expect.poll(() => cell(page, name, queue, "queued"), { timeout: 20_000, interval: POLL_MS }).toBe("0");
   if (caps.results) await expect.poll(() => cell(page, name, queue, "succeeded"), { timeout: 20_000, interval: POLL_MS }).toBe("3");
-  await expect.poll(() => cell(page, name, queue, "failed"), { timeout: 20_000, interval: POLL_MS }).toBe("1");
+  await expect.poll(() => cell(page, name, queue, "failed"), { timeout: 20_000, interval: POLL_MS }).toBe("2");
 
   await page.locator("#tabs button", { hasText: "Dead letters" }).click();
+  await expect.poll(() => page.locator("#detail-body tr[data-job]").count(), { timeout: 10_000, interval: POLL_MS }).toBe(2);
+  // Discard: the dead letter leaves the page for good (the operator confirms first).
+  expect(caps.discardDeadLetters).toBe(true);
+  page.once("dialog", (dialog) => void dialog.accept());
+  await page.locator(`#detail-body tr[data-job="${doomed.id}"] button.discard`).click();
   await expect.poll(() => page.locator("#detail-body tr[data-job]").count(), { timeout: 10_000, interval: POLL_MS }).toBe(1);
+  await expect.poll(() => cell(page, name, queue, "failed"), { timeout: 10_000, interval: POLL_MS }).toBe("1");
   // The payload is shown as text: the markup in it never becomes an element.
   expect(await page.locator("#detail-body pre.payload").textContent()).toContain("<img src=x onerror=alert(1)>");
   expect(await page.locator("#detail-body img").count()).toBe(0);
@@ -204,6 +213,9 @@ async function runsThroughThePage(
   await page.locator("#detail-body button.redrive").click();
   await expect.poll(() => ran.includes(0), { timeout: 20_000, interval: POLL_MS }).toBe(true);
   await expect.poll(() => cell(page, name, queue, "failed"), { timeout: 20_000, interval: POLL_MS }).toBe("0");
+  // The discarded job never ran again: a redrive of the whole queue does not bring it back.
+  expect(await backend.redrive(queue)).toBe(0);
+  expect(doomedRuns).toBe(1);
 }
 
 it("an engine that is down shows its error beside what it can do", async () => {
@@ -271,6 +283,10 @@ describe("dashboard safety", () => {
         headers: { "content-type": "application/json", "x-taskport-csrf": csrf },
       });
       expect(await own.json()).toEqual({ redriven: 0 });
+      const discard = (headers: Record<string, string>) =>
+        fetch(`${served.url}api/discard`, { method: "POST", body, headers: { "content-type": "application/json", ...headers } });
+      expect((await discard({})).status).toBe(403);
+      expect(await (await discard({ "x-taskport-csrf": csrf })).json()).toEqual({ discarded: 0 });
     } finally {
       await served.close();
     }
