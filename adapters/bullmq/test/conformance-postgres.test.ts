@@ -1,7 +1,7 @@
-import { runConformance } from "@taskport/conformance";
 import { ConfigurationError } from "@taskport/core";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { BullMQAdapter } from "../src/index.ts";
+import { runBullMQConformance } from "./conformance-support.ts";
 import {
   clientNameOf,
   DATABASE_URL,
@@ -18,11 +18,6 @@ function viaAddress(url: string, address: string): string {
   return via.href;
 }
 
-let janitor: BullMQAdapter | undefined;
-afterAll(async () => {
-  await janitor?.close();
-});
-
 if (!HAS_POSTGRES_BACKEND) {
   // The run on the oldest BullMQ of the peer range (5.59): no PostgreSQL backend to test, but the
   // adapter must say so rather than fail at import or at the first job.
@@ -33,47 +28,13 @@ if (!HAS_POSTGRES_BACKEND) {
     });
   });
 } else {
-  await runConformance({
+  await runBullMQConformance({
     name: "bullmq-postgres",
-    // Queue names come from the suite's testId, so tests share one schema without meeting another.
-    createAdapter: ({ testId }) => postgresTestAdapter(testId),
-    capabilities: {
-      delay: true,
-      priority: true,
-      results: true,
-      cancel: true,
-      deduplication: "until-finished",
-      retention: true,
-      nativeBulkEnqueue: true,
-      transactions: false,
-      ordering: "fifo",
-      progress: true,
-      deadLetter: true,
-      crashCountsAsAttempt: true,
-      stats: true,
-      listJobs: true,
-      redrive: true,
-      discardDeadLetters: true,
-      pause: true,
-    },
-    harness: {
-      // PostgreSQL is shared by the whole test run: rather than restart it, this cuts every
-      // connection of the running test (its pools' and its workers' LISTEN connections, found by
-      // name), as a restart would; node-postgres and BullMQ reconnect.
-      async restartServer(testId) {
-        const killed = await terminateConnections(clientNameOf(testId));
-        if (killed === 0) throw new Error(`no connection named after ${clientNameOf(testId)} to cut`);
-      },
-      connectVia: {
-        engine: { host: new URL(DATABASE_URL).hostname, port: Number(new URL(DATABASE_URL).port || 5432) },
-        createAdapter: ({ testId }, address) => postgresTestAdapter(testId, viaAddress(DATABASE_URL, address)),
-      },
-      unreachableAdapter: () =>
-        new BullMQAdapter({ postgres: { connectionString: "postgres://postgres@127.0.0.1:1/test", schema: TEST_SCHEMA } }),
-      async cleanup(_testId, queues) {
-        janitor ??= postgresTestAdapter("janitor");
-        for (const queue of queues) await janitor.destroyQueue(queue);
-      },
-    },
+    adapter: (testId, address) => postgresTestAdapter(testId, address === undefined ? DATABASE_URL : viaAddress(DATABASE_URL, address)),
+    engine: { host: new URL(DATABASE_URL).hostname, port: Number(new URL(DATABASE_URL).port || 5432) },
+    // Its pools' and its workers' LISTEN connections, found by name; node-postgres and BullMQ reconnect.
+    cutConnections: (testId) => terminateConnections(clientNameOf(testId)),
+    unreachableAdapter: () =>
+      new BullMQAdapter({ postgres: { connectionString: "postgres://postgres@127.0.0.1:1/test", schema: TEST_SCHEMA } }),
   });
 }
