@@ -9,98 +9,25 @@
  * `npm run bench -- bullmq-options`), and two run taskport with `priorities: false` (jobs in
  * BullMQ's plain wait list) against the option-less plain arm.
  * Processing: a pre-loaded backlog drained at concurrency 50; latency: enqueue-to-start on an idle worker.
+ * The plain BullMQ arm and the scenario list serve bullmq-postgres.ts too.
  */
 import { randomUUID } from "node:crypto";
 import { BullMQAdapter } from "@taskport/bullmq";
-import { Backend, defineTask, startWorker } from "@taskport/core";
+import { Backend } from "@taskport/core";
 import { type JobsOptions, Queue, Worker } from "bullmq";
 import type { Scenario } from "../harness.ts";
-import { countdown, enqueueToStart, percentile, perSecond, StartSignal, timedRate } from "../harness.ts";
+import { CHUNK, CONCURRENCY, jobsPerSecond, milliseconds, n, type PlainSide, plainArm, queueName, taskportArm } from "../scenarios.ts";
 
 export const title = "BullMQ 6: taskport vs plain BullMQ (same Redis, same settings)";
 
-const HOST = process.env.TASKPORT_REDIS_HOST ?? "127.0.0.1";
-const PORT = Number(process.env.TASKPORT_REDIS_PORT ?? 6379);
+const CONNECTION = { host: process.env.TASKPORT_REDIS_HOST ?? "127.0.0.1", port: Number(process.env.TASKPORT_REDIS_PORT ?? 6379) };
 const PREFIX = "tpbench";
-const CONNECTION = { host: HOST, port: PORT };
-const SEQUENTIAL = Number(process.env.BENCH_BULLMQ_SEQUENTIAL ?? 3_000);
-const BULK = Number(process.env.BENCH_BULLMQ_BULK ?? 30_000);
-const BACKLOG = Number(process.env.BENCH_BULLMQ_BACKLOG ?? 10_000);
-const LATENCY_SAMPLES = Number(process.env.BENCH_BULLMQ_LATENCY ?? 300);
-const CHUNK = 1_000;
-const CONCURRENCY = 50;
-
-let adapter: BullMQAdapter | undefined;
-let backend: Backend | undefined;
-let unprioritized: Backend | undefined;
-let seq = 0;
-const queues = new Map<string, Queue>();
-
-function setup(priorities = true): Backend {
-  adapter ??= new BullMQAdapter({ redis: CONNECTION, prefix: PREFIX, clientName: "tp-bench-taskport" });
-  backend ??= new Backend("bench", adapter);
-  if (priorities) return backend;
-  unprioritized ??= new Backend(
-    "bench-unprioritized",
-    new BullMQAdapter({ redis: CONNECTION, prefix: PREFIX, clientName: "tp-bench-taskport-unprioritized", priorities: false }),
-  );
-  return unprioritized;
-}
-
-function queueName(arm: string): string {
-  return `bench-${arm}-${process.pid}-${++seq}`;
-}
-
-function plainQueue(name: string): Queue {
-  let queue = queues.get(name);
-  if (!queue) {
-    queue = new Queue(name, { prefix: PREFIX, connection: CONNECTION });
-    queue.on("error", () => {});
-    queues.set(name, queue);
-  }
-  return queue;
-}
-
-async function drop(name: string): Promise<void> {
-  const queue = queues.get(name);
-  queues.delete(name);
-  await queue?.close().catch(() => {});
-  await (adapter as BullMQAdapter).destroyQueue(name);
-}
-
-function noopTask(queue: string, onRun: (p: { i: number }) => void = () => {}, priorities = true) {
-  return defineTask("noop", async (p: { i: number }) => onRun(p), { queue }).using({ backend: setup(priorities) });
-}
-
-async function taskportSequential(): Promise<number> {
-  const queue = queueName("tp");
-  const task = noopTask(queue);
-  await task.enqueue({ i: -1 }); // connects, as an app's first enqueue does
-  const rate = await timedRate(SEQUENTIAL, async () => {
-    for (let i = 0; i < SEQUENTIAL; i++) await task.enqueue({ i });
-  });
-  await drop(queue);
-  return rate;
-}
-
-async function plainSequential(same = false): Promise<number> {
-  setup();
-  const queue = queueName("raw");
-  const producer = plainQueue(queue);
-  await producer.add("noop", { i: -1 });
-  const rate = await timedRate(SEQUENTIAL, async () => {
-    for (let i = 0; i < SEQUENTIAL; i++) await producer.add("noop", { i }, same ? sameOptions() : undefined);
-  });
-  await drop(queue);
-  return rate;
-}
-
-async function taskportLoad(queue: string, count: number, priorities = true): Promise<void> {
-  const task = noopTask(queue, undefined, priorities);
-  for (let i = 0; i < count; i += CHUNK) {
-    await task.enqueueMany(Array.from({ length: Math.min(CHUNK, count - i) }, (_, j) => ({ i: i + j })));
-  }
-}
+const SIZES = {
+  sequential: Number(process.env.BENCH_BULLMQ_SEQUENTIAL ?? 3_000),
+  bulk: Number(process.env.BENCH_BULLMQ_BULK ?? 30_000),
+  backlog: Number(process.env.BENCH_BULLMQ_BACKLOG ?? 10_000),
+  latency: Number(process.env.BENCH_BULLMQ_LATENCY ?? 300),
+};
 
 /**
  * The job options every taskport job carries at the default priority and retention (see
@@ -117,185 +44,175 @@ export function sameOptions(): JobsOptions {
   };
 }
 
-async function plainLoad(queue: string, count: number, same = false): Promise<void> {
-  const producer = plainQueue(queue);
-  for (let i = 0; i < count; i += CHUNK) {
-    await producer.addBulk(
-      Array.from({ length: Math.min(CHUNK, count - i) }, (_, j) => ({
-        name: "noop",
-        data: { i: i + j },
-        ...(same ? { opts: sameOptions() } : {}),
-      })),
-    );
+/** How plain BullMQ reaches its store: Redis here, PostgreSQL in bullmq-postgres.ts. */
+export interface BullMQStore {
+  queue(name: string): Queue;
+  worker(name: string, handler: () => Promise<void>): Worker;
+  /** Deletes a queue and everything of it (taskport's `destroyQueue`, which both arms may use). */
+  destroy(name: string): Promise<void>;
+}
+
+/** Plain BullMQ: queues by name, made once each and closed when dropped. */
+export class PlainBullMQ {
+  readonly #queues = new Map<string, Queue>();
+  readonly #store: BullMQStore;
+
+  constructor(store: BullMQStore) {
+    this.#store = store;
+  }
+
+  readonly destroy = (name: string): Promise<void> => this.#store.destroy(name);
+
+  #queue(name: string): Queue {
+    let queue = this.#queues.get(name);
+    if (!queue) {
+      queue = this.#store.queue(name);
+      queue.on("error", () => {});
+      this.#queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  /** Adds jobs with `options()` each, or none. */
+  side(options: () => JobsOptions | undefined = () => undefined): PlainSide<string> {
+    return {
+      queue: async () => queueName("raw"),
+      send: (name, i) => this.#queue(name).add("noop", { i }, options()),
+      sendMany: (name, from, count) =>
+        this.#queue(name).addBulk(Array.from({ length: count }, (_, j) => ({ name: "noop", data: { i: from + j }, opts: options() }))),
+      consume: async (name, onJob) => {
+        const worker = this.#store.worker(name, async () => onJob());
+        worker.on("error", () => {});
+        await worker.waitUntilReady();
+        return worker;
+      },
+      drop: async (name) => {
+        const queue = this.#queues.get(name);
+        this.#queues.delete(name);
+        await queue?.close().catch(() => {});
+        await this.#store.destroy(name);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const queue of this.#queues.values()) await queue.close().catch(() => {});
   }
 }
 
-async function taskportBulk(priorities = true): Promise<number> {
-  const queue = queueName("tp");
-  await noopTask(queue, undefined, priorities).enqueue({ i: -1 });
-  const rate = await timedRate(BULK, () => taskportLoad(queue, BULK, priorities));
-  await drop(queue);
-  return rate;
-}
-
-async function plainBulk(same = false): Promise<number> {
-  setup();
-  const queue = queueName("raw");
-  await plainQueue(queue).add("noop", { i: -1 });
-  const rate = await timedRate(BULK, () => plainLoad(queue, BULK, same));
-  await drop(queue);
-  return rate;
-}
-
-async function taskportBacklog(priorities = true): Promise<number> {
-  const b = setup(priorities);
-  const queue = queueName("tp");
-  await taskportLoad(queue, BACKLOG, priorities);
-  const finished = countdown(BACKLOG);
-  const task = noopTask(queue, () => finished.tick(), priorities);
-  const start = performance.now();
-  const worker = await startWorker({ tasks: [task], backend: b, concurrency: CONCURRENCY });
-  await finished.done;
-  const rate = perSecond(BACKLOG, performance.now() - start);
-  await worker.close();
-  await drop(queue);
-  return rate;
-}
-
-async function plainBacklog(same = false): Promise<number> {
-  setup();
-  const queue = queueName("raw");
-  await plainLoad(queue, BACKLOG, same);
-  const finished = countdown(BACKLOG);
-  const start = performance.now();
-  const worker = plainWorker(queue, async () => finished.tick());
-  await finished.done;
-  const rate = perSecond(BACKLOG, performance.now() - start);
-  await worker.close();
-  await drop(queue);
-  return rate;
-}
-
-function plainWorker(queue: string, handler: () => Promise<void>): Worker {
-  const worker = new Worker(queue, handler, {
-    prefix: PREFIX,
-    connection: { ...CONNECTION, maxRetriesPerRequest: null },
-    concurrency: CONCURRENCY,
-  });
-  worker.on("error", () => {});
-  return worker;
-}
-
-function idleGap(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 10));
-}
-
-async function taskportLatency(p: number): Promise<number> {
-  const b = setup();
-  const queue = queueName("tp");
-  const signal = new StartSignal();
-  const task = noopTask(queue, signal.started);
-  await task.enqueue({ i: -1 });
-  const worker = await startWorker({ tasks: [task], backend: b, concurrency: CONCURRENCY });
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  const samples = await enqueueToStart(LATENCY_SAMPLES, signal, (i) => task.enqueue({ i }), idleGap);
-  await worker.close();
-  await drop(queue);
-  return percentile(samples, p);
-}
-
-async function plainLatency(p: number): Promise<number> {
-  setup();
-  const queue = queueName("raw");
-  const producer = plainQueue(queue);
-  const signal = new StartSignal();
-  const worker = plainWorker(queue, async () => signal.started());
-  await worker.waitUntilReady();
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  const samples = await enqueueToStart(LATENCY_SAMPLES, signal, (i) => producer.add("noop", { i }), idleGap);
-  await worker.close();
-  await drop(queue);
-  return percentile(samples, p);
-}
-
-export async function scenarios(): Promise<Scenario[]> {
-  const n = (x: number) => x.toLocaleString("en-US");
+/**
+ * The scenarios of both BullMQ files: taskport over `backend()` against `plain`, with and without
+ * taskport's job options; `unprioritized` (a backend with `priorities: false`) adds its two rows.
+ */
+export function bullmqScenarios(
+  sizes: typeof SIZES,
+  plainBullMQ: PlainBullMQ,
+  backend: () => Backend,
+  unprioritizedBackend?: () => Backend,
+): Scenario[] {
+  const { sequential, bulk, backlog, latency } = sizes;
+  const taskport = taskportArm({ backend, drop: plainBullMQ.destroy });
+  const unprioritized = unprioritizedBackend && taskportArm({ backend: unprioritizedBackend, drop: plainBullMQ.destroy });
+  const plain = plainArm(plainBullMQ.side());
+  const plainWithOptions = plainArm(plainBullMQ.side(sameOptions));
   return [
-    {
-      name: `sequential enqueue (${n(SEQUENTIAL)}) vs add`,
-      unit: "jobs/s",
-      higherIsBetter: true,
-      taskport: taskportSequential,
-      raw: () => plainSequential(),
-    },
-    {
-      name: `bulk enqueueMany by ${n(CHUNK)} (${n(BULK)}) vs addBulk`,
-      unit: "jobs/s",
-      higherIsBetter: true,
-      taskport: () => taskportBulk(),
-      raw: () => plainBulk(),
-    },
-    {
-      name: `backlog of ${n(BACKLOG)} no-op jobs at concurrency ${CONCURRENCY}`,
-      unit: "jobs/s",
-      higherIsBetter: true,
-      taskport: () => taskportBacklog(),
-      raw: () => plainBacklog(),
-    },
-    {
-      name: `sequential enqueue (${n(SEQUENTIAL)}) vs add with taskport's job options`,
-      unit: "jobs/s",
-      higherIsBetter: true,
-      taskport: taskportSequential,
-      raw: () => plainSequential(true),
-    },
-    {
-      name: `bulk enqueue (${n(BULK)}) vs addBulk with taskport's job options`,
-      unit: "jobs/s",
-      higherIsBetter: true,
-      taskport: () => taskportBulk(),
-      raw: () => plainBulk(true),
-    },
-    {
-      name: `backlog of ${n(BACKLOG)} at concurrency ${CONCURRENCY}, plain jobs with taskport's job options`,
-      unit: "jobs/s",
-      higherIsBetter: true,
-      taskport: () => taskportBacklog(),
-      raw: () => plainBacklog(true),
-    },
-    {
-      name: `bulk enqueue (${n(BULK)}) with priorities: false vs addBulk`,
-      unit: "jobs/s",
-      higherIsBetter: true,
-      taskport: () => taskportBulk(false),
-      raw: () => plainBulk(),
-    },
-    {
-      name: `backlog of ${n(BACKLOG)} at concurrency ${CONCURRENCY} with priorities: false`,
-      unit: "jobs/s",
-      higherIsBetter: true,
-      taskport: () => taskportBacklog(false),
-      raw: () => plainBacklog(),
-    },
-    {
-      name: "enqueue-to-start p50, idle worker",
-      unit: "ms",
-      higherIsBetter: false,
-      taskport: () => taskportLatency(50),
-      raw: () => plainLatency(50),
-    },
-    {
-      name: "enqueue-to-start p99, idle worker",
-      unit: "ms",
-      higherIsBetter: false,
-      taskport: () => taskportLatency(99),
-      raw: () => plainLatency(99),
-    },
+    jobsPerSecond(
+      `sequential enqueue (${n(sequential)}) vs add`,
+      () => taskport.enqueue(sequential, 1),
+      () => plain.enqueue(sequential, 1),
+    ),
+    jobsPerSecond(
+      `bulk enqueueMany by ${n(CHUNK)} (${n(bulk)}) vs addBulk`,
+      () => taskport.bulk(bulk),
+      () => plain.bulk(bulk),
+    ),
+    jobsPerSecond(
+      `backlog of ${n(backlog)} no-op jobs at concurrency ${CONCURRENCY}`,
+      () => taskport.backlog(backlog),
+      () => plain.backlog(backlog),
+    ),
+    jobsPerSecond(
+      `sequential enqueue (${n(sequential)}) vs add with taskport's job options`,
+      () => taskport.enqueue(sequential, 1),
+      () => plainWithOptions.enqueue(sequential, 1),
+    ),
+    jobsPerSecond(
+      `bulk enqueue (${n(bulk)}) vs addBulk with taskport's job options`,
+      () => taskport.bulk(bulk),
+      () => plainWithOptions.bulk(bulk),
+    ),
+    jobsPerSecond(
+      `backlog of ${n(backlog)} at concurrency ${CONCURRENCY}, plain jobs with taskport's job options`,
+      () => taskport.backlog(backlog),
+      () => plainWithOptions.backlog(backlog),
+    ),
+    ...(unprioritized
+      ? [
+          jobsPerSecond(
+            `bulk enqueue (${n(bulk)}) with priorities: false vs addBulk`,
+            () => unprioritized.bulk(bulk),
+            () => plain.bulk(bulk),
+          ),
+          jobsPerSecond(
+            `backlog of ${n(backlog)} at concurrency ${CONCURRENCY} with priorities: false`,
+            () => unprioritized.backlog(backlog),
+            () => plain.backlog(backlog),
+          ),
+        ]
+      : []),
+    milliseconds(
+      "enqueue-to-start p50, idle worker",
+      () => taskport.latency(latency, 50),
+      () => plain.latency(latency, 50),
+    ),
+    milliseconds(
+      "enqueue-to-start p99, idle worker",
+      () => taskport.latency(latency, 99),
+      () => plain.latency(latency, 99),
+    ),
   ];
 }
 
+let adapter: BullMQAdapter | undefined;
+let unprioritizedAdapter: BullMQAdapter | undefined;
+let backend: Backend | undefined;
+let unprioritizedBackend: Backend | undefined;
+
+function taskportAdapter(): BullMQAdapter {
+  adapter ??= new BullMQAdapter({ redis: CONNECTION, prefix: PREFIX, clientName: "tp-bench-taskport" });
+  return adapter;
+}
+
+const plain = new PlainBullMQ({
+  queue: (name) => new Queue(name, { prefix: PREFIX, connection: CONNECTION }),
+  worker: (name, handler) =>
+    new Worker(name, handler, { prefix: PREFIX, connection: { ...CONNECTION, maxRetriesPerRequest: null }, concurrency: CONCURRENCY }),
+  destroy: (name) => taskportAdapter().destroyQueue(name),
+});
+
+export function scenarios(): Scenario[] {
+  return bullmqScenarios(
+    SIZES,
+    plain,
+    () => {
+      backend ??= new Backend("bench", taskportAdapter());
+      return backend;
+    },
+    () => {
+      unprioritizedAdapter ??= new BullMQAdapter({
+        redis: CONNECTION,
+        prefix: PREFIX,
+        clientName: "tp-bench-taskport-unprioritized",
+        priorities: false,
+      });
+      unprioritizedBackend ??= new Backend("bench-unprioritized", unprioritizedAdapter);
+      return unprioritizedBackend;
+    },
+  );
+}
+
 export async function teardown(): Promise<void> {
-  for (const queue of queues.values()) await queue.close().catch(() => {});
+  await plain.close();
   await adapter?.close();
-  await unprioritized?.close();
+  await unprioritizedAdapter?.close();
 }

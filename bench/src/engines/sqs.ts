@@ -26,20 +26,20 @@ import {
   SendMessageCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
-import { Backend, defineTask, startWorker } from "@taskport/core";
+import { Backend } from "@taskport/core";
 import { SqsAdapter } from "@taskport/sqs";
 import type { Scenario } from "../harness.ts";
-import { countdown, enqueueToStart, inParallel, percentile, perSecond, StartSignal, timedRate } from "../harness.ts";
+import { CHUNK, CONCURRENCY, n, type PlainSide, plainArm, queueName, queueScenarios, taskportArm } from "../scenarios.ts";
 
 export const title = "SQS (fauxqs 2 in a child process): taskport vs plain @aws-sdk/client-sqs v3";
 
-const SEQUENTIAL = Number(process.env.BENCH_SQS_SEQUENTIAL ?? 1_000);
-const CONCURRENT = Number(process.env.BENCH_SQS_CONCURRENT ?? 5_000);
-const BULK = Number(process.env.BENCH_SQS_BULK ?? 10_000);
-const BACKLOG = Number(process.env.BENCH_SQS_BACKLOG ?? 10_000);
-const LATENCY_SAMPLES = Number(process.env.BENCH_SQS_LATENCY ?? 300);
-const CHUNK = 1_000;
-const CONCURRENCY = 50;
+const SIZES = {
+  sequential: Number(process.env.BENCH_SQS_SEQUENTIAL ?? 1_000),
+  concurrent: Number(process.env.BENCH_SQS_CONCURRENT ?? 5_000),
+  bulk: Number(process.env.BENCH_SQS_BULK ?? 10_000),
+  backlog: Number(process.env.BENCH_SQS_BACKLOG ?? 10_000),
+  latency: Number(process.env.BENCH_SQS_LATENCY ?? 300),
+};
 const POLLERS = Math.ceil(CONCURRENCY / 10);
 const REGION = "us-east-1";
 const CREDENTIALS = { accessKeyId: "bench", secretAccessKey: "bench" };
@@ -49,7 +49,6 @@ let endpoint: string | undefined;
 let adapter: SqsAdapter | undefined;
 let backend: Backend | undefined;
 let plain: SQSClient | undefined;
-let seq = 0;
 
 /** Start fauxqs in a child process on a free loopback port; resolves to its endpoint. Also used by the outbox benchmark. */
 export async function startEmulator(): Promise<{ endpoint: string; child: ChildProcess }> {
@@ -83,10 +82,6 @@ async function setup(): Promise<{ backend: Backend; plain: SQSClient }> {
   return { backend: backend as Backend, plain };
 }
 
-function queueName(arm: string): string {
-  return `bench-${arm}-${process.pid}-${++seq}`;
-}
-
 async function dropQueue(name: string): Promise<void> {
   const { plain } = await setup();
   for (const queue of [name, `${name}-dlq`]) {
@@ -98,17 +93,7 @@ async function dropQueue(name: string): Promise<void> {
   }
 }
 
-function noopTask(queue: string, onRun: (p: { i: number }) => void = () => {}) {
-  return defineTask("noop", async (p: { i: number }) => onRun(p), { queue }).using({ backend: backend as Backend });
-}
-
 // ── the plain SDK arm ────────────────────────────────────────────────────────
-
-async function rawQueue(): Promise<string> {
-  const { plain } = await setup();
-  const out = await plain.send(new CreateQueueCommand({ QueueName: queueName("raw"), Attributes: { VisibilityTimeout: "30" } }));
-  return out.QueueUrl as string;
-}
 
 function rawAttributes(): Record<string, MessageAttributeValue> {
   return {
@@ -141,9 +126,9 @@ async function rawSendMany(url: string, from: number, count: number): Promise<vo
 
 /**
  * A plain consumer: `POLLERS` long-polling loops, each receiving up to 10, processing them, then
- * deleting them in one batch. Resolves its `stop()` once every loop has ended.
+ * deleting them in one batch. Resolves its `close()` once every loop has ended.
  */
-function rawConsumer(url: string, onMessage: (payload: { i: number }) => void): { stop(): Promise<void> } {
+function rawConsumer(url: string, onMessage: (payload: { i: number }) => void): { close(): Promise<void> } {
   const controller = new AbortController();
   const client = plain as SQSClient;
   const loops = Array.from({ length: POLLERS }, async () => {
@@ -174,168 +159,36 @@ function rawConsumer(url: string, onMessage: (payload: { i: number }) => void): 
     }
   });
   return {
-    async stop() {
+    async close() {
       controller.abort();
       await Promise.allSettled(loops);
     },
   };
 }
 
-// ── enqueue ──────────────────────────────────────────────────────────────────
+const plainSide: PlainSide<string> = {
+  async queue() {
+    const { plain } = await setup();
+    const out = await plain.send(new CreateQueueCommand({ QueueName: queueName("raw"), Attributes: { VisibilityTimeout: "30" } }));
+    return out.QueueUrl as string;
+  },
+  send: rawSend,
+  sendMany: rawSendMany,
+  consume: async (url, onJob) => rawConsumer(url, onJob),
+  drop: (url) => dropQueue(url.slice(url.lastIndexOf("/") + 1)),
+};
 
-async function taskportEnqueue(count: number, width: number): Promise<number> {
-  await setup();
-  const queue = queueName("tp");
-  const task = noopTask(queue);
-  await task.enqueue({ i: -1 }); // resolves (and creates) the queue, as the first enqueue of an app does
-  const rate = await timedRate(count, async () => {
-    if (width === 1) for (let i = 0; i < count; i++) await task.enqueue({ i });
-    else await inParallel(count, width, (i) => task.enqueue({ i }));
+const taskport = taskportArm({ backend: async () => (await setup()).backend, drop: dropQueue });
+const raw = plainArm(plainSide);
+
+export function scenarios(): Scenario[] {
+  return queueScenarios(taskport, raw, SIZES, {
+    sequential: `sequential enqueue (${n(SIZES.sequential)})`,
+    concurrent: `concurrent enqueue, 50 in flight (${n(SIZES.concurrent)})`,
+    bulk: `enqueueMany by ${n(CHUNK)} (${n(SIZES.bulk)}) vs SendMessageBatch by 10, all in flight`,
+    backlog: `end-to-end: backlog of ${n(SIZES.backlog)}, concurrency ${CONCURRENCY}, ${POLLERS} pollers`,
+    latency: "enqueue-to-start p50, idle consumer",
   });
-  await dropQueue(queue);
-  return rate;
-}
-
-async function rawEnqueue(count: number, width: number): Promise<number> {
-  const url = await rawQueue();
-  const rate = await timedRate(count, async () => {
-    if (width === 1) for (let i = 0; i < count; i++) await rawSend(url, i);
-    else await inParallel(count, width, (i) => rawSend(url, i));
-  });
-  await dropQueue(queueNameOf(url));
-  return rate;
-}
-
-function queueNameOf(url: string): string {
-  return url.slice(url.lastIndexOf("/") + 1);
-}
-
-async function taskportLoad(queue: string, count: number): Promise<void> {
-  const task = noopTask(queue);
-  for (let i = 0; i < count; i += CHUNK) {
-    await task.enqueueMany(Array.from({ length: Math.min(CHUNK, count - i) }, (_, j) => ({ i: i + j })));
-  }
-}
-
-async function rawLoad(url: string, count: number): Promise<void> {
-  for (let i = 0; i < count; i += CHUNK) await rawSendMany(url, i, Math.min(CHUNK, count - i));
-}
-
-async function taskportBulk(): Promise<number> {
-  await setup();
-  const queue = queueName("tp");
-  await noopTask(queue).enqueue({ i: -1 });
-  const rate = await timedRate(BULK, () => taskportLoad(queue, BULK));
-  await dropQueue(queue);
-  return rate;
-}
-
-async function rawBulk(): Promise<number> {
-  const url = await rawQueue();
-  const rate = await timedRate(BULK, () => rawLoad(url, BULK));
-  await dropQueue(queueNameOf(url));
-  return rate;
-}
-
-// ── processing ───────────────────────────────────────────────────────────────
-
-async function taskportBacklog(): Promise<number> {
-  const { backend } = await setup();
-  const queue = queueName("tp");
-  await taskportLoad(queue, BACKLOG);
-  const finished = countdown(BACKLOG);
-  const task = noopTask(queue, () => finished.tick());
-  const start = performance.now();
-  const worker = await startWorker({ tasks: [task], backend, concurrency: CONCURRENCY });
-  await finished.done;
-  const rate = perSecond(BACKLOG, performance.now() - start);
-  await worker.close();
-  await dropQueue(queue);
-  return rate;
-}
-
-async function rawBacklog(): Promise<number> {
-  const url = await rawQueue();
-  await rawLoad(url, BACKLOG);
-  const finished = countdown(BACKLOG);
-  const start = performance.now();
-  const consumer = rawConsumer(url, () => finished.tick());
-  await finished.done;
-  const rate = perSecond(BACKLOG, performance.now() - start);
-  await consumer.stop();
-  await dropQueue(queueNameOf(url));
-  return rate;
-}
-
-/** Let the consumer go idle between samples, as a lightly loaded queue is. */
-function idleGap(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 10));
-}
-
-async function taskportLatency(p: number): Promise<number> {
-  const { backend } = await setup();
-  const queue = queueName("tp");
-  const signal = new StartSignal();
-  const task = noopTask(queue, signal.started);
-  await task.enqueue({ i: -1 });
-  const worker = await startWorker({ tasks: [task], backend, concurrency: CONCURRENCY });
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  const samples = await enqueueToStart(LATENCY_SAMPLES, signal, (i) => task.enqueue({ i }), idleGap);
-  await worker.close();
-  await dropQueue(queue);
-  return percentile(samples, p);
-}
-
-async function rawLatency(p: number): Promise<number> {
-  const url = await rawQueue();
-  const signal = new StartSignal();
-  const consumer = rawConsumer(url, signal.started);
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  const samples = await enqueueToStart(LATENCY_SAMPLES, signal, (i) => rawSend(url, i), idleGap);
-  await consumer.stop();
-  await dropQueue(queueNameOf(url));
-  return percentile(samples, p);
-}
-
-export async function scenarios(): Promise<Scenario[]> {
-  const n = (x: number) => x.toLocaleString("en-US");
-  return [
-    {
-      name: `sequential enqueue (${n(SEQUENTIAL)})`,
-      unit: "jobs/s",
-      higherIsBetter: true,
-      taskport: () => taskportEnqueue(SEQUENTIAL, 1),
-      raw: () => rawEnqueue(SEQUENTIAL, 1),
-    },
-    {
-      name: `concurrent enqueue, 50 in flight (${n(CONCURRENT)})`,
-      unit: "jobs/s",
-      higherIsBetter: true,
-      taskport: () => taskportEnqueue(CONCURRENT, 50),
-      raw: () => rawEnqueue(CONCURRENT, 50),
-    },
-    {
-      name: `enqueueMany by ${n(CHUNK)} (${n(BULK)}) vs SendMessageBatch by 10, all in flight`,
-      unit: "jobs/s",
-      higherIsBetter: true,
-      taskport: taskportBulk,
-      raw: rawBulk,
-    },
-    {
-      name: `end-to-end: backlog of ${n(BACKLOG)}, concurrency ${CONCURRENCY}, ${POLLERS} pollers`,
-      unit: "jobs/s",
-      higherIsBetter: true,
-      taskport: taskportBacklog,
-      raw: rawBacklog,
-    },
-    {
-      name: "enqueue-to-start p50, idle consumer",
-      unit: "ms",
-      higherIsBetter: false,
-      taskport: () => taskportLatency(50),
-      raw: () => rawLatency(50),
-    },
-  ];
 }
 
 export async function teardown(): Promise<void> {
