@@ -10,8 +10,8 @@ import {
 } from "@taskport/core";
 import type { NatsConnectionHolder } from "./connection.ts";
 import { DelayMover } from "./delay-mover.ts";
-import { moveMaxDelivered } from "./max-deliveries.ts";
-import { deadLetterHeaders, parseData, readFacts } from "./message-format.ts";
+import { deadLetterMaxDelivered } from "./max-deliveries.ts";
+import { deadLetterHeaders, parseData, readFacts, retryHeaders } from "./message-format.ts";
 import { type QueueNames, WORK_CONSUMER } from "./names.ts";
 import { explainNatsError } from "./nats-errors.ts";
 import type { Topology } from "./topology.ts";
@@ -20,6 +20,14 @@ import type { Topology } from "./topology.ts";
 const MAX_PULL_BACKOFF_MS = 5_000;
 /** Most messages one pull asks for. */
 const MAX_BATCH = 256;
+
+/** What a settlement needs of the job it settles. */
+interface DeliveredJob {
+  readonly id: string;
+  /** Deliveries of the job so far, this one included. */
+  readonly deliveries: number;
+  readonly attempt: number;
+}
 
 export interface WorkerSettings {
   readonly ackWaitMs: number;
@@ -36,16 +44,16 @@ export interface WorkerSettings {
   readonly readAhead: number;
   /** Longest nak delay of a delayed job's hop. */
   readonly maxHopMs: number | undefined;
-  /** The work consumers have a `max_deliver`: jobs it stops are moved to the dead letters. */
-  readonly maxDeliver: boolean;
+  /** Deliveries of one job in all, past which it goes to the dead letters unrun (see max-deliveries.ts). */
+  readonly maxDeliver: number | undefined;
 }
 
 /**
  * Consumes a set of queues: pull loops on each queue's `work` consumer ask for at most as many
  * messages as there are free slots, so nothing waits in the worker unstarted; running jobs are
- * kept with `working()` every third of the ack wait; a settled job is acked, nakked with its
- * backoff (a retry), or copied to the dead letters and acked. A delay mover per queue hands due
- * jobs from `.delayed` to `.job`.
+ * kept with `working()` every third of the ack wait; a settled job is acked, copied to `.delayed`
+ * with its backoff and acked (a retry), or copied to the dead letters and acked. A delay mover per
+ * queue hands due jobs from `.delayed` to `.job`.
  */
 export class NatsWorker implements Consumer {
   readonly #connection: NatsConnectionHolder;
@@ -60,7 +68,6 @@ export class NatsWorker implements Consumer {
   readonly #loops: Promise<void>[] = [];
   readonly #movers: DelayMover[] = [];
   readonly #fetches = new Set<{ stop(): void }>();
-  readonly #advisories: { unsubscribe(): void }[] = [];
   #asked = 0;
   #active = 0;
   /** Handler bodies running on past their job's settlement: each still holds its slot. */
@@ -97,9 +104,6 @@ export class NatsWorker implements Consumer {
       const mover = new DelayMover(this.#connection, names, this.#settings, (error, action) => this.#report(error, action));
       mover.start();
       this.#movers.push(mover);
-      if (this.#settings.maxDeliver) {
-        this.#advisories.push(await moveMaxDelivered(this.#connection, names, (error, action) => this.#report(error, action)));
-      }
     }
     this.#heartbeat = setInterval(() => this.#extend(), Math.max(100, Math.floor(this.#settings.ackWaitMs / 3)));
     this.#heartbeat.unref();
@@ -117,7 +121,6 @@ export class NatsWorker implements Consumer {
     this.#stopping = true;
     clearInterval(this.#heartbeat);
     this.#buffer.length = 0;
-    for (const subscription of this.#advisories) subscription.unsubscribe();
     for (const fetch of this.#fetches) fetch.stop();
     for (const mover of this.#movers) mover.abandon();
     this.#notify();
@@ -132,7 +135,6 @@ export class NatsWorker implements Consumer {
     // meanwhile is handed back at once (see #take).
     await Promise.allSettled(this.#loops);
     await Promise.allSettled(this.#movers.map((mover) => mover.stop()));
-    for (const subscription of this.#advisories) subscription.unsubscribe();
     while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
     clearInterval(this.#heartbeat);
     // Acks and naks are fire-and-forget: a round trip makes sure the server has them all.
@@ -228,10 +230,22 @@ export class NatsWorker implements Consumer {
 
   async #run(queue: string, msg: JsMsg): Promise<void> {
     const facts = readFacts(msg.headers, `${queue}:${msg.seq}`);
-    // JetStream counts every delivery: a retry (nak) and a redelivery after a lost worker alike.
-    // A hand-back from a stopping worker counts too, so the count is not one attempt per run:
-    // never past maxAttempts (see crashCountsAsAttempt in the README).
-    const attempt = Math.min(Math.max(1, msg.info.deliveryCount), facts.maxAttempts);
+    // JetStream counts every delivery of a message: a redelivery after a lost worker, and a
+    // hand-back from a stopping worker too, so the count is not one attempt per run: never past
+    // maxAttempts (see crashCountsAsAttempt in the README). A retry is a new message that carries
+    // the deliveries before it.
+    const deliveries = facts.deliveriesBefore + Math.max(1, msg.info.deliveryCount);
+    const { maxDeliver } = this.#settings;
+    if (maxDeliver !== undefined && deliveries > maxDeliver) {
+      try {
+        const { js } = await this.#connection.handles();
+        await deadLetterMaxDelivered(js, this.#topology.names(queue), msg, maxDeliver);
+      } catch (error) {
+        if (!this.#abandoned) this.#report(error, `moving job ${facts.id} past maxDeliver to the dead letters; it will be delivered again`);
+      }
+      return;
+    }
+    const attempt = Math.min(deliveries, facts.maxAttempts);
     const delivery: Delivery = {
       id: facts.id,
       name: facts.name,
@@ -246,7 +260,7 @@ export class NatsWorker implements Consumer {
       const settlement = await this.#handler(delivery);
       if (settlement.slotFreed) this.#holdSlot(settlement.slotFreed);
       if (this.#abandoned) return;
-      await this.#settle(queue, msg, attempt, settlement);
+      await this.#settle(queue, msg, { id: facts.id, deliveries, attempt }, settlement);
     } catch (error) {
       if (!this.#abandoned) this.#report(error, `settling job ${facts.id}; it will be delivered again`);
     }
@@ -263,17 +277,37 @@ export class NatsWorker implements Consumer {
     });
   }
 
-  async #settle(queue: string, msg: JsMsg, attempt: number, settlement: Settlement): Promise<void> {
+  async #settle(queue: string, msg: JsMsg, job: DeliveredJob, settlement: Settlement): Promise<void> {
     if (settlement.status === "succeeded") {
       msg.ack();
       return;
     }
-    if (settlement.retryInMs !== undefined) {
-      // The backoff is the nak's delay: the server delivers the message again once it has passed.
-      msg.nak(settlement.retryInMs > 0 ? settlement.retryInMs : undefined);
+    if (settlement.retryInMs !== undefined && settlement.retryInMs <= 0) {
+      msg.nak();
       return;
     }
-    await this.#deadLetter(queue, msg, attempt, settlement.error);
+    if (settlement.retryInMs !== undefined) {
+      await this.#retryLater(queue, msg, job, settlement.retryInMs);
+      return;
+    }
+    await this.#deadLetter(queue, msg, job.attempt, settlement.error);
+    msg.ack();
+  }
+
+  /**
+   * A retry after a backoff is a new message on `.delayed`, its not-before time in its headers, and
+   * the delay mover holds it until then, as it does a delayed job. A nak's delay is the server's
+   * alone: after a restart the job could come back before its backoff (nats-server 2.9 keeps the
+   * deadline in whole seconds). The copy is confirmed before the job is acked; its message id is
+   * the job's sequence, so a worker dying in between leaves one retry, not two.
+   */
+  async #retryLater(queue: string, msg: JsMsg, job: DeliveredJob, backoffMs: number): Promise<void> {
+    const { js } = await this.#connection.handles();
+    const names = this.#topology.names(queue);
+    await js.publish(names.delayedSubject, msg.data, {
+      headers: retryHeaders(msg.headers, Date.now() + backoffMs, job.deliveries),
+      msgID: `${job.id}:retry:${msg.seq}`,
+    });
     msg.ack();
   }
 

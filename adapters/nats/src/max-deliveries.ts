@@ -1,57 +1,26 @@
-import type { Subscription } from "@nats-io/transport-node";
-import type { NatsConnectionHolder } from "./connection.ts";
+import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { deadLetterHeaders } from "./message-format.ts";
-import { type QueueNames, WORK_CONSUMER } from "./names.ts";
+import type { QueueNames } from "./names.ts";
 import { ORIGIN } from "./nats-errors.ts";
 
-/** JetStream's advisory when a consumer gives up on a message at its `max_deliver`. */
-export function maxDeliveriesSubject(stream: string): string {
-  return `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream}.${WORK_CONSUMER}`;
-}
-
 /**
- * With `maxDeliver` set, JetStream stops delivering a job at its last delivery and leaves it in the
- * stream, where no worker would see it again: it only publishes an advisory. Workers listen for it
- * (in one queue group, so one of them acts) and move the job to the dead letters: a confirmed copy
- * first, then the message is deleted from the work stream. Advisories are not stored: one sent while
- * no worker of the queue runs is missed, and that job stays in the stream until redriven by hand.
+ * `maxDeliver` is kept by the workers, not by the work consumer's `max_deliver`: a consumer at its
+ * `max_deliver` stops delivering the job and leaves it in the work stream, saying so only in an
+ * advisory, which is not stored. One sent while no worker listened (none running when the lease
+ * ran out, or one starting or reconnecting) left the job there for good, neither run nor dead. The
+ * consumer delivers without limit instead, and the worker that gets a job past its deliveries moves
+ * it to the dead letters without running it: a confirmed copy (its message id the job's sequence,
+ * so a worker dying before the ack hands it over once, whichever worker gets it next), then the ack.
+ * Until a worker takes it, the job waits in the stream like any other.
  */
-export async function moveMaxDelivered(
-  connection: NatsConnectionHolder,
-  names: QueueNames,
-  report: (error: unknown, action: string) => void,
-): Promise<Subscription> {
-  const { nc } = await connection.handles();
-  return nc.subscribe(maxDeliveriesSubject(names.stream), {
-    queue: "taskport",
-    callback: (error, msg) => {
-      if (error) return report(error, "listening for max-deliveries advisories");
-      let advisory: { stream_seq?: number; deliveries?: number };
-      try {
-        advisory = msg.json();
-      } catch (parseError) {
-        return report(parseError, "reading a max-deliveries advisory");
-      }
-      const seq = advisory.stream_seq;
-      if (typeof seq !== "number") return;
-      void moveOne(connection, names, seq, advisory.deliveries ?? 0).catch((moveError: unknown) =>
-        report(moveError, `moving the message ${seq} of stream "${names.stream}" to the dead letters`),
-      );
-    },
-  });
-}
-
-async function moveOne(connection: NatsConnectionHolder, names: QueueNames, seq: number, deliveries: number): Promise<void> {
-  const { js, jsm } = await connection.handles();
-  const held = await jsm.streams.getMessage(names.stream, { seq }).catch(() => null);
-  if (!held) return; // settled meanwhile, or moved by another worker
+export async function deadLetterMaxDelivered(js: JetStreamClient, names: QueueNames, msg: JsMsg, maxDeliver: number): Promise<void> {
   const error = {
     name: "MaxDeliveriesError",
-    message: `[taskport] [${ORIGIN}] JetStream delivered this job ${deliveries} times (the work consumer's max_deliver) without it being settled for good, and delivers it no more. Find what stops it (a worker crashing on it, retries past max_deliver), then redrive it from the dead letters.`,
+    message: `[taskport] [${ORIGIN}] JetStream delivered this job ${maxDeliver} times (the adapter's maxDeliver) without it being settled for good, and it runs no more. Find what stops it (a worker crashing on it, retries past maxDeliver), then redrive it from the dead letters.`,
   };
-  await js.publish(names.deadSubject, held.data, {
-    headers: deadLetterHeaders(held.header, error, deliveries),
-    msgID: `${seq}:max-deliveries`,
+  await js.publish(names.deadSubject, msg.data, {
+    headers: deadLetterHeaders(msg.headers, error, maxDeliver),
+    msgID: `${msg.seq}:max-deliveries`,
   });
-  await jsm.streams.deleteMessage(names.stream, seq, false);
+  msg.ack();
 }

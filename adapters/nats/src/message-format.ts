@@ -14,6 +14,11 @@ export const HEADER = {
   enqueuedAt: "Taskport-Enqueued-At",
   /** The job's headers (`ctx.headers`) as one JSON object: any name, any text, one NATS header. */
   headers: "Taskport-Headers",
+  /**
+   * Deliveries of the job before this message: a retry is a new message (see retryHeaders), and
+   * JetStream's delivery count starts over with it.
+   */
+  deliveries: "Taskport-Deliveries",
   /** Dead letters only: the last error (JSON), its attempt, and when it failed. */
   error: "Taskport-Error",
   attempt: "Taskport-Attempt",
@@ -58,6 +63,8 @@ export interface MessageFacts {
   readonly timeoutMs?: number;
   readonly enqueuedAt?: number;
   readonly headers?: Readonly<Record<string, string>>;
+  /** Deliveries before this message's (0 for a job's first message). */
+  readonly deliveriesBefore: number;
 }
 
 export function readFacts(h: MsgHdrs | undefined, fallbackId: string): MessageFacts {
@@ -74,6 +81,7 @@ export function readFacts(h: MsgHdrs | undefined, fallbackId: string): MessageFa
   const timeoutMs = num(HEADER.timeoutMs);
   const enqueuedAt = num(HEADER.enqueuedAt);
   const headers = decodeHeaders(get(HEADER.headers));
+  const deliveriesBefore = num(HEADER.deliveries);
   return {
     // A message published by other code than taskport still gets an id and a name, so it fails visibly.
     id: get(HEADER.id) ?? fallbackId,
@@ -83,6 +91,7 @@ export function readFacts(h: MsgHdrs | undefined, fallbackId: string): MessageFa
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     ...(enqueuedAt !== undefined ? { enqueuedAt } : {}),
     ...(headers !== undefined ? { headers } : {}),
+    deliveriesBefore: deliveriesBefore !== undefined && deliveriesBefore > 0 ? Math.floor(deliveriesBefore) : 0,
   };
 }
 
@@ -97,9 +106,20 @@ export function copyHeaders(h: MsgHdrs | undefined, without: readonly string[]):
   return out;
 }
 
-/** The headers of a dead letter: the job's, and why and when it failed. */
+/**
+ * The headers of a retry's message: the job's, when it may run again (the delay mover holds it
+ * until then, as it holds a delayed job) and how many deliveries it has had.
+ */
+export function retryHeaders(h: MsgHdrs | undefined, runAt: number, deliveries: number): MsgHdrs {
+  const out = copyHeaders(h, [HEADER.runAt, HEADER.deliveries]);
+  out.set(HEADER.runAt, String(runAt));
+  out.set(HEADER.deliveries, String(deliveries));
+  return out;
+}
+
+/** The headers of a dead letter: the job's, and why and when it failed. A redriven letter's deliveries start over. */
 export function deadLetterHeaders(h: MsgHdrs | undefined, error: SerializedError, attempt: number): MsgHdrs {
-  const out = copyHeaders(h, [HEADER.error, HEADER.attempt, HEADER.failedAt]);
+  const out = copyHeaders(h, [HEADER.error, HEADER.attempt, HEADER.failedAt, HEADER.deliveries]);
   out.set(HEADER.error, asciiJson(error));
   out.set(HEADER.attempt, String(attempt));
   out.set(HEADER.failedAt, String(Date.now()));

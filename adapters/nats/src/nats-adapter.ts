@@ -48,8 +48,8 @@ export interface NatsAdapterOptions {
    */
   readonly ackWaitMs?: number;
   /**
-   * `max_deliver` of each queue's work consumer: deliveries of one job in all (runs, retries,
-   * redeliveries after a crash); past it the job goes to the dead letters. Default -1, no limit: core ends a job at its `maxAttempts`. See the README.
+   * Deliveries of one job in all (runs, retries, redeliveries after a crash); past it a worker moves
+   * the job to the dead letters unrun. Default -1, no limit: core ends a job at its `maxAttempts`. See the README.
    */
   readonly maxDeliver?: number;
   /** How long JetStream remembers a message id (deduplication key, or job id), in ms. Default 120 000. */
@@ -92,8 +92,8 @@ const PING_INTERVAL_MS = 10_000;
 
 /**
  * taskport over NATS JetStream (@nats-io/jetstream 3). A queue is a work-queue stream with a durable
- * pull consumer: the ack wait is the lease (kept by `working()`), a retry is a nak with its backoff,
- * a delayed job waits nakked on a second consumer until due, deduplication is the stream's message-id
+ * pull consumer: the ack wait is the lease (kept by `working()`), a delayed job (and a retry in its
+ * backoff) waits nakked on a second consumer until due, deduplication is the stream's message-id
  * window, and dead letters are a stream of their own. Nothing connects until the first call that
  * needs the server.
  */
@@ -297,7 +297,7 @@ export class NatsAdapter implements Adapter {
         pullers: this.#options.pullers ?? Math.min(4, Math.max(1, Math.ceil(options.concurrency / 10))),
         readAhead: this.#options.readAhead ?? options.concurrency,
         maxHopMs: this.#maxNativeDelayMs,
-        maxDeliver: this.#topology.settings.maxDeliver !== -1,
+        maxDeliver: this.#topology.settings.maxDeliver !== -1 ? this.#topology.settings.maxDeliver : undefined,
       },
       options,
       handler,

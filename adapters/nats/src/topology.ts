@@ -13,7 +13,7 @@ import { DELAYED_CONSUMER, type QueueNames, queueNames, WORK_CONSUMER } from "./
 export interface TopologySettings {
   readonly prefix: string;
   readonly ackWaitMs: number;
-  /** The work consumer's `max_deliver`; -1 for none. */
+  /** Deliveries of one job in all, -1 for no limit: kept by the workers (max-deliveries.ts), not by the consumer. */
   readonly maxDeliver: number;
   readonly duplicateWindowMs: number;
   readonly replicas: number;
@@ -52,7 +52,8 @@ export class Topology {
     let pending = this.#consumers.get(queue);
     if (!pending) {
       pending = this.streams(jsm, queue).then(async (names) => {
-        await declare(jsm, names.stream, this.#workConsumer(names));
+        const work = this.#workConsumer(names);
+        if (await declare(jsm, names.stream, work)) await unlimitDeliveries(jsm, names.stream);
         await declare(jsm, names.stream, delayedConsumer(names));
         return names;
       });
@@ -99,7 +100,9 @@ export class Topology {
       deliver_policy: DeliverPolicy.All,
       // The lease: a job not acked, nakked or extended (`working`) within it is delivered again.
       ack_wait: nanos(this.settings.ackWaitMs),
-      max_deliver: this.settings.maxDeliver,
+      // No limit: a consumer at its max_deliver would leave the job in the stream, undelivered,
+      // where only an advisory nobody may hear says so. Workers dead-letter a job past maxDeliver.
+      max_deliver: -1,
       // A worker asks for as many jobs as it has free slots; retries wait nakked, and count as pending.
       max_ack_pending: -1,
     };
@@ -130,11 +133,25 @@ async function addStream(jsm: JetStreamManager, config: Partial<StreamConfig> & 
   }
 }
 
-async function declare(jsm: JetStreamManager, stream: string, config: Partial<ConsumerConfig>): Promise<void> {
+/** Declare a consumer; true if one of that name was there with another configuration (a 2.10+ server keeps it). */
+async function declare(jsm: JetStreamManager, stream: string, config: Partial<ConsumerConfig>): Promise<boolean> {
   try {
     await jsm.consumers.add(stream, config);
+    return false;
   } catch (error) {
-    if (/already (exists|in use)/i.test(String(error))) return;
+    if (/already (exists|in use)/i.test(String(error))) return true;
     throw error;
+  }
+}
+
+/**
+ * A work consumer declared by an earlier version has the adapter's maxDeliver as its max_deliver.
+ * A 2.9 server updated it on declaration; a newer one refuses another configuration for an existing
+ * consumer, so its limit is lifted by an update.
+ */
+async function unlimitDeliveries(jsm: JetStreamManager, stream: string): Promise<void> {
+  const info = await jsm.consumers.info(stream, WORK_CONSUMER);
+  if (info.config.max_deliver !== undefined && info.config.max_deliver > 0) {
+    await jsm.consumers.update(stream, WORK_CONSUMER, { max_deliver: -1 });
   }
 }
