@@ -36,7 +36,7 @@ import {
   reloadScriptsOnReconnect,
   writeOncePerTick,
 } from "./redis-client.ts";
-import { CANCEL, STATUS } from "./scripts.ts";
+import { CANCEL, DISCARD, STATUS } from "./scripts.ts";
 import { parseUrlOptions, validatePrefix } from "./url-options.ts";
 
 export interface BeeQueueAdapterOptions {
@@ -147,6 +147,8 @@ export class BeeQueueAdapter implements Adapter {
       progress: true,
       // Failed jobs stay in bee-queue's `failed` set (removeOnFailure: false); `job.retry()` replays one.
       deadLetter: true,
+      // A Lua script deletes failed records and their `failed` membership (DISCARD).
+      discardDeadLetters: true,
       // The consumer's own stalled-job check (CHECK_STALLED) counts each stall in the job's record.
       crashCountsAsAttempt: true,
       // bee-queue keeps finished jobs until removed: each gets an expiry from the backend's retention
@@ -418,6 +420,18 @@ export class BeeQueueAdapter implements Adapter {
       });
     }
     return infos.sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0)).slice(0, limit);
+  }
+
+  /** Remove failed jobs for good: their records go, so they never run and `getJob` reads `null`. */
+  async discardDeadLetters(queue: string, ids?: readonly string[]): Promise<number> {
+    if (ids?.length === 0) return 0;
+    const client = await this.#connect();
+    const targets = ids ? [...new Set(ids)] : [];
+    return call<number>((done) =>
+      client.eval(DISCARD, 2, this.toKey(queue, "jobs"), this.toKey(queue, "failed"), Date.now(), ...targets, done),
+    ).catch((error: unknown) => {
+      throw this.#wrap(error);
+    });
   }
 
   async cancel(id: string, queue: string): Promise<boolean> {

@@ -144,3 +144,36 @@ for _, id in ipairs(ids) do
 end
 return #ids
 `;
+
+/**
+ * Remove dead letters for good, as bee-queue's `removeJob` would but only for failed jobs: each
+ * given id (or every member of `failed` when none is given) whose record is failed and not past its
+ * retention loses its record and its `failed` membership, which frees a deduplicated job's key.
+ * Returns how many it removed.
+ *
+ * KEYS: jobs, failed. ARGV: now (epoch ms), then the ids (none: all).
+ */
+export const DISCARD = `
+local now, removed = tonumber(ARGV[1]), 0
+local ids = {}
+if #ARGV > 1 then
+  for i = 2, #ARGV do ids[#ids + 1] = ARGV[i] end
+else
+  ids = redis.call("smembers", KEYS[2])
+end
+for _, id in ipairs(ids) do
+  if redis.call("sismember", KEYS[2], id) == 1 then
+    local record = redis.call("hget", KEYS[1], id)
+    local ok, job = pcall(cjson.decode, record or "")
+    if ok and type(job) == "table" and job.status == "failed" then
+      local expires = type(job.data) == "table" and tonumber(job.data.expiresAt) or nil
+      if not expires or expires > now then
+        redis.call("hdel", KEYS[1], id)
+        redis.call("srem", KEYS[2], id)
+        removed = removed + 1
+      end
+    end
+  end
+end
+return removed
+`;

@@ -28,6 +28,7 @@ await runConformance({
     ordering: "none",
     progress: true,
     deadLetter: true,
+    discardDeadLetters: true,
     crashCountsAsAttempt: true,
     retention: true,
   },
