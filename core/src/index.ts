@@ -136,4 +136,5 @@ export {
   type TaskResult,
 } from "./task.ts";
 export type { TaskContext } from "./task-context.ts";
+export { Wakeup } from "./wakeup.ts";
 export { startWorker, Worker, type WorkerOptions } from "./worker/worker.ts";

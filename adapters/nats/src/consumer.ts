@@ -7,6 +7,7 @@ import {
   logger,
   type SerializedError,
   type Settlement,
+  Wakeup,
 } from "@taskport/core";
 import type { NatsConnectionHolder } from "./connection.ts";
 import { DelayMover } from "./delay-mover.ts";
@@ -72,8 +73,7 @@ export class NatsWorker implements Consumer {
   #active = 0;
   /** Handler bodies running on past their job's settlement: each still holds its slot. */
   #overrunning = 0;
-  #wake: (() => void) | undefined;
-  #wakeScheduled = false;
+  readonly #wakeup = new Wakeup();
   #heartbeat: NodeJS.Timeout | undefined;
   #stopping = false;
   #abandoned = false;
@@ -123,12 +123,12 @@ export class NatsWorker implements Consumer {
     this.#buffer.length = 0;
     for (const fetch of this.#fetches) fetch.stop();
     for (const mover of this.#movers) mover.abandon();
-    this.#notify();
+    this.#wakeup.notify();
   }
 
   async #stop(): Promise<void> {
     this.#stopping = true;
-    this.#notify();
+    this.#wakeup.notify();
     this.#handBack();
     // Pulls in flight are let expire rather than stopped: the server would still deliver to a
     // pull the client forgot, and those messages would wait out their ack wait. What arrives
@@ -154,7 +154,7 @@ export class NatsWorker implements Consumer {
     while (!this.#stopping) {
       const want = Math.min(MAX_BATCH, this.#free());
       if (want <= 0) {
-        await this.#sleep();
+        await this.#wakeup.wait();
         continue;
       }
       this.#asked += want;
@@ -180,7 +180,7 @@ export class NatsWorker implements Consumer {
         if (/not found/i.test(String(error))) this.#topology.forget(queue);
         this.#report(error, `pulling jobs from queue "${queue}"`);
         failures++;
-        await this.#sleep(Math.min(MAX_PULL_BACKOFF_MS, 100 * 2 ** failures));
+        await this.#wakeup.wait(Math.min(MAX_PULL_BACKOFF_MS, 100 * 2 ** failures));
         // A stream or consumer deleted meanwhile is declared again.
         await this.#connection
           .handles()
@@ -222,7 +222,7 @@ export class NatsWorker implements Consumer {
         this.#held.delete(msg);
         this.#running.delete(run);
         this.#dispatch();
-        this.#notifySoon();
+        this.#wakeup.notifySoon();
       });
       this.#running.add(run);
     }
@@ -273,7 +273,7 @@ export class NatsWorker implements Consumer {
     void freed.then(() => {
       this.#overrunning--;
       this.#dispatch();
-      this.#notifySoon();
+      this.#wakeup.notifySoon();
     });
   }
 
@@ -324,37 +324,6 @@ export class NatsWorker implements Consumer {
   /** `working()` on every running job: its ack wait starts over. */
   #extend(): void {
     for (const msg of this.#held) msg.working();
-  }
-
-  #sleep(ms?: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = ms === undefined ? undefined : setTimeout(resolve, ms);
-      const previous = this.#wake;
-      this.#wake = () => {
-        clearTimeout(timer);
-        previous?.();
-        resolve();
-      };
-    });
-  }
-
-  #notify(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
-  }
-
-  /**
-   * Wake the pull loops once this turn of the event loop is over: the jobs of one pull settle
-   * together, and a loop woken by the first would ask for one message where it can ask for many.
-   */
-  #notifySoon(): void {
-    if (this.#wakeScheduled) return;
-    this.#wakeScheduled = true;
-    setImmediate(() => {
-      this.#wakeScheduled = false;
-      this.#notify();
-    });
   }
 
   #report(error: unknown, action: string): void {

@@ -14,6 +14,7 @@ import {
   logger,
   type SerializedError,
   type Settlement,
+  Wakeup,
 } from "@taskport/core";
 import type { AckBatcher } from "./ack-batcher.ts";
 import { deadLetterAttributes, deadLetterGroupId } from "./dead-letters.ts";
@@ -79,8 +80,7 @@ export class SqsConsumer implements Consumer {
   #active = 0;
   /** Handler bodies running on past their job's settlement: each still holds its slot. */
   #overrunning = 0;
-  #wake: (() => void) | undefined;
-  #wakeScheduled = false;
+  readonly #wakeup = new Wakeup();
   #stopping = false;
   #abandoned = false;
   #stopped: Promise<void> | undefined;
@@ -114,14 +114,14 @@ export class SqsConsumer implements Consumer {
     this.#abandoned = true;
     this.#stopping = true;
     for (const poll of this.#polls) poll.abort();
-    this.#notify();
+    this.#wakeup.notify();
     this.#lease.stop();
     this.#buffer.length = 0;
   }
 
   async #stop(): Promise<void> {
     this.#stopping = true;
-    this.#notify();
+    this.#wakeup.notify();
     // Long polls in flight are let finish, not aborted: SQS hides what a poll takes even when its
     // connection is gone, so a message taken by an aborted poll would wait out its visibility
     // timeout. A poll returns at once when a message arrives, otherwise after waitTimeSeconds, so an
@@ -141,13 +141,7 @@ export class SqsConsumer implements Consumer {
     while (!this.#stopping) {
       const want = Math.min(10, this.#free(queue));
       if (want <= 0) {
-        await new Promise<void>((resolve) => {
-          const previous = this.#wake;
-          this.#wake = () => {
-            previous?.();
-            resolve();
-          };
-        });
+        await this.#wakeup.wait();
         continue;
       }
       const controller = new AbortController();
@@ -174,13 +168,13 @@ export class SqsConsumer implements Consumer {
         if (isQueueMissing(error)) this.#parts.queues.forget(queue);
         this.#report(error, `receiving from queue "${queue}"`);
         failures++;
-        await this.#pause(Math.min(MAX_POLL_BACKOFF_MS, 100 * 2 ** failures));
+        await this.#wakeup.wait(Math.min(MAX_POLL_BACKOFF_MS, 100 * 2 ** failures));
       } finally {
         this.#polls.delete(controller);
         this.#asked.set(queue, (this.#asked.get(queue) ?? want) - want);
       }
       this.#dispatch();
-      this.#notify();
+      this.#wakeup.notify();
     }
   }
 
@@ -199,7 +193,7 @@ export class SqsConsumer implements Consumer {
         this.#active--;
         this.#running.delete(run);
         this.#dispatch();
-        this.#notifySoon();
+        this.#wakeup.notifySoon();
       });
       this.#running.add(run);
     }
@@ -279,7 +273,7 @@ export class SqsConsumer implements Consumer {
     void freed.then(() => {
       this.#overrunning--;
       this.#dispatch();
-      this.#notify();
+      this.#wakeup.notify();
     });
   }
 
@@ -369,39 +363,6 @@ export class SqsConsumer implements Consumer {
           : {}),
       }),
     );
-  }
-
-  /** Wake every poller waiting for a free slot (or pausing after an error). */
-  #notify(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
-  }
-
-  /**
-   * Wake the pollers once the current turn of the event loop is over: the jobs of one received
-   * batch settle together, and a poller woken by the first of them would ask for one message
-   * where it can ask for ten.
-   */
-  #notifySoon(): void {
-    if (this.#wakeScheduled) return;
-    this.#wakeScheduled = true;
-    setImmediate(() => {
-      this.#wakeScheduled = false;
-      this.#notify();
-    });
-  }
-
-  #pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      const previous = this.#wake;
-      this.#wake = () => {
-        clearTimeout(timer);
-        previous?.();
-        resolve();
-      };
-    });
   }
 
   #report(error: unknown, action: string): void {
