@@ -22,7 +22,7 @@ import type { Retention } from "../retention.ts";
 import { DelayHeap } from "./delay-heap.ts";
 import { Deque } from "./deque.ts";
 import { pageOf, statsOf } from "./memory-inspection.ts";
-import { MemoryJob } from "./memory-job.ts";
+import { FORGOTTEN, INDEXED, MemoryJob, PENDING } from "./memory-job.ts";
 import { MemoryTransaction } from "./memory-transaction.ts";
 import { ReadyQueue } from "./ready-queue.ts";
 
@@ -48,7 +48,16 @@ export class MemoryAdapter implements Adapter {
   readonly capabilities: Capabilities;
   readonly #retainFinished: number;
   readonly #retainDeadLetters: number;
+  /** Jobs by id, brought up to date from `#unindexed` by `#index()` before every lookup. */
   readonly #jobs = new Map<string, MemoryJob>();
+  /**
+   * Jobs stored since the last lookup by id, in the order stored. Most jobs are never looked up:
+   * keeping a Map of every job held cost a third of the engine's time, so a job enters the Map only
+   * when something asks for one.
+   */
+  #unindexed: MemoryJob[] = [];
+  /** Entries of `#unindexed` forgotten since it was last compacted. */
+  #unindexedForgotten = 0;
   readonly #ready = new Map<string, ReadyQueue<MemoryJob>>();
   readonly #delayed = new DelayHeap<MemoryJob>();
   readonly #dedup = new Map<string, MemoryJob>();
@@ -94,7 +103,8 @@ export class MemoryAdapter implements Adapter {
   #store(jobs: readonly NewJob[], retention?: Retention): EnqueueReceipt[] {
     const receipts: EnqueueReceipt[] = new Array(jobs.length);
     const now = Date.now();
-    let readyQueue: string | undefined;
+    let readyName: string | undefined;
+    let ready: ReadyQueue<MemoryJob> | undefined;
     for (let i = 0; i < jobs.length; i++) {
       const input = jobs[i] as NewJob;
       if (input.deduplicationKey !== undefined) {
@@ -121,23 +131,33 @@ export class MemoryAdapter implements Adapter {
       );
       if (input.headers !== undefined) job.headers = input.headers;
       if (retention !== undefined) job.retention = retention;
-      this.#jobs.set(job.id, job);
+      this.#unindexed.push(job);
       if (job.deduplicationKey !== undefined) this.#dedup.set(dedupKey(job.queue, job.deduplicationKey), job);
       if (runAt > 0) {
         this.#schedule(job);
       } else {
-        this.#pushReady(job);
-        if (job.queue !== readyQueue) this.#dirtyQueues.add(job.queue);
-        readyQueue = job.queue;
+        // A batch is one task's jobs, so one queue: its ready queue is looked up once.
+        if (job.queue !== readyName) {
+          readyName = job.queue;
+          ready = this.#readyQueue(readyName);
+          this.#dirtyQueues.add(readyName);
+        }
+        job.readyAt = now;
+        (ready as ReadyQueue<MemoryJob>).push(job, job.priority);
       }
       receipts[i] = input; // a NewJob is a receipt for itself (same id): no allocation per job
     }
-    if (readyQueue !== undefined) this.#scheduleDispatch(); // once per batch, not per job
+    if (readyName !== undefined) this.#scheduleDispatch(); // once per batch, not per job
     return receipts;
   }
 
   async consume(options: ConsumeOptions, handler: DeliveryHandler): Promise<Consumer> {
-    const consumer = new MemoryConsumer(this, options, handler);
+    const consumer = new MemoryConsumer(
+      this,
+      options,
+      handler,
+      options.queues.map((queue) => this.#readyQueue(queue)),
+    );
     for (const queue of options.queues) {
       const list = this.#consumers.get(queue) ?? [];
       list.push(consumer);
@@ -149,13 +169,13 @@ export class MemoryAdapter implements Adapter {
   }
 
   async getJob(id: string, queue: string): Promise<JobInfo | null> {
-    const job = this.#jobs.get(id);
+    const job = this.#lookup(id);
     if (!job || job.queue !== queue || expired(job, Date.now())) return null;
     return toInfo(job);
   }
 
   async cancel(id: string, queue: string): Promise<boolean> {
-    const job = this.#jobs.get(id);
+    const job = this.#lookup(id);
     if (!job || job.queue !== queue) return false;
     if (job.status === "queued" || job.status === "scheduled") {
       // Left in the ready queue or heap and skipped when reached: removal there would be O(n).
@@ -197,6 +217,7 @@ export class MemoryAdapter implements Adapter {
 
   /** Every job held, less finished ones past their retention not yet pruned. */
   *#kept(): Generator<MemoryJob> {
+    this.#index();
     const now = Date.now();
     for (const job of this.#jobs.values()) if (!expired(job, now)) yield job;
   }
@@ -206,6 +227,7 @@ export class MemoryAdapter implements Adapter {
     if (!letters) return 0;
     const wanted = ids ? new Set(ids) : undefined;
     const kept = new Deque<MemoryJob>();
+    this.#index();
     let sent = 0;
     for (let job = letters.shift(); job; job = letters.shift()) {
       if (job.status !== "failed" || (wanted && !wanted.has(job.id))) {
@@ -217,6 +239,7 @@ export class MemoryAdapter implements Adapter {
       job.finishedAt = 0;
       job.seq = ++this.#seq;
       this.#jobs.set(job.id, job);
+      job.indexState = INDEXED;
       this.#makeReady(job);
       sent++;
     }
@@ -248,10 +271,12 @@ export class MemoryAdapter implements Adapter {
 
   async pause(queue: string): Promise<void> {
     this.#paused.add(queue);
+    this.#readyQueue(queue).paused = true;
   }
 
   async resume(queue: string): Promise<void> {
     if (!this.#paused.delete(queue)) return;
+    this.#readyQueue(queue).paused = false;
     this.#dirtyQueues.add(queue);
     this.#scheduleDispatch();
   }
@@ -269,7 +294,44 @@ export class MemoryAdapter implements Adapter {
   holding(): { jobs: number; delayed: number; ready: number } {
     let ready = 0;
     for (const queue of this.#ready.values()) ready += queue.length;
+    this.#index();
     return { jobs: this.#jobs.size, delayed: this.#delayed.length, ready };
+  }
+
+  // ── the index by id ───────────────────────────────────────────────────────
+
+  #lookup(id: string): MemoryJob | undefined {
+    this.#index();
+    return this.#jobs.get(id);
+  }
+
+  /** Bring `#jobs` up to date: the jobs stored since, in the order stored, as if each had been set then. */
+  #index(): void {
+    const pending = this.#unindexed;
+    if (pending.length === 0) return;
+    for (let i = 0; i < pending.length; i++) {
+      const job = pending[i] as MemoryJob;
+      if (job.indexState !== PENDING) continue;
+      job.indexState = INDEXED;
+      this.#jobs.set(job.id, job);
+    }
+    this.#unindexed = [];
+    this.#unindexedForgotten = 0;
+  }
+
+  /** A finished job past retention leaves the index, or is skipped by it when not indexed yet. */
+  #forget(job: MemoryJob): void {
+    if (job.indexState === INDEXED) {
+      if (this.#jobs.get(job.id) === job) this.#jobs.delete(job.id);
+      job.indexState = FORGOTTEN;
+    } else if (job.indexState === PENDING) {
+      job.indexState = FORGOTTEN;
+      // Jobs are forgotten at the pace they are stored: compact once most of the list is dead.
+      if (++this.#unindexedForgotten > 1024 && this.#unindexedForgotten * 2 > this.#unindexed.length) {
+        this.#unindexed = this.#unindexed.filter((pending) => pending.indexState === PENDING);
+        this.#unindexedForgotten = 0;
+      }
+    }
   }
 
   // ── delivery ──────────────────────────────────────────────────────────────
@@ -284,12 +346,17 @@ export class MemoryAdapter implements Adapter {
     job.runAt = 0;
     job.readyAt = Date.now();
     job.status = "queued";
-    let queue = this.#ready.get(job.queue);
+    this.#readyQueue(job.queue).push(job, job.priority, front);
+  }
+
+  #readyQueue(name: string): ReadyQueue<MemoryJob> {
+    let queue = this.#ready.get(name);
     if (!queue) {
       queue = new ReadyQueue();
-      this.#ready.set(job.queue, queue);
+      queue.paused = this.#paused.has(name);
+      this.#ready.set(name, queue);
     }
-    queue.push(job, job.priority, front);
+    return queue;
   }
 
   #scheduleDispatch(): void {
@@ -311,14 +378,13 @@ export class MemoryAdapter implements Adapter {
   }
 
   /** Next job for a consumer: the highest-priority head among its queues. */
-  takeFor(queues: readonly string[]): MemoryJob | undefined {
+  takeFor(queues: readonly ReadyQueue<MemoryJob>[]): MemoryJob | undefined {
     for (;;) {
       let best: ReadyQueue<MemoryJob> | undefined;
       let bestPriority = Number.NEGATIVE_INFINITY;
-      for (const name of queues) {
-        if (this.#paused.has(name)) continue;
-        const queue = this.#ready.get(name);
-        if (queue && queue.length > 0 && queue.topPriority > bestPriority) {
+      for (let i = 0; i < queues.length; i++) {
+        const queue = queues[i] as ReadyQueue<MemoryJob>;
+        if (!queue.paused && queue.length > 0 && queue.topPriority > bestPriority) {
           best = queue;
           bestPriority = queue.topPriority;
         }
@@ -396,7 +462,7 @@ export class MemoryAdapter implements Adapter {
     for (let old = this.#finished.peek(); old; old = this.#finished.peek()) {
       if (this.#finished.length <= this.#retainFinished && old.finishedAt > 0 && !expired(old, now)) break;
       this.#finished.shift();
-      if (this.#jobs.get(old.id) === old && old.finishedAt > 0) this.#jobs.delete(old.id);
+      if (old.finishedAt > 0) this.#forget(old);
     }
   }
 
@@ -445,7 +511,10 @@ class MemoryConsumer implements Consumer {
   readonly handler: DeliveryHandler;
   readonly #adapter: MemoryAdapter;
   readonly #concurrency: number;
-  readonly #inFlight = new Set<MemoryJob>();
+  /** Its queues' ready jobs, resolved once: a take looks nothing up by name. */
+  readonly #ready: readonly ReadyQueue<MemoryJob>[];
+  /** Jobs handed to the handler and not settled; each knows its index here (`slot`), so none is hashed. */
+  readonly #inFlight: MemoryJob[] = [];
   /** Handler bodies running on past their job's settlement: each still holds its slot. */
   #overrunning = 0;
   #stopped = false;
@@ -453,24 +522,41 @@ class MemoryConsumer implements Consumer {
   /** A ref'd timer: like a socket for a real engine, a consumer keeps the process alive. */
   #keepAlive: NodeJS.Timeout | undefined = setInterval(() => {}, 1 << 30);
 
-  constructor(adapter: MemoryAdapter, options: ConsumeOptions, handler: DeliveryHandler) {
+  constructor(adapter: MemoryAdapter, options: ConsumeOptions, handler: DeliveryHandler, ready: readonly ReadyQueue<MemoryJob>[]) {
     this.#adapter = adapter;
+    this.#ready = ready;
     this.queues = [...options.queues];
     this.#concurrency = options.concurrency;
     this.handler = handler;
   }
 
   fill(): void {
-    while (!this.#stopped && this.#inFlight.size + this.#overrunning < this.#concurrency) {
-      const job = this.#adapter.takeFor(this.queues);
+    while (!this.#stopped && this.#inFlight.length + this.#overrunning < this.#concurrency) {
+      const job = this.#adapter.takeFor(this.#ready);
       if (!job) return;
-      this.#inFlight.add(job);
+      job.holder = this;
+      job.slot = this.#inFlight.length;
+      this.#inFlight.push(job);
       this.#adapter.deliver(job, this, this.#done);
     }
   }
 
+  /** Take `job` out of the jobs in flight; false when this consumer no longer holds it (abandoned). */
+  #release(job: MemoryJob): boolean {
+    if (job.holder !== this) return false;
+    const inFlight = this.#inFlight;
+    const last = inFlight.pop() as MemoryJob;
+    if (last !== job) {
+      inFlight[job.slot] = last;
+      last.slot = job.slot;
+    }
+    job.holder = undefined;
+    job.slot = -1;
+    return true;
+  }
+
   readonly #done = (job: MemoryJob, settlement: Settlement): void => {
-    if (!this.#inFlight.delete(job)) return; // abandoned earlier
+    if (!this.#release(job)) return; // abandoned earlier
     if (settlement.slotFreed) {
       this.#overrunning++;
       settlement.slotFreed.then(() => {
@@ -479,7 +565,7 @@ class MemoryConsumer implements Consumer {
       });
     }
     if (this.#stopped) {
-      if (this.#inFlight.size === 0) this.#wake();
+      if (this.#inFlight.length === 0) this.#wake();
       return;
     }
     this.fill();
@@ -490,8 +576,8 @@ class MemoryConsumer implements Consumer {
       this.#stopped = true;
       this.#adapter.detach(this);
     }
-    if (this.#inFlight.size === 0) {
-      this.#release();
+    if (this.#inFlight.length === 0) {
+      this.#stopKeepingAlive();
       return Promise.resolve();
     }
     return new Promise((resolve) => this.#idle.push(resolve));
@@ -500,18 +586,22 @@ class MemoryConsumer implements Consumer {
   async abandon(): Promise<void> {
     this.#stopped = true;
     this.#adapter.detach(this);
-    const held = [...this.#inFlight];
-    this.#inFlight.clear();
+    // In the order they were handed out, as before any of them settled.
+    const held = this.#inFlight.splice(0).sort((a, b) => a.lease - b.lease);
+    for (const job of held) {
+      job.holder = undefined;
+      job.slot = -1;
+    }
     for (const job of held) this.#adapter.redeliver(job);
     this.#wake();
   }
 
   #wake(): void {
-    this.#release();
+    this.#stopKeepingAlive();
     for (const resolve of this.#idle.splice(0)) resolve();
   }
 
-  #release(): void {
+  #stopKeepingAlive(): void {
     clearInterval(this.#keepAlive);
     this.#keepAlive = undefined;
   }

@@ -3,6 +3,16 @@ import type { SerializedError } from "../errors.ts";
 import type { Retention } from "../retention.ts";
 
 /**
+ * The memory engine indexes jobs by id only when one is first looked up (`getJob`, `cancel`, the
+ * inspection calls): a job stored since then is `PENDING`, one indexed is `INDEXED`, and one
+ * forgotten (past retention) before it was ever indexed is `FORGOTTEN`, skipped when indexing.
+ */
+export const PENDING = 0;
+export const INDEXED = 1;
+export const FORGOTTEN = 2;
+export type IndexState = typeof PENDING | typeof INDEXED | typeof FORGOTTEN;
+
+/**
  * One job held by the memory engine. A class with a fixed shape keeps a million of them compact;
  * the payload stays JSON text so every delivery gets a fresh copy the caller cannot mutate.
  */
@@ -38,6 +48,11 @@ export class MemoryJob {
   finishedAt = 0;
   /** Set when the job is cancelled while running: its signal is aborted, its outcome is `cancelled`. */
   abort: AbortController | undefined = undefined;
+  /** Where the job stands in the adapter's index by id: see `IndexState`. */
+  indexState: IndexState = PENDING;
+  /** The consumer running the job, and the job's place in its list of jobs in flight; -1 when none. */
+  holder: object | undefined = undefined;
+  slot = -1;
 
   constructor(
     id: string,

@@ -10,6 +10,8 @@ export class ReadyQueue<T> {
   /** Index of the highest bucket that may be non-empty. */
   #top = -1;
   #length = 0;
+  /** Set by `pause(queue)`: consumers take nothing from it. Kept here so a take needs no lookup. */
+  paused = false;
 
   get length(): number {
     return this.#length;
