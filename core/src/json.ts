@@ -37,11 +37,16 @@ type JsonScalar = string | number | boolean | null | undefined | void;
  * (as optional fields in TypeScript produce them); `undefined` anywhere else is refused.
  */
 export function encodeJson(origin: string, value: unknown, what = "payload"): string {
-  assertJson(origin, value, what, "$", new Set());
+  assertJson(origin, value, what, "$", undefined);
   return JSON.stringify(value);
 }
 
-function assertJson(origin: string, value: unknown, what: string, path: string, seen: Set<object>): void {
+/**
+ * Runs once per job on both sides (payload and result), so it allocates only for what nests: a
+ * child's path is built only to recurse into it or to name it in an error, and `ancestors` (the
+ * objects on the path, for cycles) is made only once an object has an object inside.
+ */
+function assertJson(origin: string, value: unknown, what: string, path: string, ancestors: Set<object> | undefined): void {
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -51,14 +56,26 @@ function assertJson(origin: string, value: unknown, what: string, path: string, 
       return;
     case "object": {
       if (value === null) return;
-      if (seen.has(value)) fail(origin, what, path, "is a circular reference", "send an id instead of the object graph");
+      if (ancestors?.has(value)) fail(origin, what, path, "is a circular reference", "send an id instead of the object graph");
+      // `value` joins the ancestors only to recurse into an object inside it, and leaves them after.
+      let seen = ancestors;
+      let added = false;
       if (Array.isArray(value)) {
-        seen.add(value);
         for (let i = 0; i < value.length; i++) {
-          if (value[i] === undefined) fail(origin, what, `${path}[${i}]`, "is undefined", "use null");
-          assertJson(origin, value[i], what, `${path}[${i}]`, seen);
+          const item: unknown = value[i];
+          if (item === undefined) fail(origin, what, `${path}[${i}]`, "is undefined", "use null");
+          if (typeof item === "object" && item !== null) {
+            if (!added) {
+              seen ??= new Set();
+              seen.add(value);
+              added = true;
+            }
+            assertJson(origin, item, what, `${path}[${i}]`, seen);
+          } else if (!isJsonScalar(item)) {
+            assertJson(origin, item, what, `${path}[${i}]`, seen);
+          }
         }
-        seen.delete(value);
+        if (added) seen?.delete(value);
         return;
       }
       const proto = Object.getPrototypeOf(value);
@@ -66,12 +83,21 @@ function assertJson(origin: string, value: unknown, what: string, path: string, 
         const kind = (value as object).constructor?.name ?? "object";
         fail(origin, what, path, `is a ${kind}, not a plain object`, hintFor(kind));
       }
-      seen.add(value);
       for (const key in value) {
         const item = (value as Record<string, unknown>)[key];
-        if (item !== undefined) assertJson(origin, item, what, `${path}.${key}`, seen);
+        if (item === undefined) continue;
+        if (typeof item === "object" && item !== null) {
+          if (!added) {
+            seen ??= new Set();
+            seen.add(value);
+            added = true;
+          }
+          assertJson(origin, item, what, `${path}.${key}`, seen);
+        } else if (!isJsonScalar(item)) {
+          assertJson(origin, item, what, `${path}.${key}`, seen);
+        }
       }
-      seen.delete(value);
+      if (added) seen?.delete(value);
       return;
     }
     case "undefined":
@@ -83,6 +109,11 @@ function assertJson(origin: string, value: unknown, what: string, path: string, 
     default:
       fail(origin, what, path, `is a ${typeof value}`, "send data, not code; a worker runs only the handlers it was given");
   }
+}
+
+/** A string, a boolean or a finite number: valid as it is, with no path to build. */
+function isJsonScalar(value: unknown): boolean {
+  return typeof value === "string" || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value));
 }
 
 function hintFor(kind: string): string {

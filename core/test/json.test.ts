@@ -44,6 +44,13 @@ describe("encodeJson", () => {
   it("refuses a cycle but accepts the same object twice (a DAG)", () => {
     const shared = { x: 1 };
     expect(encodeJson("core", { a: shared, b: shared })).toBe('{"a":{"x":1},"b":{"x":1}}');
+    const nested = { y: { z: [1] } };
+    expect(encodeJson("core", [{ a: nested, b: [nested, nested] }, nested])).toBe(
+      '[{"a":{"y":{"z":[1]}},"b":[{"y":{"z":[1]}},{"y":{"z":[1]}}]},{"y":{"z":[1]}}]',
+    );
+    const looped: unknown[] = [1];
+    looped.push([looped]);
+    expect(() => encodeJson("core", { list: looped })).toThrow(/\$\.list\[1\]\[0\] is a circular reference/);
     const cyclic: Record<string, unknown> = {};
     cyclic.self = { back: cyclic };
     expect(() => encodeJson("core", cyclic)).toThrow(/\$\.self\.back is a circular reference/);

@@ -1,5 +1,5 @@
 import { SharedSlots } from "../shared-slots.ts";
-import type { JobContext } from "./job-context.ts";
+import { JobContext } from "./job-context.ts";
 
 /**
  * The handler bodies a worker runs, at most `concurrency` at once.
@@ -12,9 +12,8 @@ import type { JobContext } from "./job-context.ts";
  */
 export class HandlerBodies {
   readonly #slots: SharedSlots;
-  readonly #running = new Set<JobContext>();
-  /** For bodies that outlived their settlement: resolved when each ends. */
-  readonly #endings = new Map<JobContext, () => void>();
+  /** The bodies running; each context knows its index here (`JobContext.bodyIndex`). */
+  readonly #running: JobContext[] = [];
   readonly #idle: (() => void)[] = [];
 
   constructor(concurrency: number) {
@@ -23,7 +22,7 @@ export class HandlerBodies {
 
   /** Bodies running now, including those past their timeout. */
   get size(): number {
-    return this.#running.size;
+    return this.#running.length;
   }
 
   /** A slot for a body: `true` at once when one is free (no promise on the hot path), else a promise of one; `false` once dropped. */
@@ -33,31 +32,45 @@ export class HandlerBodies {
 
   /** The body of `ctx` starts, in the slot `enter` gave. */
   begin(ctx: JobContext): void {
-    this.#running.add(ctx);
+    JobContext.setBodyIndex(ctx, this.#running.length);
+    this.#running.push(ctx);
   }
 
   /** The body of `ctx` has ended: its slot goes to the longest-waiting delivery. */
   end(ctx: JobContext): void {
-    this.#running.delete(ctx);
+    const index = JobContext.bodyIndex(ctx);
+    if (index >= 0) {
+      const running = this.#running;
+      const last = running.pop() as JobContext;
+      if (last !== ctx) {
+        running[index] = last;
+        JobContext.setBodyIndex(last, index);
+      }
+      JobContext.setBodyIndex(ctx, -1);
+    }
     this.#slots.release();
-    this.#endings.get(ctx)?.();
-    this.#endings.delete(ctx);
-    if (this.#running.size === 0 && this.#idle.length > 0) for (const resolve of this.#idle.splice(0)) resolve();
+    const onEnd = JobContext.onBodyEnd(ctx);
+    if (onEnd) {
+      JobContext.setOnBodyEnd(ctx, undefined);
+      onEnd();
+    }
+    if (this.#running.length === 0 && this.#idle.length > 0) for (const resolve of this.#idle.splice(0)) resolve();
   }
 
   /** Resolves when the body of `ctx` ends, its slot free; `undefined` when it has already ended. */
   ending(ctx: JobContext): Promise<void> | undefined {
-    if (!this.#running.has(ctx)) return undefined;
-    return new Promise((resolve) => this.#endings.set(ctx, resolve));
+    if (JobContext.bodyIndex(ctx) < 0) return undefined;
+    return new Promise((resolve) => JobContext.setOnBodyEnd(ctx, resolve));
   }
 
   abortAll(reason: unknown): void {
-    for (const ctx of this.#running) ctx.abort(reason);
+    // A copy, as ending a body reorders the list; one ended meanwhile is skipped.
+    for (const ctx of [...this.#running]) if (JobContext.bodyIndex(ctx) >= 0) ctx.abort(reason);
   }
 
   /** Resolves once no body runs. */
   whenIdle(): Promise<void> {
-    if (this.#running.size === 0) return Promise.resolve();
+    if (this.#running.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 

@@ -14,6 +14,26 @@ export class JobContext implements TaskContext {
   readonly #events: Emitter<TaskportEvents>;
   #controller: AbortController | undefined;
   #abortReason: unknown;
+  /**
+   * Bookkeeping of HandlerBodies: the context's index among the bodies running (-1 once ended), and
+   * what to call when it ends. Private, read through the static accessors below, so that a handler's
+   * `ctx` shows nothing of it; an index rather than a Set of contexts, so that nothing is hashed per job.
+   */
+  #bodyIndex = -1;
+  #onBodyEnd: (() => void) | undefined;
+
+  static bodyIndex(ctx: JobContext): number {
+    return ctx.#bodyIndex;
+  }
+  static setBodyIndex(ctx: JobContext, index: number): void {
+    ctx.#bodyIndex = index;
+  }
+  static onBodyEnd(ctx: JobContext): (() => void) | undefined {
+    return ctx.#onBodyEnd;
+  }
+  static setOnBodyEnd(ctx: JobContext, onEnd: (() => void) | undefined): void {
+    ctx.#onBodyEnd = onEnd;
+  }
 
   constructor(delivery: Delivery, events: Emitter<TaskportEvents>) {
     this.#delivery = delivery;

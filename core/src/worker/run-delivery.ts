@@ -39,40 +39,67 @@ export interface RunEnvironment {
  */
 const NEVER_SETTLED: Promise<Settlement> = new Promise(() => {});
 
-export async function runDelivery(delivery: Delivery, env: RunEnvironment): Promise<Settlement> {
-  const { tasks, events, bodies } = env;
-  const runnable = tasks.get(delivery.name);
+export function runDelivery(delivery: Delivery, env: RunEnvironment): Promise<Settlement> {
+  const runnable = env.tasks.get(delivery.name);
+  if (!runnable || delivery.attempt > delivery.maxAttempts + 1) return refuse(runnable, delivery, env);
+  // No async frame of its own, and no promise when a slot is free: this runs once per job.
+  const slot = env.bodies.enter();
+  if (slot !== true) return Promise.resolve(slot).then((granted) => (granted ? start(runnable, delivery, env) : NEVER_SETTLED));
+  return start(runnable, delivery, env);
+}
+
+/** How a delivery that must not run settles: its task is unknown here, or its worker kept dying. */
+async function refuse(runnable: RunnableTask | undefined, delivery: Delivery, env: RunEnvironment): Promise<Settlement> {
+  const { tasks, events } = env;
   if (!runnable) {
     // Visible, and final: retrying cannot make this worker know the task.
     const error = serializeError(new UnknownTaskError(env.origin, delivery.name, [...tasks.keys()]));
     if (events.has("failed")) events.emit("failed", { job: ref(delivery), attempt: delivery.attempt, error });
     return { status: "failed", error };
   }
-  if (delivery.attempt > delivery.maxAttempts + 1) {
-    // The engine counted crashes: the last attempt and the one extra start a crashed job is given
-    // (it must be delivered again) both died unsettled. The job fails for good, visibly, rather
-    // than kill workers forever.
-    const error = serializeError(new WorkerLostError(env.origin, delivery.maxAttempts));
-    if (events.has("failed")) events.emit("failed", { job: ref(delivery), attempt: delivery.attempt - 1, error });
-    return { status: "failed", error };
-  }
-  const slot = bodies.enter();
-  if (slot !== true && !(await slot)) return NEVER_SETTLED;
-  const ctx = new JobContext(delivery, events);
-  bodies.begin(ctx);
-  const settlement = await settle(runnable, delivery, ctx, env);
+  // The engine counted crashes: the last attempt and the one extra start a crashed job is given
+  // (it must be delivered again) both died unsettled. The job fails for good, visibly, rather
+  // than kill workers forever.
+  const error = serializeError(new WorkerLostError(env.origin, delivery.maxAttempts));
+  if (events.has("failed")) events.emit("failed", { job: ref(delivery), attempt: delivery.attempt - 1, error });
+  return { status: "failed", error };
+}
+
+/** Start the handler in the slot it was given. */
+function start(runnable: RunnableTask, delivery: Delivery, env: RunEnvironment): Promise<Settlement> {
+  const ctx = new JobContext(delivery, env.events);
+  env.bodies.begin(ctx);
+  const timeoutMs = delivery.timeoutMs ?? runnable.task.options.timeoutMs;
+  // Without a timeout the body has ended by the time its job settles: no slot is left to wait for.
+  if (timeoutMs === undefined) return settle(runnable, delivery, ctx, env, undefined);
+  return settleTimed(runnable, delivery, ctx, env, timeoutMs);
+}
+
+async function settleTimed(
+  runnable: RunnableTask,
+  delivery: Delivery,
+  ctx: JobContext,
+  env: RunEnvironment,
+  timeoutMs: number,
+): Promise<Settlement> {
+  const settlement = await settle(runnable, delivery, ctx, env, timeoutMs);
   // A body deaf to its timeout still holds its slot: the adapter must not fetch into it yet.
-  const slotFreed = bodies.ending(ctx);
+  const slotFreed = env.bodies.ending(ctx);
   return slotFreed ? { ...settlement, slotFreed } : settlement;
 }
 
-/** Run the handler in the slot it was given and decide how its job settles. */
-async function settle(runnable: RunnableTask, delivery: Delivery, ctx: JobContext, env: RunEnvironment): Promise<Settlement> {
+/** Run the handler and decide how its job settles. */
+async function settle(
+  runnable: RunnableTask,
+  delivery: Delivery,
+  ctx: JobContext,
+  env: RunEnvironment,
+  timeoutMs: number | undefined,
+): Promise<Settlement> {
   const { events, bodies } = env;
   const started = events.has("succeeded") ? performance.now() : 0;
   if (events.has("started")) events.emit("started", { job: ref(delivery), attempt: delivery.attempt });
   try {
-    const timeoutMs = delivery.timeoutMs ?? runnable.task.options.timeoutMs;
     let value: unknown;
     if (timeoutMs === undefined) {
       try {

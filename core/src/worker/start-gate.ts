@@ -22,6 +22,11 @@ export class StartGate {
     });
   }
 
+  /** True once deliveries run as they come: callers may then skip `pass` and the closure it takes. */
+  get open(): boolean {
+    return this.#state === "open";
+  }
+
   /** Run `work` now when open, once opened when holding, never when refused. */
   pass(work: () => Promise<Settlement>): Promise<Settlement> {
     if (this.#state === "open") return work();

@@ -134,7 +134,7 @@ export class Worker extends Emitter<TaskportEvents> {
       instrumentations().length === 0
         ? runDelivery(delivery, env)
         : runInstrumented({ engine: adapter.name, delivery }, () => runDelivery(delivery, env));
-    const consuming = adapter.consume(options, (delivery) => gate.pass(() => run(delivery)));
+    const consuming = adapter.consume(options, (delivery) => (gate.open ? run(delivery) : gate.pass(() => run(delivery))));
     // Adapters bound their own setup; core's bound catches one that does not, and gives up a
     // consumer that starts after the caller was told it did not (the gate has refused its jobs).
     return backend.bounded("start a worker", consuming).catch((error: unknown) => {
