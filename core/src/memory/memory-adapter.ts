@@ -326,9 +326,16 @@ export class MemoryAdapter implements Adapter {
       job.indexState = FORGOTTEN;
     } else if (job.indexState === PENDING) {
       job.indexState = FORGOTTEN;
-      // Jobs are forgotten at the pace they are stored: compact once most of the list is dead.
+      // Jobs are forgotten at the pace they are stored: compact once most of the list is dead, in
+      // place, since this runs as often as jobs finish.
       if (++this.#unindexedForgotten > 1024 && this.#unindexedForgotten * 2 > this.#unindexed.length) {
-        this.#unindexed = this.#unindexed.filter((pending) => pending.indexState === PENDING);
+        const list = this.#unindexed;
+        let kept = 0;
+        for (let i = 0; i < list.length; i++) {
+          const pending = list[i] as MemoryJob;
+          if (pending.indexState === PENDING) list[kept++] = pending;
+        }
+        list.length = kept;
         this.#unindexedForgotten = 0;
       }
     }
@@ -534,7 +541,6 @@ class MemoryConsumer implements Consumer {
     while (!this.#stopped && this.#inFlight.length + this.#overrunning < this.#concurrency) {
       const job = this.#adapter.takeFor(this.#ready);
       if (!job) return;
-      job.holder = this;
       job.slot = this.#inFlight.length;
       this.#inFlight.push(job);
       this.#adapter.deliver(job, this, this.#done);
@@ -543,14 +549,13 @@ class MemoryConsumer implements Consumer {
 
   /** Take `job` out of the jobs in flight; false when this consumer no longer holds it (abandoned). */
   #release(job: MemoryJob): boolean {
-    if (job.holder !== this) return false;
     const inFlight = this.#inFlight;
+    if (job.slot < 0 || inFlight[job.slot] !== job) return false;
     const last = inFlight.pop() as MemoryJob;
     if (last !== job) {
       inFlight[job.slot] = last;
       last.slot = job.slot;
     }
-    job.holder = undefined;
     job.slot = -1;
     return true;
   }
@@ -588,10 +593,7 @@ class MemoryConsumer implements Consumer {
     this.#adapter.detach(this);
     // In the order they were handed out, as before any of them settled.
     const held = this.#inFlight.splice(0).sort((a, b) => a.lease - b.lease);
-    for (const job of held) {
-      job.holder = undefined;
-      job.slot = -1;
-    }
+    for (const job of held) job.slot = -1;
     for (const job of held) this.#adapter.redeliver(job);
     this.#wake();
   }

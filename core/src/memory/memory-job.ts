@@ -23,11 +23,8 @@ export class MemoryJob {
   readonly payloadJson: string;
   readonly priority: number;
   readonly maxAttempts: number;
-  readonly timeoutMs: number | undefined;
-  headers: Readonly<Record<string, string>> | undefined = undefined;
   /** How long the job is kept once finished; without one, only `retainFinished` bounds it. */
   retention: Retention | undefined = undefined;
-  readonly deduplicationKey: string | undefined;
   readonly enqueuedAt: number;
   /** Due time for the delay heap; 0 when ready. */
   runAt: number;
@@ -43,16 +40,16 @@ export class MemoryJob {
   /** Identifies the current delivery; a settlement with another lease is stale and ignored. */
   lease = 0;
   resultJson: string | undefined = undefined;
-  error: SerializedError | undefined = undefined;
-  progress: unknown = undefined;
   finishedAt = 0;
-  /** Set when the job is cancelled while running: its signal is aborted, its outcome is `cancelled`. */
-  abort: AbortController | undefined = undefined;
   /** Where the job stands in the adapter's index by id: see `IndexState`. */
   indexState: IndexState = PENDING;
-  /** The consumer running the job, and the job's place in its list of jobs in flight; -1 when none. */
-  holder: object | undefined = undefined;
+  /** The job's place in its consumer's list of jobs in flight; -1 when none. */
   slot = -1;
+  /**
+   * The fields most jobs never set, in an object made for those that do: a backlog of a million
+   * jobs is held (and, young, copied by the garbage collector) at a fifth less.
+   */
+  #rare: RareFields | undefined;
 
   constructor(
     id: string,
@@ -73,12 +70,62 @@ export class MemoryJob {
     this.payloadJson = payloadJson;
     this.priority = priority;
     this.maxAttempts = maxAttempts;
-    this.timeoutMs = timeoutMs;
-    this.deduplicationKey = deduplicationKey;
+    if (timeoutMs !== undefined || deduplicationKey !== undefined) this.#rare = new RareFields(timeoutMs, deduplicationKey);
     this.enqueuedAt = enqueuedAt;
     this.runAt = runAt;
     this.seq = seq;
     this.order = seq;
     this.status = runAt > 0 ? "scheduled" : "queued";
+  }
+
+  get timeoutMs(): number | undefined {
+    return this.#rare?.timeoutMs;
+  }
+  get deduplicationKey(): string | undefined {
+    return this.#rare?.deduplicationKey;
+  }
+  get headers(): Readonly<Record<string, string>> | undefined {
+    return this.#rare?.headers;
+  }
+  set headers(value: Readonly<Record<string, string>> | undefined) {
+    if (value !== undefined || this.#rare) this.#extra().headers = value;
+  }
+  get error(): SerializedError | undefined {
+    return this.#rare?.error;
+  }
+  set error(value: SerializedError | undefined) {
+    if (value !== undefined || this.#rare) this.#extra().error = value;
+  }
+  get progress(): unknown {
+    return this.#rare?.progress;
+  }
+  set progress(value: unknown) {
+    if (value !== undefined || this.#rare) this.#extra().progress = value;
+  }
+  /** Set when the job is cancelled while running: its signal is aborted, its outcome is `cancelled`. */
+  get abort(): AbortController | undefined {
+    return this.#rare?.abort;
+  }
+  set abort(value: AbortController | undefined) {
+    if (value !== undefined || this.#rare) this.#extra().abort = value;
+  }
+
+  #extra(): RareFields {
+    this.#rare ??= new RareFields(undefined, undefined);
+    return this.#rare;
+  }
+}
+
+class RareFields {
+  readonly timeoutMs: number | undefined;
+  readonly deduplicationKey: string | undefined;
+  headers: Readonly<Record<string, string>> | undefined = undefined;
+  error: SerializedError | undefined = undefined;
+  progress: unknown = undefined;
+  abort: AbortController | undefined = undefined;
+
+  constructor(timeoutMs: number | undefined, deduplicationKey: string | undefined) {
+    this.timeoutMs = timeoutMs;
+    this.deduplicationKey = deduplicationKey;
   }
 }
