@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Backend, ConfigurationError, createMemoryAdapter, defineTask, MemoryAdapter, startWorker } from "../src/index.ts";
 import { DelayHeap } from "../src/memory/delay-heap.ts";
+import { Deque } from "../src/memory/deque.ts";
 import { ReadyQueue } from "../src/memory/ready-queue.ts";
 
 describe("memory engine", () => {
@@ -102,6 +103,34 @@ describe("memory engine data structures", () => {
     expect(Array.from({ length: 6 }, () => queue.shift())).toEqual(["e100", "b5", "f5", "a0", "c0", "d-100"]);
     expect(queue.shift()).toBeUndefined();
     expect(queue.topPriority).toBe(Number.NEGATIVE_INFINITY);
+  });
+
+  it("Deque: the order of an array under push, unshift and shift, across many blocks and when emptied", () => {
+    const deque = new Deque<number>();
+    const array: number[] = [];
+    let next = 0;
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    for (let step = 0; step < 20_000; step++) {
+      const r = random();
+      // Growing on the whole (thousands held, several blocks), drained now and then.
+      if (r < 0.5) {
+        deque.push(next);
+        array.push(next++);
+      } else if (r < 0.6) {
+        deque.unshift(next);
+        array.unshift(next++);
+      } else if (r < 0.999) {
+        expect(deque.shift()).toBe(array.shift());
+      } else {
+        while (array.length > 0) expect(deque.shift()).toBe(array.shift());
+      }
+      expect(deque.length).toBe(array.length);
+      expect(deque.peek()).toBe(array[0]);
+    }
   });
 
   it("DelayHeap: pops by due time, then by sequence", () => {

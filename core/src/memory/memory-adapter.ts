@@ -55,8 +55,8 @@ export class MemoryAdapter implements Adapter {
    * keeping a Map of every job held cost a third of the engine's time, so a job enters the Map only
    * when something asks for one.
    */
-  #unindexed: MemoryJob[] = [];
-  /** Entries of `#unindexed` forgotten since it was last compacted. */
+  #unindexed = new Deque<MemoryJob>();
+  /** Entries of `#unindexed` forgotten and still in it. */
   #unindexedForgotten = 0;
   readonly #ready = new Map<string, ReadyQueue<MemoryJob>>();
   readonly #delayed = new DelayHeap<MemoryJob>();
@@ -308,14 +308,11 @@ export class MemoryAdapter implements Adapter {
   /** Bring `#jobs` up to date: the jobs stored since, in the order stored, as if each had been set then. */
   #index(): void {
     const pending = this.#unindexed;
-    if (pending.length === 0) return;
-    for (let i = 0; i < pending.length; i++) {
-      const job = pending[i] as MemoryJob;
+    for (let job = pending.shift(); job; job = pending.shift()) {
       if (job.indexState !== PENDING) continue;
       job.indexState = INDEXED;
       this.#jobs.set(job.id, job);
     }
-    this.#unindexed = [];
     this.#unindexedForgotten = 0;
   }
 
@@ -326,16 +323,19 @@ export class MemoryAdapter implements Adapter {
       job.indexState = FORGOTTEN;
     } else if (job.indexState === PENDING) {
       job.indexState = FORGOTTEN;
-      // Jobs are forgotten at the pace they are stored: compact once most of the list is dead, in
-      // place, since this runs as often as jobs finish.
-      if (++this.#unindexedForgotten > 1024 && this.#unindexedForgotten * 2 > this.#unindexed.length) {
-        const list = this.#unindexed;
-        let kept = 0;
-        for (let i = 0; i < list.length; i++) {
-          const pending = list[i] as MemoryJob;
-          if (pending.indexState === PENDING) list[kept++] = pending;
-        }
-        list.length = kept;
+      this.#unindexedForgotten++;
+      // Jobs are mostly forgotten in the order they were stored: drop them from the front, while
+      // they are still in the cache. One that stays (delayed, say) holds up the rest: past half
+      // the list, copy out what is still pending.
+      const list = this.#unindexed;
+      for (let first = list.peek(); first && first.indexState !== PENDING; first = list.peek()) {
+        list.shift();
+        this.#unindexedForgotten--;
+      }
+      if (this.#unindexedForgotten > 1024 && this.#unindexedForgotten * 2 > list.length) {
+        const kept = new Deque<MemoryJob>();
+        for (let pending = list.shift(); pending; pending = list.shift()) if (pending.indexState === PENDING) kept.push(pending);
+        this.#unindexed = kept;
         this.#unindexedForgotten = 0;
       }
     }

@@ -6,7 +6,8 @@ import { Deque } from "./deque.ts";
  * per priority level (the range is small and fixed), so push and shift are O(1) in practice.
  */
 export class ReadyQueue<T> {
-  readonly #buckets: Deque<T>[] = Array.from({ length: PRIORITY_MAX - PRIORITY_MIN + 1 }, () => new Deque<T>());
+  /** Made on first use: most queues use one or two priorities. */
+  readonly #buckets: (Deque<T> | undefined)[] = new Array(PRIORITY_MAX - PRIORITY_MIN + 1).fill(undefined);
   /** Index of the highest bucket that may be non-empty. */
   #top = -1;
   #length = 0;
@@ -25,7 +26,11 @@ export class ReadyQueue<T> {
 
   push(item: T, priority: number, front = false): void {
     const index = priority - PRIORITY_MIN;
-    const bucket = this.#buckets[index] as Deque<T>;
+    let bucket = this.#buckets[index];
+    if (!bucket) {
+      bucket = new Deque<T>();
+      this.#buckets[index] = bucket;
+    }
     if (front) bucket.unshift(item);
     else bucket.push(item);
     if (index > this.#top) this.#top = index;
@@ -40,6 +45,6 @@ export class ReadyQueue<T> {
   }
 
   #settleTop(): void {
-    while (this.#top >= 0 && (this.#buckets[this.#top] as Deque<T>).length === 0) this.#top--;
+    while (this.#top >= 0 && (this.#buckets[this.#top]?.length ?? 0) === 0) this.#top--;
   }
 }
