@@ -254,6 +254,8 @@ export class MemoryAdapter implements Adapter {
     const kept = new Deque<MemoryJob>();
     let discarded = 0;
     const now = Date.now();
+    // A discarded job must leave the index; one not indexed yet would enter it at the next lookup.
+    this.#index();
     // Letters past their retention are no longer listed, so they are dropped but not counted.
     for (let job = letters.shift(); job; job = letters.shift()) {
       if (job.status !== "failed" || expired(job, now)) continue;
@@ -261,8 +263,8 @@ export class MemoryAdapter implements Adapter {
         kept.push(job);
         continue;
       }
-      // Left in the finished deque, which forgets only a job the map still holds as that same job.
-      if (this.#jobs.get(job.id) === job) this.#jobs.delete(job.id);
+      // Left in the finished deque, which skips a job already forgotten when it comes to it.
+      this.#forget(job);
       discarded++;
     }
     this.#deadLetters.set(queue, kept);
