@@ -31,6 +31,7 @@ import { type JobData, toJobInfo, toStatus } from "./job-data.ts";
 import { PostgresDatastore } from "./postgres-datastore.ts";
 import { RedisDatastore, validateClientName } from "./redis-datastore.ts";
 import { withAdvice } from "./redis-errors.ts";
+import { RetentionSweep } from "./retention-sweep.ts";
 import { parsePostgresUrlOptions, parseUrlOptions, validatePrefix, validateQueueName } from "./url-options.ts";
 
 export interface BullMQAdapterOptions {
@@ -127,7 +128,8 @@ export class BullMQAdapter implements Adapter {
       // Each stall (a worker that died holding the job) is counted in the job's `stalledCounter`,
       // and taskport counts it as an attempt; BullMQ's own stall limit is lifted (see consume).
       crashCountsAsAttempt: true,
-      // Finished jobs go once past the backend's retention (removeOnComplete / removeOnFail ages).
+      // Finished jobs go once past the backend's retention: BullMQ's removeOnComplete / removeOnFail
+      // ages on Redis, a worker's sweep on PostgreSQL (./retention-sweep.ts).
       retention: true,
       // Inspection reads BullMQ's own lists and sets; redrive is `job.retry()` of failed jobs,
       // discarding is `Queue.remove()` of them, and pause is BullMQ's global `Queue.pause()`, which
@@ -206,7 +208,7 @@ export class BullMQAdapter implements Adapter {
   }
 
   async enqueue(jobs: readonly NewJob[], context: EnqueueContext): Promise<EnqueueReceipt[]> {
-    const retention = context.retention;
+    const retention = this.#store.retentionBy === "per-job" ? context.retention : undefined;
     if (jobs.length === 1) {
       const job = jobs[0] as NewJob;
       const queue = await this.#queue(job.queue);
@@ -260,6 +262,11 @@ export class BullMQAdapter implements Adapter {
     // Fail fast with a clear message rather than a worker that retries a bad password forever.
     await this.#connect();
     const store = this.#store;
+    const retention = options.retention;
+    const sweep =
+      store.retentionBy === "sweep" && retention
+        ? new RetentionSweep(() => Promise.all(options.queues.map((queue) => this.#queue(queue))), retention)
+        : undefined;
     const consumer = new BullMQConsumer(
       {
         createWorker: (queue, processor, workerOptions) => store.worker(queue, processor, workerOptions),
@@ -278,7 +285,10 @@ export class BullMQAdapter implements Adapter {
       },
       options,
       handler,
-      () => this.#consumers.delete(consumer),
+      () => {
+        this.#consumers.delete(consumer);
+        void sweep?.stop();
+      },
     );
     this.#consumers.add(consumer);
     try {

@@ -18,6 +18,12 @@ export interface Datastore {
   readonly where: string;
   /** Job data is stored as jsonb (PostgreSQL): the payload and headers must travel as JSON text. */
   readonly jsonAsText: boolean;
+  /**
+   * How finished jobs go once past the backend's retention: `"per-job"`, each job carries it as
+   * BullMQ's age limits, applied as jobs finish; `"sweep"`, workers delete them every so often
+   * (./retention-sweep.ts), where BullMQ's age limits cost too much on every finish.
+   */
+  readonly retentionBy: "per-job" | "sweep";
   /** Open the shared connection, once; the first error explained. */
   connect(): Promise<void>;
   /** A BullMQ Queue on this store, sharing the connection. Call after `connect()`. */

@@ -39,6 +39,9 @@ function postgresBackend(): Factory {
 export class PostgresDatastore implements Datastore {
   readonly where: string;
   readonly jsonAsText = true;
+  // BullMQ's PostgreSQL backend runs an age DELETE in every finish's transaction (one more
+  // statement per job, planned for any queue and state); a periodic sweep deletes the same jobs.
+  readonly retentionBy = "sweep";
   readonly #config: PostgresPoolConfig;
   readonly #timeouts: Timeouts;
   readonly #secrets: string[];

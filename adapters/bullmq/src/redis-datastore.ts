@@ -23,6 +23,8 @@ export interface RedisDatastoreOptions {
 export class RedisDatastore implements Datastore {
   readonly where: string;
   readonly jsonAsText = false;
+  // BullMQ's age limits on Redis trim a sorted set by score in the finishing script: cheap.
+  readonly retentionBy = "per-job";
   readonly #options: RedisDatastoreOptions;
   readonly #redis: RedisOptions;
   readonly #ownClient: boolean;
