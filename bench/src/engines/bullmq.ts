@@ -101,20 +101,22 @@ export class PlainBullMQ {
 }
 
 /**
- * The scenarios of both BullMQ files: taskport over `backend()` against `plain`, with and without
- * taskport's job options; `unprioritized` (a backend with `priorities: false`) adds its two rows.
+ * The scenarios of both BullMQ files: taskport over `backend()` against `plain`, whose jobs carry no
+ * options or `taskportOptions()`, what taskport's jobs carry on that store; `unprioritizedBackend`
+ * (a backend with `priorities: false`) adds its two rows.
  */
 export function bullmqScenarios(
   sizes: typeof SIZES,
   plainBullMQ: PlainBullMQ,
   backend: () => Backend,
-  unprioritizedBackend?: () => Backend,
+  options: { taskportOptions: () => JobsOptions; unprioritizedBackend?: () => Backend },
 ): Scenario[] {
   const { sequential, bulk, backlog, latency } = sizes;
+  const { taskportOptions, unprioritizedBackend } = options;
   const taskport = taskportArm({ backend, drop: plainBullMQ.destroy });
   const unprioritized = unprioritizedBackend && taskportArm({ backend: unprioritizedBackend, drop: plainBullMQ.destroy });
   const plain = plainArm(plainBullMQ.side());
-  const plainWithOptions = plainArm(plainBullMQ.side(sameOptions));
+  const plainWithOptions = plainArm(plainBullMQ.side(taskportOptions));
   return [
     jobsPerSecond(
       `sequential enqueue (${n(sequential)}) vs add`,
@@ -198,15 +200,18 @@ export function scenarios(): Scenario[] {
       backend ??= new Backend("bench", taskportAdapter());
       return backend;
     },
-    () => {
-      unprioritizedAdapter ??= new BullMQAdapter({
-        redis: CONNECTION,
-        prefix: PREFIX,
-        clientName: "tp-bench-taskport-unprioritized",
-        priorities: false,
-      });
-      unprioritizedBackend ??= new Backend("bench-unprioritized", unprioritizedAdapter);
-      return unprioritizedBackend;
+    {
+      taskportOptions: sameOptions,
+      unprioritizedBackend: () => {
+        unprioritizedAdapter ??= new BullMQAdapter({
+          redis: CONNECTION,
+          prefix: PREFIX,
+          clientName: "tp-bench-taskport-unprioritized",
+          priorities: false,
+        });
+        unprioritizedBackend ??= new Backend("bench-unprioritized", unprioritizedAdapter);
+        return unprioritizedBackend;
+      },
     },
   );
 }
