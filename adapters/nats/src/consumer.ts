@@ -12,7 +12,7 @@ import {
 import type { NatsConnectionHolder } from "./connection.ts";
 import { DelayMover } from "./delay-mover.ts";
 import { deadLetterMaxDelivered } from "./max-deliveries.ts";
-import { deadLetterHeaders, parseData, readFacts, retryHeaders } from "./message-format.ts";
+import { deadLetterHeaders, HEADER, parseData, readFacts, retryHeaders } from "./message-format.ts";
 import { type QueueNames, WORK_CONSUMER } from "./names.ts";
 import { explainNatsError } from "./nats-errors.ts";
 import type { Topology } from "./topology.ts";
@@ -69,6 +69,8 @@ export class NatsWorker implements Consumer {
   readonly #loops: Promise<void>[] = [];
   readonly #movers: DelayMover[] = [];
   readonly #fetches = new Set<{ stop(): void }>();
+  /** Acks of this turn of the event loop, sent together (see #ack). */
+  #acks: JsMsg[] = [];
   #asked = 0;
   #active = 0;
   /** Handler bodies running on past their job's settlement: each still holds its slot. */
@@ -121,6 +123,7 @@ export class NatsWorker implements Consumer {
     this.#stopping = true;
     clearInterval(this.#heartbeat);
     this.#buffer.length = 0;
+    this.#acks = [];
     for (const fetch of this.#fetches) fetch.stop();
     for (const mover of this.#movers) mover.abandon();
     this.#wakeup.notify();
@@ -137,6 +140,7 @@ export class NatsWorker implements Consumer {
     await Promise.allSettled(this.#movers.map((mover) => mover.stop()));
     while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
     clearInterval(this.#heartbeat);
+    this.#sendAcks();
     // Acks and naks are fire-and-forget: a round trip makes sure the server has them all.
     const handles = await this.#connection.current();
     if (handles && !handles.nc.isClosed() && !this.#abandoned) await handles.nc.flush().catch(() => {});
@@ -279,7 +283,7 @@ export class NatsWorker implements Consumer {
 
   async #settle(queue: string, msg: JsMsg, job: DeliveredJob, settlement: Settlement): Promise<void> {
     if (settlement.status === "succeeded") {
-      msg.ack();
+      this.#ack(msg);
       return;
     }
     if (settlement.retryInMs !== undefined && settlement.retryInMs <= 0) {
@@ -291,7 +295,7 @@ export class NatsWorker implements Consumer {
       return;
     }
     await this.#deadLetter(queue, msg, job.attempt, settlement.error);
-    msg.ack();
+    this.#ack(msg);
   }
 
   /**
@@ -308,7 +312,7 @@ export class NatsWorker implements Consumer {
       headers: retryHeaders(msg.headers, Date.now() + backoffMs, job.deliveries),
       msgID: `${job.id}:retry:${msg.seq}`,
     });
-    msg.ack();
+    this.#ack(msg);
   }
 
   /** A copy in the dead-letter stream, confirmed before the job is acked: never lost, at worst twice. */
@@ -319,6 +323,31 @@ export class NatsWorker implements Consumer {
       headers: deadLetterHeaders(msg.headers, { ...error, ...(error.stack ? { stack: error.stack.slice(0, 2_000) } : {}) }, attempt),
       msgID: `${msg.seq}:dead:${msg.info.deliveryCount}`,
     });
+  }
+
+  /**
+   * An ack is fire-and-forget either way; sent at once, each costs a socket write of its own (the
+   * client flushes after every publish that finds its buffer empty), and those writes were most of
+   * the worker's CPU time. Held until the end of this turn of the event loop, the acks of the jobs
+   * that settled in it leave in one write. A worker that dies meanwhile loses them as it would
+   * lose acks not yet written: the jobs come back after their ack wait.
+   */
+  #ack(msg: JsMsg): void {
+    if (this.#acks.push(msg) === 1) setImmediate(() => this.#sendAcks());
+  }
+
+  #sendAcks(): void {
+    const acks = this.#acks;
+    this.#acks = [];
+    if (this.#abandoned) return;
+    for (const msg of acks) {
+      try {
+        msg.ack();
+      } catch (error) {
+        // A connection closed or replaced since the job settled: the job comes back after its ack wait.
+        this.#report(error, `acknowledging job ${msg.headers?.get(HEADER.id) ?? msg.seq}; it will be delivered again`);
+      }
+    }
   }
 
   /** `working()` on every running job: its ack wait starts over. */
