@@ -59,8 +59,7 @@ export async function redriveLetters(
   names: QueueNames,
   ids: readonly string[] | undefined,
 ): Promise<number> {
-  const wanted = ids ? new Set(ids) : undefined;
-  const letters = (await readLetters(js, jsm, names)).filter((msg) => wanted === undefined || wanted.has(readFacts(msg.headers, "").id));
+  const letters = await chosenLetters(js, jsm, names, ids);
   await Promise.all(
     letters.map(async (msg) => {
       await js.publish(names.jobSubject, msg.data, {
@@ -84,8 +83,13 @@ export async function discardLetters(
   names: QueueNames,
   ids: readonly string[] | undefined,
 ): Promise<number> {
-  const wanted = ids ? new Set(ids) : undefined;
-  const letters = (await readLetters(js, jsm, names)).filter((msg) => wanted === undefined || wanted.has(readFacts(msg.headers, "").id));
+  const letters = await chosenLetters(js, jsm, names, ids);
   const deleted = await Promise.all(letters.map((msg) => jsm.streams.deleteMessage(names.deadStream, msg.seq, false)));
   return deleted.filter(Boolean).length;
+}
+
+/** The queue's letters whose job id is one of `ids`, or all of them. */
+async function chosenLetters(js: JetStreamClient, jsm: JetStreamManager, names: QueueNames, ids: readonly string[] | undefined) {
+  const wanted = ids ? new Set(ids) : undefined;
+  return (await readLetters(js, jsm, names)).filter((msg) => wanted === undefined || wanted.has(readFacts(msg.headers, "").id));
 }
