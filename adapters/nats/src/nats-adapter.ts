@@ -171,6 +171,9 @@ export class NatsAdapter implements Adapter {
         ...(parsed?.tls ? { tls: {} } : {}),
         name: "taskport",
         timeout: this.#timeouts.connectMs,
+        // The client would build an Error for each request's stack trace, in case it fails: a third
+        // of an enqueue's time. taskport's own errors name the call and the server instead.
+        noAsyncTraces: true,
         // A worker must outlive any outage: reconnect forever, and notice a silent connection soon.
         maxReconnectAttempts: -1,
         reconnectTimeWait: 500,
@@ -239,19 +242,28 @@ export class NatsAdapter implements Adapter {
     while (left.length > 0) {
       await this.#connection.whenConnected();
       let stopListening = () => {};
-      const reconnected = new Promise<typeof RESEND>((resolve) => {
-        stopListening = this.#connection.onReconnect(() => resolve(RESEND));
-      });
-      const round = await Promise.all(
-        left.map((i) => {
+      // One listener for the round rather than a race per message: a reconnect settles every
+      // publish still unacknowledged as one to send again; an acknowledgement after it is ignored.
+      const round = await new Promise<(PromiseSettledResult<PubAck> | typeof RESEND)[]>((resolve) => {
+        const outcomes = new Array<PromiseSettledResult<PubAck> | typeof RESEND | undefined>(left.length);
+        let waiting = left.length;
+        const settle = (k: number, outcome: PromiseSettledResult<PubAck>) => {
+          if (outcomes[k] !== undefined) return;
+          outcomes[k] = outcome;
+          if (--waiting === 0) resolve(outcomes as (PromiseSettledResult<PubAck> | typeof RESEND)[]);
+        };
+        stopListening = this.#connection.onReconnect(() => {
+          for (let k = 0; k < outcomes.length; k++) outcomes[k] ??= RESEND;
+          resolve(outcomes as (PromiseSettledResult<PubAck> | typeof RESEND)[]);
+        });
+        left.forEach((i, k) => {
           const { subject, data, options } = outgoing[i] as Outgoing;
-          return Promise.race([js.publish(subject, data, options), reconnected]).then(
-            (value): PromiseSettledResult<PubAck> | typeof RESEND =>
-              value === RESEND ? RESEND : { status: "fulfilled", value: value as PubAck },
-            (reason: unknown): PromiseSettledResult<PubAck> => ({ status: "rejected", reason }),
+          js.publish(subject, data, options).then(
+            (value) => settle(k, { status: "fulfilled", value }),
+            (reason: unknown) => settle(k, { status: "rejected", reason }),
           );
-        }),
-      );
+        });
+      });
       stopListening();
       const again: number[] = [];
       round.forEach((result, k) => {

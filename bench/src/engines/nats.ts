@@ -3,7 +3,9 @@
  * messages with a message id (and the task's name in a header) published to a work-queue stream on
  * file storage and acknowledged by the server; a durable pull consumer with explicit acks, read with
  * the client's `consume()` and acked one by one. Enqueue (sequential, 50 in flight, batches),
- * end-to-end processing of a backlog, and enqueue-to-start latency on an idle worker.
+ * end-to-end processing of a backlog, and enqueue-to-start latency on an idle worker. Two more rows
+ * give the plain client taskport's connection option `noAsyncTraces` (no Error built per request
+ * for its stack), to separate what that option saves from what taskport itself costs.
  */
 import { randomUUID } from "node:crypto";
 import {
@@ -20,7 +22,7 @@ import { connect, headers, type NatsConnection, nanos } from "@nats-io/transport
 import { Backend } from "@taskport/core";
 import { NatsAdapter, queueNames } from "@taskport/nats";
 import type { Scenario } from "../harness.ts";
-import { CHUNK, CONCURRENCY, n, type PlainSide, plainArm, queueName, queueScenarios, taskportArm } from "../scenarios.ts";
+import { CHUNK, CONCURRENCY, jobsPerSecond, n, type PlainSide, plainArm, queueName, queueScenarios, taskportArm } from "../scenarios.ts";
 
 export const title = "NATS JetStream 2.9: taskport vs plain @nats-io/jetstream 3 (work-queue stream, acked publishes, pull consumer)";
 
@@ -37,14 +39,20 @@ const SETTINGS = { idleGap: () => new Promise<void>((resolve) => setTimeout(reso
 
 let adapter: NatsAdapter | undefined;
 let backend: Backend | undefined;
-let plain: Promise<{ nc: NatsConnection; js: JetStreamClient; jsm: JetStreamManager }> | undefined;
+type PlainConnection = { nc: NatsConnection; js: JetStreamClient; jsm: JetStreamManager };
+const plain = new Map<boolean, Promise<PlainConnection>>();
 
-function connectPlain(): Promise<{ nc: NatsConnection; js: JetStreamClient; jsm: JetStreamManager }> {
-  plain ??= (async () => {
-    const nc = await connect({ servers: new globalThis.URL(URL).host });
-    return { nc, js: jetstream(nc), jsm: await jetstreamManager(nc) };
-  })();
-  return plain;
+/** The plain client's connection: with its defaults, or `tuned` with taskport's `noAsyncTraces`. */
+function connectPlain(tuned = false): Promise<PlainConnection> {
+  let connection = plain.get(tuned);
+  if (!connection) {
+    connection = (async () => {
+      const nc = await connect({ servers: new globalThis.URL(URL).host, ...(tuned ? { noAsyncTraces: true } : {}) });
+      return { nc, js: jetstream(nc), jsm: await jetstreamManager(nc) };
+    })();
+    plain.set(tuned, connection);
+  }
+  return connection;
 }
 
 interface RawQueue {
@@ -60,10 +68,10 @@ function rawPublish(js: JetStreamClient, subject: string, payload: unknown): Pro
   return js.publish(subject, JSON.stringify(payload), { msgID: randomUUID(), headers: h });
 }
 
-const plainSide: PlainSide<RawQueue> = {
+const plainSide = (tuned: boolean): PlainSide<RawQueue> => ({
   /** The stream and consumer a JetStream app declares for a work queue. */
   async queue() {
-    const { js, jsm } = await connectPlain();
+    const { js, jsm } = await connectPlain(tuned);
     const { stream, jobSubject: subject } = queueNames(queueName("raw"));
     await jsm.streams.add({ name: stream, subjects: [subject], retention: RetentionPolicy.Workqueue, storage: StorageType.File });
     await jsm.consumers.add(stream, {
@@ -92,7 +100,7 @@ const plainSide: PlainSide<RawQueue> = {
   async drop({ stream }) {
     await (await connectPlain()).jsm.streams.delete(stream);
   },
-};
+});
 
 const taskport = taskportArm(
   {
@@ -110,19 +118,32 @@ const taskport = taskportArm(
   },
   SETTINGS,
 );
-const raw = plainArm(plainSide, SETTINGS);
+const raw = plainArm(plainSide(false), SETTINGS);
+const rawTuned = plainArm(plainSide(true), SETTINGS);
 
 export function scenarios(): Scenario[] {
-  return queueScenarios(taskport, raw, SIZES, {
-    sequential: `sequential enqueue (${n(SIZES.sequential)}), acknowledged`,
-    concurrent: `concurrent enqueue, 50 in flight (${n(SIZES.concurrent)})`,
-    bulk: `enqueueMany by ${n(CHUNK)} (${n(SIZES.bulk)}) vs ${n(CHUNK)} publishes awaited together`,
-    backlog: `end-to-end: backlog of ${n(SIZES.backlog)}, concurrency ${CONCURRENCY} vs consume(${CONCURRENCY}), ack each`,
-    latency: "enqueue-to-start p50, idle consumer",
-  });
+  return [
+    ...queueScenarios(taskport, raw, SIZES, {
+      sequential: `sequential enqueue (${n(SIZES.sequential)}), acknowledged`,
+      concurrent: `concurrent enqueue, 50 in flight (${n(SIZES.concurrent)})`,
+      bulk: `enqueueMany by ${n(CHUNK)} (${n(SIZES.bulk)}) vs ${n(CHUNK)} publishes awaited together`,
+      backlog: `end-to-end: backlog of ${n(SIZES.backlog)}, concurrency ${CONCURRENCY} vs consume(${CONCURRENCY}), ack each`,
+      latency: "enqueue-to-start p50, idle consumer",
+    }),
+    jobsPerSecond(
+      `enqueueMany by ${n(CHUNK)} (${n(SIZES.bulk)}), plain client with noAsyncTraces too`,
+      () => taskport.bulk(SIZES.bulk),
+      () => rawTuned.bulk(SIZES.bulk),
+    ),
+    jobsPerSecond(
+      `end-to-end: backlog of ${n(SIZES.backlog)}, plain client with noAsyncTraces too`,
+      () => taskport.backlog(SIZES.backlog),
+      () => rawTuned.backlog(SIZES.backlog),
+    ),
+  ];
 }
 
 export async function teardown(): Promise<void> {
   await adapter?.close();
-  if (plain) await (await plain).nc.close();
+  for (const connection of plain.values()) await (await connection).nc.close();
 }
