@@ -25,6 +25,7 @@ const CHARTED: [string, string][] = [
   ["rabbitmq", "RabbitMQ vs plain amqplib"],
   ["sqs", "SQS vs the plain AWS SDK (on fauxqs)"],
   ["sqlite", "SQLite vs plainjob and Sidequest"],
+  ["nats", "NATS JetStream vs plain @nats-io/jetstream"],
 ];
 const TARGET = 0.95;
 /** The axis ends at 2×: a longer bar is cut there, with its figure printed beside it. */

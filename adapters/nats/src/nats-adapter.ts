@@ -36,7 +36,7 @@ export interface NatsAdapterOptions {
   readonly servers?: string | string[];
   /**
    * More options for the NATS client's `connect()` (credentials, `authenticator`, `tls`, `name`, …),
-   * over taskport's: reconnect forever, a ping every 10 s.
+   * over taskport's: reconnect forever, a ping every 10 s, `noAsyncTraces` (see the README's benchmark).
    */
   readonly connectionOptions?: NodeConnectionOptions;
   /** Prefix of stream (upper-cased) and subject names. Default `taskport`. */
