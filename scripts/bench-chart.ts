@@ -20,6 +20,7 @@ const DEFAULT_RESULTS = "bench/results/latest.json";
 const CHARTED: [string, string][] = [
   ["memory", "memory engine vs fastq"],
   ["bullmq", "BullMQ vs plain BullMQ"],
+  ["bullmq-postgres", "BullMQ on PostgreSQL vs plain BullMQ on it"],
   ["bee-queue", "bee-queue vs plain bee-queue"],
   ["pg-boss", "pg-boss vs plain pg-boss"],
   ["rabbitmq", "RabbitMQ vs plain amqplib"],
