@@ -123,6 +123,7 @@ export class NatsAdapter implements Adapter {
     if (maxDeliver !== -1) integer("maxDeliver", maxDeliver, 1, 2 ** 31);
     const duplicateWindowMs = integer("duplicateWindowMs", options.duplicateWindowMs ?? parsed?.duplicateWindowMs ?? 120_000, 100, 2 ** 40);
     const replicas = integer("replicas", options.replicas ?? parsed?.replicas ?? 1, 1, 5);
+    requireWindowPastLease(this.#ackWaitMs, duplicateWindowMs);
     this.#maxNativeDelayMs =
       options.maxNativeDelayMs === undefined ? undefined : integer("maxNativeDelayMs", options.maxNativeDelayMs, 1, 2 ** 40);
     this.#maxPayloadBytes = integer("maxPayloadBytes", options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD - HEADER_RESERVE_BYTES, 1, 2 ** 31);
@@ -392,6 +393,21 @@ function parseUrl(url: string | URL): URL {
   } catch {
     throw new ConfigurationError(ORIGIN, `"${redactUrl(url)}" is not a valid URL. Write nats://user:password@host:4222.`);
   }
+}
+
+/**
+ * A retry is published under message id `<job id>:retry:<sequence>` before its job is acked, so that
+ * a worker dying in between leaves one retry: the job comes back after the ack wait, fails again,
+ * and its second copy is dropped as a duplicate. That holds only while the stream still remembers
+ * the first copy's id when the second comes, at least one ack wait later (the same goes for a job
+ * moved past maxDeliver). A window no longer than the lease would let the job run twice.
+ */
+function requireWindowPastLease(ackWaitMs: number, duplicateWindowMs: number): void {
+  if (duplicateWindowMs > ackWaitMs) return;
+  throw new ConfigurationError(
+    ORIGIN,
+    `duplicateWindowMs (${duplicateWindowMs}) must be longer than ackWaitMs (${ackWaitMs}): a retry sent by a worker that died before acknowledging its job could otherwise run twice. Raise duplicateWindowMs (e.g. to ${Math.max(120_000, 4 * ackWaitMs)}) or lower ackWaitMs.`,
+  );
 }
 
 function integer(name: string, value: number, min: number, max: number): number {
