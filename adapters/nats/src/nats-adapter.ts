@@ -128,6 +128,9 @@ export class NatsAdapter implements Adapter {
       options.maxNativeDelayMs === undefined ? undefined : integer("maxNativeDelayMs", options.maxNativeDelayMs, 1, 2 ** 40);
     this.#maxPayloadBytes = integer("maxPayloadBytes", options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD - HEADER_RESERVE_BYTES, 1, 2 ** 31);
     this.#pullExpiresMs = integer("pullExpiresMs", options.pullExpiresMs ?? 5_000, 1_000, 300_000);
+    // No pull loop would be a worker that never takes a job, silently.
+    if (options.pullers !== undefined) integer("pullers", options.pullers, 1, 64);
+    if (options.readAhead !== undefined) integer("readAhead", options.readAhead, 0, 2 ** 31);
     this.capabilities = Object.freeze({
       // A delayed job waits nakked with its delay on its queue's `delayed` consumer: in the server, not the worker.
       delay: true,

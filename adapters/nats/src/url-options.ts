@@ -32,6 +32,10 @@ export function parseUrlOptions(url: URL): UrlOptions {
     if (!known.has(key)) {
       throw new ConfigurationError(ORIGIN, `unknown option "${key}" in ${redactUrl(url)}. Known: ${[...known].join(", ")}.`);
     }
+    // Only the first would count: a second value, meant to override it, would be ignored silently.
+    if (url.searchParams.getAll(key).length > 1) {
+      throw new ConfigurationError(ORIGIN, `option ${key} is given more than once in ${redactUrl(url)}: give it once.`);
+    }
   }
   const numbers: Partial<Record<(typeof NUMERIC)[number], number>> = {};
   for (const key of NUMERIC) {

@@ -44,3 +44,17 @@ describe("nats: a duplicate window no longer than the lease", () => {
     expect(String((error as Error).message)).not.toContain("s3cret-pw");
   });
 });
+
+describe("nats: the constructor's other checks", () => {
+  it("refuses an option given twice in the URL, of which only the first would count", () => {
+    expect(() => new NatsAdapter({ url: "nats://127.0.0.1:4222?ackWaitMs=10000&ackWaitMs=60000" })).toThrow(
+      /ackWaitMs is given more than once/,
+    );
+  });
+
+  it("refuses no pull loops, or a negative read-ahead", () => {
+    expect(() => new NatsAdapter({ url: "nats://127.0.0.1:4222", pullers: 0 })).toThrow(/pullers must be a whole number from 1/);
+    expect(() => new NatsAdapter({ url: "nats://127.0.0.1:4222", readAhead: -1 })).toThrow(/readAhead must be a whole number from 0/);
+    expect(() => new NatsAdapter({ url: "nats://127.0.0.1:4222", pullers: 2, readAhead: 0 })).not.toThrow();
+  });
+});
