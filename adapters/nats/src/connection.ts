@@ -68,6 +68,11 @@ export class NatsConnectionHolder {
     return () => this.#reconnectListeners.delete(listener);
   }
 
+  /** False between a disconnect and the reconnect that ends it. */
+  get connected(): boolean {
+    return this.#connected;
+  }
+
   /** Resolves at once while connected, otherwise once the client has reconnected. */
   whenConnected(): Promise<void> {
     if (this.#connected) return Promise.resolve();

@@ -77,6 +77,7 @@ export class NatsWorker implements Consumer {
   #overrunning = 0;
   readonly #wakeup = new Wakeup();
   #heartbeat: NodeJS.Timeout | undefined;
+  #stopListening: () => void = () => {};
   #stopping = false;
   #abandoned = false;
   #stopped: Promise<void> | undefined;
@@ -109,6 +110,22 @@ export class NatsWorker implements Consumer {
     }
     this.#heartbeat = setInterval(() => this.#extend(), Math.max(100, Math.floor(this.#settings.ackWaitMs / 3)));
     this.#heartbeat.unref();
+    this.#stopListening = this.#connection.onReconnect(() => this.#pullAnew());
+  }
+
+  /**
+   * After a reconnect the pulls in flight are given up and sent anew: a restarted server has
+   * forgotten the pulls it was sent, and the client's own recovery of a pull first asks the server
+   * about its consumer, a request a restart may swallow; a worker sat idle for up to operationMs
+   * (30 s) after a restart. No pull is sent while disconnected (see #pull), so the server holds
+   * none of those given up, unless the connection dropped without a restart and an unexpired pull
+   * of the old connection meets the new one's subscription: a job delivered to it in that instant
+   * comes back after its ack wait, neither lost nor run twice.
+   */
+  #pullAnew(): void {
+    for (const fetch of this.#fetches) fetch.stop();
+    for (const mover of this.#movers) mover.pullAnew();
+    this.#wakeup.notify();
   }
 
   stop(): Promise<void> {
@@ -121,6 +138,7 @@ export class NatsWorker implements Consumer {
     // held jobs again once their ack wait has passed.
     this.#abandoned = true;
     this.#stopping = true;
+    this.#stopListening();
     clearInterval(this.#heartbeat);
     this.#buffer.length = 0;
     this.#acks = [];
@@ -139,6 +157,7 @@ export class NatsWorker implements Consumer {
     await Promise.allSettled(this.#loops);
     await Promise.allSettled(this.#movers.map((mover) => mover.stop()));
     while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
+    this.#stopListening();
     clearInterval(this.#heartbeat);
     this.#sendAcks();
     // Acks and naks are fire-and-forget: a round trip makes sure the server has them all.
@@ -157,7 +176,9 @@ export class NatsWorker implements Consumer {
     let consumer: JsConsumer | undefined;
     while (!this.#stopping) {
       const want = Math.min(MAX_BATCH, this.#free());
-      if (want <= 0) {
+      // A pull sent while disconnected would reach the server at the reconnect, just as #pullAnew
+      // gives it up: the reconnect wakes this loop.
+      if (want <= 0 || !this.#connection.connected) {
         await this.#wakeup.wait();
         continue;
       }
@@ -180,8 +201,13 @@ export class NatsWorker implements Consumer {
         failures = 0;
       } catch (error) {
         if (this.#stopping) break;
-        consumer = undefined;
-        if (/not found/i.test(String(error))) this.#topology.forget(queue);
+        // A consumer deleted meanwhile is looked up (and declared, below) again. After any other
+        // failure, a server shutting down say, the same one is pulled from: a lookup is a request,
+        // and one sent as the server went down waited out operationMs unanswered.
+        if (/not found/i.test(String(error))) {
+          consumer = undefined;
+          this.#topology.forget(queue);
+        }
         this.#report(error, `pulling jobs from queue "${queue}"`);
         failures++;
         await this.#wakeup.wait(Math.min(MAX_PULL_BACKOFF_MS, 100 * 2 ** failures));

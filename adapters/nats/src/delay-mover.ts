@@ -1,4 +1,5 @@
 import type { Consumer as JsConsumer, JsMsg } from "@nats-io/jetstream";
+import { Wakeup } from "@taskport/core";
 import type { NatsConnectionHolder } from "./connection.ts";
 import { copyHeaders, HEADER, readFacts } from "./message-format.ts";
 import { DELAYED_CONSUMER, type QueueNames } from "./names.ts";
@@ -28,6 +29,7 @@ export class DelayMover {
   readonly #pending = new Set<Promise<void>>();
   #loop: Promise<void> | undefined;
   #fetch: { stop(): void } | undefined;
+  readonly #wakeup = new Wakeup();
   #stopping = false;
   #abandoned = false;
 
@@ -49,6 +51,7 @@ export class DelayMover {
 
   async stop(): Promise<void> {
     this.#stopping = true;
+    this.#wakeup.notify();
     await this.#loop;
     await Promise.allSettled([...this.#pending]);
   }
@@ -57,12 +60,24 @@ export class DelayMover {
     this.#abandoned = true;
     this.#stopping = true;
     this.#fetch?.stop();
+    this.#wakeup.notify();
+  }
+
+  /** After a reconnect: give up the pull in flight and send a new one (see NatsWorker's #pullAnew). */
+  pullAnew(): void {
+    this.#fetch?.stop();
+    this.#wakeup.notify();
   }
 
   async #run(): Promise<void> {
     let failures = 0;
     let consumer: JsConsumer | undefined;
     while (!this.#stopping) {
+      // Nothing is pulled while disconnected: the reconnect's pullAnew wakes the loop.
+      if (!this.#connection.connected) {
+        await this.#wakeup.wait();
+        continue;
+      }
       try {
         const { js } = await this.#connection.handles();
         consumer ??= await js.consumers.get(this.#names.stream, DELAYED_CONSUMER);
@@ -72,10 +87,11 @@ export class DelayMover {
         failures = 0;
       } catch (error) {
         if (this.#stopping) break;
-        consumer = undefined;
+        // Looked up again only if deleted: a lookup sent as the server went down waited out operationMs.
+        if (/not found/i.test(String(error))) consumer = undefined;
         this.#report(error, `pulling the delayed jobs of stream "${this.#names.stream}"`);
         failures++;
-        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 100 * 2 ** failures)));
+        await this.#wakeup.wait(Math.min(5_000, 100 * 2 ** failures));
       }
     }
   }

@@ -54,7 +54,7 @@ export class Topology {
       pending = this.streams(jsm, queue).then(async (names) => {
         const work = this.#workConsumer(names);
         if (await declare(jsm, names.stream, work)) await unlimitDeliveries(jsm, names.stream);
-        await declare(jsm, names.stream, delayedConsumer(names));
+        if (await declare(jsm, names.stream, delayedConsumer(names))) await shortenDelayedAckWait(jsm, names.stream);
         return names;
       });
       pending.catch(() => this.#consumers.delete(queue));
@@ -109,14 +109,22 @@ export class Topology {
   }
 }
 
+/**
+ * The `delayed` consumer's ack wait. A mover nakks a delayed job with its delay at once, or hands it
+ * over in one publish, so it holds nothing for long; a hand-over slower than this is handed over
+ * again under the same message id, which the stream drops. It is short because a job whose nak or
+ * hand-over a server restart or a cut connection lost (delivered, its answer never processed) comes
+ * back only one ack wait later, however long ago it fell due: with 30 s, up to 30 s late.
+ */
+export const DELAYED_ACK_WAIT_MS = 1_000;
+
 function delayedConsumer(names: QueueNames): Partial<ConsumerConfig> {
   return {
     durable_name: DELAYED_CONSUMER,
     filter_subject: names.delayedSubject,
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
-    // A delayed job is nakked with its delay at once: only a mover that died mid-hand-over waits this out.
-    ack_wait: nanos(30_000),
+    ack_wait: nanos(DELAYED_ACK_WAIT_MS),
     max_deliver: -1,
     // Every delayed job sits nakked (pending) on the server until due: no limit on how many.
     max_ack_pending: -1,
@@ -141,6 +149,19 @@ async function declare(jsm: JetStreamManager, stream: string, config: Partial<Co
   } catch (error) {
     if (/already (exists|in use)/i.test(String(error))) return true;
     throw error;
+  }
+}
+
+/**
+ * A `delayed` consumer declared by an earlier version waits 30 s. A 2.9 server updated it on
+ * declaration; a newer one refuses another configuration for an existing consumer, so it is updated.
+ * The server dates a nakked job's return from its ack wait, so the jobs it holds then come back up
+ * to 29 s before due, once: the mover nakks them again for the time left (it reads it from the job).
+ */
+async function shortenDelayedAckWait(jsm: JetStreamManager, stream: string): Promise<void> {
+  const info = await jsm.consumers.info(stream, DELAYED_CONSUMER);
+  if (info.config.ack_wait !== nanos(DELAYED_ACK_WAIT_MS)) {
+    await jsm.consumers.update(stream, DELAYED_CONSUMER, { ack_wait: nanos(DELAYED_ACK_WAIT_MS) });
   }
 }
 
