@@ -71,8 +71,8 @@ interface ConsumerRun {
 /** Jobs per record or confirm write at most: an `enqueueMany` of 1,000 takes one. */
 const RECORD_BATCH = 1_000;
 
-/** Dead letters listed, discarded and forgotten at once. */
-const DISCARD_PAGE = 10_000;
+/** Dead letters a first listing reads, and at most recorded again or forgotten in one store write. */
+const LETTER_PAGE = 10_000;
 
 const CANCELLED_RESULT: Settlement = Object.freeze({ status: "succeeded", result: null, resultJson: "null" });
 
@@ -379,32 +379,27 @@ class StoreBackedAdapter implements Adapter {
 
   /**
    * Redrive through the engine, after recording the jobs again in the store: a redriven job that
-   * the store still knew as failed for good would be skipped when delivered.
+   * the store still knew as failed for good would be skipped when delivered. Only the letters
+   * found are recorded again and passed on, so a job that is not a dead letter keeps its record,
+   * and a letter that arrives meanwhile is left for the next redrive rather than sent back unrecorded.
    */
   get redrive(): Adapter["redrive"] {
     const engine = this.engine;
     if (!engine.redrive || !engine.listDeadLetters) return undefined;
     if (!this.#tracking) return engine.redrive.bind(engine);
+    const redrive = engine.redrive.bind(engine);
     return async (queue, ids) => {
-      const letters = await (engine.listDeadLetters as NonNullable<Adapter["listDeadLetters"]>)(queue, 10_000);
-      const chosen = ids ? letters.filter((letter) => ids.includes(letter.id)) : letters;
-      const again = chosen.map((letter): NewJob => {
-        const payloadJson = JSON.stringify(letter.payload ?? null);
-        return {
-          id: letter.id,
-          name: letter.name,
-          queue,
-          payload: letter.payload as JsonValue,
-          payloadJson,
-          priority: 0,
-          maxAttempts: letter.maxAttempts,
-          enqueuedAt: Date.now(),
-        };
-      });
-      await this.store.forget(again.map((job) => job.id));
-      await this.store.record(again, this.#claimMs);
-      await this.store.confirm(again.map((job) => job.id));
-      return engine.redrive?.(queue, ids ?? chosen.map((job) => job.id)) ?? 0;
+      const letters = await this.#deadLetters(queue, ids);
+      if (letters.length === 0) return 0;
+      for (let i = 0; i < letters.length; i += LETTER_PAGE) {
+        const again = letters.slice(i, i + LETTER_PAGE).map((letter) => recordOf(letter, queue));
+        const chosen = again.map((job) => job.id);
+        await this.store.forget(chosen);
+        await this.store.record(again, this.#claimMs);
+        await this.store.confirm(chosen);
+      }
+      const found = letters.map((letter) => letter.id);
+      return redrive(queue, found);
     };
   }
 
@@ -420,19 +415,56 @@ class StoreBackedAdapter implements Adapter {
     const list = engine.listDeadLetters.bind(engine);
     const discard = engine.discardDeadLetters.bind(engine);
     return async (queue, ids) => {
-      const wanted = ids ? new Set(ids) : undefined;
+      if (ids) {
+        const chosen = (await this.#deadLetters(queue, ids)).map((letter) => letter.id);
+        if (chosen.length === 0) return 0;
+        const count = await discard(queue, chosen);
+        for (let i = 0; i < chosen.length; i += LETTER_PAGE) await this.store.forget(chosen.slice(i, i + LETTER_PAGE));
+        return count;
+      }
       let discarded = 0;
-      // A page at a time, so that "all" reaches past one listing's limit.
+      // All of them a page at a time: discarded letters leave the listing, so the next page is older.
       for (;;) {
-        const letters = await list(queue, DISCARD_PAGE);
-        const chosen = (wanted ? letters.filter((letter) => wanted.has(letter.id)) : letters).map((letter) => letter.id);
+        const chosen = (await list(queue, LETTER_PAGE)).map((letter) => letter.id);
         const count = chosen.length > 0 ? await discard(queue, chosen) : 0;
         if (chosen.length > 0) await this.store.forget(chosen);
         discarded += count;
-        if (wanted || letters.length < DISCARD_PAGE || count === 0) return discarded;
+        if (chosen.length < LETTER_PAGE || count === 0) return discarded;
       }
     };
   }
+
+  /**
+   * The dead letters of `queue` with `ids` (all when absent), however old, each once. A listing
+   * has no offset, only a limit on the newest: it is read again with twice the limit until it
+   * holds every id asked for or ends, so at most about twice the letters there are get read.
+   */
+  async #deadLetters(queue: string, ids: readonly string[] | undefined): Promise<JobInfo[]> {
+    const list = (this.engine.listDeadLetters as NonNullable<Adapter["listDeadLetters"]>).bind(this.engine);
+    const wanted = ids ? new Set(ids) : undefined;
+    if (wanted?.size === 0) return [];
+    for (let limit = LETTER_PAGE; ; limit *= 2) {
+      const letters = await list(queue, limit);
+      const found = new Map<string, JobInfo>();
+      // Newest first: a job dead twice over (a redrive cut short, then a second failure) counts once.
+      for (const letter of letters) if (!found.has(letter.id) && (!wanted || wanted.has(letter.id))) found.set(letter.id, letter);
+      if (letters.length < limit || (wanted && found.size === wanted.size)) return [...found.values()];
+    }
+  }
+}
+
+/** A dead letter as the store records it again for a redrive: queued, its attempts starting over. */
+function recordOf(letter: JobInfo, queue: string): NewJob {
+  return {
+    id: letter.id,
+    name: letter.name,
+    queue,
+    payload: letter.payload as JsonValue,
+    payloadJson: JSON.stringify(letter.payload ?? null),
+    priority: 0,
+    maxAttempts: letter.maxAttempts,
+    enqueuedAt: Date.now(),
+  };
 }
 
 function startOf(delivery: Delivery): JobStart {
