@@ -79,6 +79,8 @@ export interface NatsAdapterOptions {
 
 /** A publish to send again: a reconnect came before its acknowledgement. */
 const RESEND = Symbol("resend");
+/** A publish's acknowledgement or failure, or RESEND. */
+type PublishOutcome = PromiseSettledResult<PubAck> | typeof RESEND;
 
 interface Outgoing {
   readonly subject: string;
@@ -248,17 +250,17 @@ export class NatsAdapter implements Adapter {
       let stopListening = () => {};
       // One listener for the round rather than a race per message: a reconnect settles every
       // publish still unacknowledged as one to send again; an acknowledgement after it is ignored.
-      const round = await new Promise<(PromiseSettledResult<PubAck> | typeof RESEND)[]>((resolve) => {
-        const outcomes = new Array<PromiseSettledResult<PubAck> | typeof RESEND | undefined>(left.length);
+      const round = await new Promise<PublishOutcome[]>((resolve) => {
+        const outcomes = new Array<PublishOutcome | undefined>(left.length);
         let waiting = left.length;
         const settle = (k: number, outcome: PromiseSettledResult<PubAck>) => {
           if (outcomes[k] !== undefined) return;
           outcomes[k] = outcome;
-          if (--waiting === 0) resolve(outcomes as (PromiseSettledResult<PubAck> | typeof RESEND)[]);
+          if (--waiting === 0) resolve(outcomes as PublishOutcome[]);
         };
         stopListening = this.#connection.onReconnect(() => {
           for (let k = 0; k < outcomes.length; k++) outcomes[k] ??= RESEND;
-          resolve(outcomes as (PromiseSettledResult<PubAck> | typeof RESEND)[]);
+          resolve(outcomes as PublishOutcome[]);
         });
         left.forEach((i, k) => {
           const { subject, data, options } = outgoing[i] as Outgoing;

@@ -53,8 +53,17 @@ export class Topology {
     if (!pending) {
       pending = this.streams(jsm, queue).then(async (names) => {
         const work = this.#workConsumer(names);
-        if (await declare(jsm, names.stream, work)) await unlimitDeliveries(jsm, names.stream);
-        if (await declare(jsm, names.stream, delayedConsumer(names))) await shortenDelayedAckWait(jsm, names.stream);
+        // A work consumer of an earlier version has the adapter's maxDeliver as its max_deliver: lifted.
+        if (await declare(jsm, names.stream, work)) {
+          await bringUpToDate(jsm, names.stream, WORK_CONSUMER, (c) => (c.max_deliver ?? -1) <= 0, { max_deliver: -1 });
+        }
+        // A delayed consumer of an earlier version waits 30 s. The server dates a nakked job's return
+        // from its ack wait, so the jobs it holds then come back up to 29 s before due, once: the
+        // mover nakks them again for the time left (it reads it from the job).
+        const ackWait = nanos(DELAYED_ACK_WAIT_MS);
+        if (await declare(jsm, names.stream, delayedConsumer(names))) {
+          await bringUpToDate(jsm, names.stream, DELAYED_CONSUMER, (c) => c.ack_wait === ackWait, { ack_wait: ackWait });
+        }
         return names;
       });
       pending.catch(() => this.#consumers.delete(queue));
@@ -153,26 +162,17 @@ async function declare(jsm: JetStreamManager, stream: string, config: Partial<Co
 }
 
 /**
- * A `delayed` consumer declared by an earlier version waits 30 s. A 2.9 server updated it on
- * declaration; a newer one refuses another configuration for an existing consumer, so it is updated.
- * The server dates a nakked job's return from its ack wait, so the jobs it holds then come back up
- * to 29 s before due, once: the mover nakks them again for the time left (it reads it from the job).
+ * Update a consumer an earlier version declared, unless `current` says it has what `patch` sets: a
+ * 2.9 server updated a consumer on declaration, a newer one refuses another configuration for an
+ * existing consumer.
  */
-async function shortenDelayedAckWait(jsm: JetStreamManager, stream: string): Promise<void> {
-  const info = await jsm.consumers.info(stream, DELAYED_CONSUMER);
-  if (info.config.ack_wait !== nanos(DELAYED_ACK_WAIT_MS)) {
-    await jsm.consumers.update(stream, DELAYED_CONSUMER, { ack_wait: nanos(DELAYED_ACK_WAIT_MS) });
-  }
-}
-
-/**
- * A work consumer declared by an earlier version has the adapter's maxDeliver as its max_deliver.
- * A 2.9 server updated it on declaration; a newer one refuses another configuration for an existing
- * consumer, so its limit is lifted by an update.
- */
-async function unlimitDeliveries(jsm: JetStreamManager, stream: string): Promise<void> {
-  const info = await jsm.consumers.info(stream, WORK_CONSUMER);
-  if (info.config.max_deliver !== undefined && info.config.max_deliver > 0) {
-    await jsm.consumers.update(stream, WORK_CONSUMER, { max_deliver: -1 });
-  }
+async function bringUpToDate(
+  jsm: JetStreamManager,
+  stream: string,
+  consumer: string,
+  current: (config: ConsumerConfig) => boolean,
+  patch: Partial<ConsumerConfig>,
+): Promise<void> {
+  const info = await jsm.consumers.info(stream, consumer);
+  if (!current(info.config)) await jsm.consumers.update(stream, consumer, patch);
 }

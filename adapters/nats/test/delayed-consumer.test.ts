@@ -3,10 +3,9 @@ import { connect } from "@nats-io/transport-node";
 import type { Consumer } from "@taskport/core";
 import { afterEach, expect, test } from "vitest";
 import { NatsAdapter, queueNames } from "../src/index.ts";
+import { deleteStreams, NATS_ENGINE, NATS_URL } from "./support.ts";
 
 const DELAYED_ACK_WAIT_MS = 1_000;
-
-import { deleteStreams, NATS_ENGINE, NATS_URL } from "./support.ts";
 
 const opened: { adapter?: NatsAdapter; consumer?: Consumer; queue?: string } = {};
 afterEach(async () => {
